@@ -1,0 +1,31 @@
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PERIOD ?= 2026-10
+
+.PHONY: install test demo bench lint fixtures clean
+
+install:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "需要 Python 3.11（或设置 PY=python3.12）"; exit 2; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@$(BIN)/sharecheck --version
+
+test:
+	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+demo:
+	$(BIN)/sharecheck run fixtures/sample --period $(PERIOD) --out 审计结果/$(PERIOD)
+
+fixtures:
+	$(BIN)/python -m fixtures.generate --sample fixtures/sample
+
+bench:
+	$(BIN)/python -m bench.run
+
+lint:
+	$(BIN)/python -m compileall -q checker fixtures bench tests
+
+clean:
+	rm -rf $(VENV) 审计结果 fixtures/scale bench/out .pytest_cache
