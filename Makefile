@@ -16,7 +16,7 @@ test:
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 demo:
-	$(BIN)/sharecheck run fixtures/sample --period $(PERIOD) --out 审计结果/$(PERIOD)
+	$(BIN)/sharecheck run fixtures/sample/exports --period $(PERIOD) --out 审计结果/$(PERIOD)
 
 fixtures:
 	$(BIN)/python -m fixtures.generate --sample fixtures/sample

@@ -1,0 +1,452 @@
+"""The ``sharecheck`` command (outputs.md "The command").
+
+Exit status: 0 finished; 1 only with ``--fail-on`` when a counted (not waived) finding of that severity or
+worse exists; 2 bad usage or unreadable/invalid input (one Chinese line ``错误：…`` on stderr, nothing
+written); 3 an internal error (one Chinese line naming a debug log with the traceback; ``SHARECHECK_DEBUG=1``
+prints the traceback instead); 130 interrupted (Ctrl-C).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+import click
+
+from . import __version__
+from .errors import SharecheckError, UsageError
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+CONTEXT = {"help_option_names": [], "max_content_width": 100}
+_help = click.help_option("-h", "--help", help="显示帮助 (show help)")
+
+
+# ---------------------------------------------------------------------------------------------------- output
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_cell: int = 40) -> str:
+    """A small plain-text table (wide characters counted as two columns)."""
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        try:
+            import pandas as pd
+            if pd.isna(v):
+                return ""
+        except (TypeError, ValueError):
+            pass
+        t = " ".join(str(v).split())
+        return t if _width(t) <= max_cell else t[: max_cell // 2 - 1] + "…"
+    body = [[cell(v) for v in r] for r in rows]
+    widths = [max([_width(h)] + [_width(r[i]) for r in body]) for i, h in enumerate(headers)]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip(), line]
+    out += ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in body]
+    return "\n".join(out)
+
+
+def _interactive() -> bool:
+    """Progress bars only on a terminal, never in CI."""
+    if os.environ.get("CI"):
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Bar:
+    """A stage progress bar on stderr (terminal only)."""
+
+    def __init__(self, stages: list[str], enabled: bool):
+        self.stages, self.enabled, self.done, self.bar = stages, enabled, 0, None
+        self.width = max(_width(s) for s in stages)
+        if enabled:
+            self.bar = click.progressbar(length=len(stages), label=_pad(stages[0], self.width), file=sys.stderr,
+                                         width=30,
+                                         show_eta=False, show_percent=True)
+            self.bar.__enter__()
+
+    def __call__(self, stage: str) -> None:
+        if self.bar is None:
+            return
+        i = self.stages.index(stage) if stage in self.stages else self.done
+        if i > self.done:
+            self.bar.update(i - self.done)
+            self.done = i
+        self.bar.label = _pad(stage, self.width)
+        self.bar.render_progress()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(len(self.stages) - self.done)
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+# ---------------------------------------------------------------------------------------------------- command
+@click.group(context_settings=CONTEXT, help="广州市政务信息共享合规检查（《广州市政务信息共享管理规定》市政府令第165号）。\n\n"
+             "常用：sharecheck template → sharecheck validate 导出文件夹 → sharecheck run 导出文件夹 --period 2026-10")
+@_help
+@click.version_option(__version__, "--version", "-V", prog_name="sharecheck", message="%(prog)s %(version)s",
+                      help="显示版本号 (show the version)")
+def cli() -> None:
+    pass
+
+
+@cli.command("run", context_settings=CONTEXT, short_help="检查一个审计期间，生成报告 (run an audit)")
+@_help
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=str), metavar="INPUT...")
+@click.option("--period", required=True, metavar="P", help="审计期间：YYYY-MM（如 2026-10）或 YYYY-Qn（如 2026-Q4）")
+@click.option("--as-of", "as_of", metavar="D", help="基准日 YYYY-MM-DD，须在审计期间内；默认期间最后一天")
+@click.option("--pack", default="gz165", show_default=True, help="规则包名称或文件夹 (rule pack)")
+@click.option("--params", type=click.Path(path_type=str), metavar="FILE",
+              help="本次运行的参数覆盖文件（YAML），如修改期限天数 (parameter overrides)")
+@click.option("--calendar", type=click.Path(path_type=str), metavar="FILE",
+              help="工作日历文件（CSV/XLSX：日期、类型），补充内置日历未覆盖的年份")
+@click.option("--waivers", type=click.Path(path_type=str), metavar="FILE", help="豁免清单（.xlsx 工作表「豁免」或 .csv）")
+@click.option("--history", type=click.Path(path_type=str), metavar="DB", help="历史库（SQLite 文件，不存在则新建），用于整改跟踪")
+@click.option("--out", type=click.Path(path_type=str), metavar="DIR", help="输出文件夹；默认 ./审计结果/<期间>/")
+@click.option("--fail-on", "fail_on", type=click.Choice(["严重", "一般"]), metavar="严重|一般",
+              help="存在该严重程度或更严重的未豁免问题时，退出码为 1（用于自动化流程）")
+@click.option("--table", "tables", multiple=True, metavar="NAME=PATH[:SHEET]",
+              help="指定某张表的来源，如 exchanges=交换日志.csv 或 catalog=目录.xlsx:信息资源；可重复")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度条和摘要 (no progress, no summary)")
+def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out, fail_on, tables, quiet):
+    """检查 INPUT...（文件和/或文件夹）中的导出数据，写出审计报告。
+
+    \b
+    示例：
+      sharecheck run 导出/2026-10 --period 2026-10
+      sharecheck run 导出/2026-10 --period 2026-10 --waivers 豁免.xlsx --history 历史.db
+    """
+    from .pipeline import STAGES, run
+    bar = _Bar(STAGES, enabled=_interactive() and not quiet)
+    try:
+        outcome = run(list(inputs), period, as_of=as_of, pack=pack, params=params, calendar=calendar,
+                      waivers=waivers, history=history, out=out, overrides=list(tables), progress=bar)
+    finally:
+        bar.close()
+    if not quiet:
+        click.echo(_summary(outcome))
+    if outcome.fails(fail_on):
+        click.echo(f"存在「{fail_on}」或更严重的未豁免问题（--fail-on {fail_on}），退出码 1", err=True)
+        sys.exit(EXIT_FAIL_ON)
+
+
+def _summary(outcome) -> str:
+    r = outcome.report
+    sc = r.scorecard
+    n_dept = 0 if sc is None else len(sc)
+    counts = outcome.counts_by_severity()
+    lines = [f"审计期间 {r.period.label}（基准日 {r.as_of.isoformat()}），部门 {n_dept} 个。",
+             "问题（未豁免）：" + "，".join(f"{k} {v}" for k, v in counts.items())
+             + f"；已豁免 {outcome.waived_count()}。"]
+    nc = r.result.not_checked
+    if nc is not None and len(nc):
+        lines.append(f"未检查的规则 {nc['rule_id'].nunique()} 条（缺少输入，详见报告「未检查」）。")
+    if r.previous_period:
+        st = r.result.findings["status"].value_counts()
+        lines.append(f"与 {r.previous_period} 相比：新增 {int(st.get('新增', 0))}，持续 {int(st.get('持续', 0))}，"
+                     f"已整改 {0 if r.resolved is None else len(r.resolved)}。")
+    worst = outcome.worst(5)
+    if len(worst):
+        lines.append("得分最低的部门：")
+        rows = []
+        for _, w in worst.iterrows():
+            score = w.get("score")
+            shown = "不适用" if score is None or score != score else f"{float(score):.1f}"
+            rows.append([w["department"], shown, w.get("grade") or ""])
+        lines.append(_indent(format_table(["部门", "得分", "等级"], rows, max_cell=60)))
+    if outcome.out_dir is not None:
+        lines.append(f"报告已写入：{outcome.out_dir}")
+    return "\n".join(lines)
+
+
+@cli.command("rules", context_settings=CONTEXT, short_help="列出规则包的全部规则 (list rules)")
+@_help
+@click.option("--pack", default="gz165", show_default=True, help="规则包名称或文件夹")
+@click.option("--params", type=click.Path(path_type=str), metavar="FILE", help="参数覆盖文件（显示覆盖后的值）")
+def rules_cmd(pack, params):
+    """列出每条规则：编号、条款、名称、严重程度、参数及其取值。"""
+    from .engine import load_pack
+    p = load_pack(pack, params)
+    info = p.rule_info()
+    used = p.params_used() or {}
+    m = p.manifest
+    click.echo(f"{m.get('title', m.get('pack', pack))}  版本 {m.get('version', '')}".strip())
+    rows = [(r.rule_id, r.article, r.title, r.severity, _params_text(used.get(r.rule_id)))
+            for r in info.itertuples(index=False)]
+    click.echo(format_table(["规则编号", "条款", "名称", "严重程度", "参数"], rows, max_cell=60))
+    click.echo(f"共 {len(rows)} 条规则。用 sharecheck explain 规则编号 查看详细说明。")
+
+
+def _params_text(params: dict | None) -> str:
+    if not params:
+        return ""
+    return "，".join(f"{k}={_value_text(v)}" for k, v in params.items())
+
+
+def _value_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, (list, tuple)):
+        return "/".join(_value_text(x) for x in v)
+    if isinstance(v, dict):
+        return "{" + "，".join(f"{k}:{_value_text(x)}" for k, x in v.items()) + "}"
+    return str(v)
+
+
+@cli.command("explain", context_settings=CONTEXT, short_help="解释一条规则 (explain a rule)")
+@_help
+@click.argument("rule_id", metavar="RULE-ID")
+@click.option("--pack", default="gz165", show_default=True, help="规则包名称或文件夹")
+@click.option("--params", type=click.Path(path_type=str), metavar="FILE", help="参数覆盖文件")
+def explain_cmd(rule_id, pack, params):
+    """显示规则的条款原文、含义、参数，以及合规/不合规的示例。"""
+    from .engine import load_pack
+    p = load_pack(pack, params)
+    info = p.rule_info()
+    want = unicodedata.normalize("NFKC", rule_id).strip().upper()
+    hit = info[info["rule_id"].str.upper() == want]
+    if not len(hit):
+        near = [r for r in info["rule_id"] if want.split("-")[-2:] == r.split("-")[-2:] or want in r]
+        hint = f"（相近：{'、'.join(near[:5])}）" if near else ""
+        raise UsageError(f"规则「{rule_id}」不存在{hint}：用 sharecheck rules 查看全部规则编号")
+    r = hit.iloc[0]
+    out = [f"{r['rule_id']}  {r['title']}", f"条款：第 {r['article']}" if r["article"] and str(r["article"])[0].isdigit()
+           else f"条款：{r['article']}", f"严重程度：{r['severity']}    评分维度：{r.get('dimension') or '—'}",
+           f"需要的输入：{_value_text(r['inputs']) if r.get('inputs') is not None else '—'}", ""]
+    if r.get("article_text"):
+        out += ["条款原文：", _indent(str(r["article_text"])), ""]
+    if r.get("explanation"):
+        out += ["含义：", _indent(str(r["explanation"])), ""]
+    used = (p.params_used() or {}).get(r["rule_id"]) or {}
+    if used:
+        out += ["参数（可在 rules/<包>/<规则编号>.yaml 或 --params 中修改）："]
+        out += [f"  {k} = {_value_text(v)}" for k, v in used.items()]
+        out.append("")
+    examples = _examples(p, r["rule_id"])
+    if examples:
+        out.append("示例：")
+        for i, ex in enumerate(examples, 1):
+            out += _render_example(i, ex)
+    click.echo("\n".join(out).rstrip())
+
+
+def _indent(text: str, n: int = 2) -> str:
+    return "\n".join(" " * n + line for line in text.splitlines())
+
+
+def _examples(pack, rule_id: str) -> list:
+    """The rule's examples, whatever the shape of ``pack.rules`` (mapping or ordered list of rules)."""
+    rules = getattr(pack, "rules", None)
+    rule = None
+    if isinstance(rules, dict):
+        rule = rules.get(rule_id)
+    elif rules is not None:
+        for r in rules:
+            rid = r.get("id") if isinstance(r, dict) else getattr(r, "id", getattr(r, "rule_id", None))
+            if rid == rule_id:
+                rule = r
+                break
+    if rule is None:
+        return []
+    ex = rule.get("examples") if isinstance(rule, dict) else getattr(rule, "examples", None)
+    if ex is None and isinstance(getattr(rule, "data", None), dict):
+        ex = rule.data.get("examples")
+    if ex is None and hasattr(rule, "spec"):
+        ex = (rule.spec or {}).get("examples")
+    if ex is None and hasattr(rule, "raw"):
+        ex = (rule.raw or {}).get("examples")
+    if isinstance(ex, dict):
+        out = []
+        for kind, items in ex.items():
+            for item in items or []:
+                out.append({"类别": kind, **item} if isinstance(item, dict) else item)
+        return out
+    return list(ex or [])
+
+
+_EXAMPLE_LABELS = {"period": "审计期间", "as_of": "基准日", "findings": "应记为问题的记录",
+                   "pending": "列入待办的记录", "params": "参数", "note": "说明", "severity": "严重程度"}
+
+
+def _render_example(i: int, ex: Any) -> list[str]:
+    """An example: a mapping with a title, an expected outcome and records (table -> list of rows)."""
+    if not isinstance(ex, dict):
+        return [f"  {i}. {ex}"]
+    title = ex.get("title") or ex.get("name") or ex.get("description") or ""
+    expect = ex.get("expect", ex.get("result", ex.get("outcome")))
+    if isinstance(expect, bool):
+        expect = "合规" if expect else "不合规"
+    elif isinstance(expect, (int,)) and not isinstance(expect, bool):
+        expect = "合规" if expect == 0 else f"不合规（{expect} 个问题）"
+    elif isinstance(expect, (list, dict)):
+        expect = "不合规" if expect else "合规"
+    lines = [f"  {i}. {title}" + (f" —— {expect}" if expect not in (None, "") else "")]
+    skip = {"title", "name", "description", "expect", "result", "outcome"}
+    for k, v in ex.items():
+        if k in skip:
+            continue
+        tables = v if isinstance(v, dict) and all(isinstance(x, list) for x in v.values()) else (
+            {k: v} if isinstance(v, list) and v and isinstance(v[0], dict) else None)
+        if tables:
+            for name, rows in tables.items():
+                if not rows or not isinstance(rows[0], dict):
+                    continue
+                headers = list(dict.fromkeys(c for row in rows for c in row))
+                from .model import TABLE_TITLES
+                label = _EXAMPLE_LABELS.get(name) or (f"{TABLE_TITLES[name]}（{name}）" if name in TABLE_TITLES else name)
+                lines.append(f"     {label}：")
+                lines.append(_indent(format_table(headers, [[row.get(h) for h in headers] for row in rows]), 5))
+        else:
+            lines.append(f"     {_EXAMPLE_LABELS.get(k, k)}：{_value_text(v)}")
+    return lines
+
+
+@cli.command("validate", context_settings=CONTEXT, short_help="只检查输入文件，不运行规则 (validate inputs)")
+@_help
+@click.argument("inputs", nargs=-1, type=click.Path(path_type=str), metavar="INPUT...")
+@click.option("--table", "tables", multiple=True, metavar="NAME=PATH[:SHEET]", help="指定某张表的来源；可重复")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="列出的输入问题条数上限")
+def validate_cmd(inputs, tables, limit):
+    """读取 INPUT...，报告识别到的表、行数和输入问题（不运行规则）。无法读取时退出码 2。"""
+    from .model import TABLE_TITLES
+    from .pipeline import load, require_tables
+    lr = load(list(inputs), list(tables))
+    rows = [(TABLE_TITLES.get(i.get("table"), i.get("table")) or "未识别", i.get("table") or "", i.get("path"),
+             i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
+    click.echo("识别到的表：")
+    click.echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=60))
+    absent = [f"{TABLE_TITLES[t]}（{t}）" for t in TABLE_TITLES if t not in lr.tables]
+    if absent:
+        click.echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
+    d = lr.defects
+    n = 0 if d is None else len(d)
+    missing_required = False
+    try:
+        require_tables(lr, inputs)
+    except SharecheckError as e:
+        missing_required = e
+    click.echo(f"输入问题：{n} 条。")
+    if n and limit:
+        shown = d.head(limit)
+        click.echo(format_table(["表", "文件", "工作表", "行", "列", "内容", "问题"],
+                                [[TABLE_TITLES.get(r.table, r.table), r.file, r.sheet, r.row, r.column, r.value,
+                                  r.problem] for r in shown.itertuples(index=False)], max_cell=70))
+        if n > limit:
+            click.echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
+    if missing_required:
+        raise missing_required
+
+
+@cli.command("template", context_settings=CONTEXT, short_help="生成空白 Excel 导入模板 (blank templates)")
+@_help
+@click.option("--out", type=click.Path(path_type=str), default="模板", show_default=True, metavar="DIR",
+              help="模板输出文件夹")
+def template_cmd(out):
+    """为 inputs.md 的每张表生成一个带格式的空白 Excel 模板：必填列标 *，表头下一行是填写说明，编码列有下拉选项。"""
+    from .templates import write_templates
+    files = write_templates(out)
+    click.echo(f"已生成 {len(files)} 个模板，位于 {out}：")
+    for f in files:
+        click.echo(f"  {Path(f).name}")
+
+
+# ---------------------------------------------------------------------------------------------------- entry
+def _click_error_text(err: click.ClickException) -> str:
+    """Chinese text for click's own usage errors."""
+    if isinstance(err, click.MissingParameter):
+        p = err.param
+        if p is not None and getattr(p, "opts", None) and p.opts[0].startswith("-"):
+            return f"缺少选项 {p.opts[0]}：例如 --period 2026-10"
+        name = (p.metavar or p.name.upper()) if p is not None else "参数"
+        return f"缺少参数 {name}"
+    if isinstance(err, click.NoSuchOption):
+        extra = f"（是否想用 {'、'.join(err.possibilities)}？）" if err.possibilities else ""
+        return f"没有选项 {err.option_name}{extra}：用 --help 查看可用选项"
+    if isinstance(err, click.BadParameter):
+        p = err.param
+        name = (p.opts[0] if p is not None and getattr(p, "opts", None) else (p.name if p else "参数"))
+        if p is not None and isinstance(p.type, click.Choice):
+            return f"{name} 的值不对：应为 {' 或 '.join(map(str, p.type.choices))}"
+        if p is not None and isinstance(p.type, click.IntRange):
+            return f"{name} 的值不对：应为不小于 {p.type.min} 的整数"
+        return f"{name} 的值不对：{err.message}"
+    if isinstance(err, click.UsageError):
+        msg = err.message
+        if msg.startswith("No such command"):
+            return f"没有这个命令 {msg.split(' ', 3)[-1].rstrip('.')}：可用 run、rules、explain、validate、template"
+        if msg.startswith("Got unexpected extra argument"):
+            return f"多余的参数：{msg.split('(')[-1].rstrip(')')}"
+        return f"用法错误：{msg}"
+    return err.format_message()
+
+
+def _write_debug_log() -> Path | None:
+    try:
+        name = f"sharecheck-debug-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
+        path = Path(tempfile.gettempdir()) / name
+        path.write_text(f"sharecheck {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}",
+                        encoding="utf-8")
+        return path
+    except OSError:
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point. Never shows a traceback unless SHARECHECK_DEBUG=1."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        args = ["--help"]
+    try:
+        rv = cli.main(args=args, prog_name="sharecheck", standalone_mode=False)
+        code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_USAGE)
+    except SharecheckError as e:
+        click.echo(f"错误：{' '.join(str(e).split())}", err=True)
+        code = getattr(e, "exit_code", EXIT_USAGE)
+    except click.exceptions.Abort:
+        click.echo("已中断。", err=True)
+        code = EXIT_INTERRUPTED
+    except click.ClickException as e:
+        click.echo(f"错误：{_click_error_text(e)}", err=True)
+        code = EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("已中断。", err=True)
+        code = EXIT_INTERRUPTED
+    except MemoryError:
+        click.echo("错误：内存不足：输入过大，请拆分输入文件或在内存更大的机器上运行", err=True)
+        code = EXIT_USAGE
+    except Exception as e:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("SHARECHECK_DEBUG") == "1":
+            traceback.print_exc()
+            click.echo(f"内部错误（{type(e).__name__}）", err=True)
+        else:
+            log = _write_debug_log()
+            where = f"调试信息已写入 {log}，请把该文件发给维护人员" if log else "设置 SHARECHECK_DEBUG=1 可查看详情"
+            click.echo(f"内部错误（{type(e).__name__}）：这是程序的问题，不是您数据的问题；{where}", err=True)
+        code = EXIT_INTERNAL
+    return code
+
+
+def _entry() -> None:  # pragma: no cover
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

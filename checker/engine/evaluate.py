@@ -1,0 +1,207 @@
+"""Running a pack over the loaded tables: ``evaluate(tables, pack, period, as_of, calendar) -> EvalResult``."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_ROW, META_SHEET, NOT_CHECKED_COLUMNS,
+                     PENDING_COLUMNS, SKIPPED_COLUMNS, EvalResult, Period, empty_frame)
+from .derive import Views
+from .lang import Env, is_missing, to_bool
+from .pack import Check, Pack, Rule, table_label
+
+
+def _param(rule: Rule, v: Any) -> Any:
+    return rule.params[v[1]] if isinstance(v, tuple) and v and v[0] == "param" else v
+
+
+class _Acc:
+    def __init__(self):
+        self.findings: list[pd.DataFrame] = []
+        self.pending: list[pd.DataFrame] = []
+        self.checked: list[pd.DataFrame] = []
+        self.skipped: list[dict] = []
+        self.not_checked: list[dict] = []
+
+    def skip(self, rule_id: str, table: str, count: int, reason: str):
+        if count:
+            self.skipped.append({"rule_id": rule_id, "input": table, "count": int(count), "reason": reason})
+
+
+def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, as_of: date | None,
+             calendar) -> EvalResult:
+    if isinstance(period, str):
+        period = Period.parse(period)
+    if as_of is None:
+        as_of = period.end
+    if isinstance(as_of, datetime):
+        as_of = as_of.date()
+    views = Views(tables, pack.codelists, period, as_of, calendar)
+    acc = _Acc()
+    for rule in pack.rules:
+        missing = [t for t in rule.inputs if t not in views.given]
+        if missing:
+            names = "、".join(table_label(t) for t in missing)
+            acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
+                                    "reason": f"未提供输入 {names}，本规则未检查"})
+            continue
+        for check in rule.checks:
+            _run_check(rule, check, views, acc)
+    return _result(acc, pack)
+
+
+def _env(frame, rule, views, extra=None) -> Env:
+    return Env(frame, rule.params, views.codelists, views.calendar, views.period, views.as_of, extra or {})
+
+
+def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc) -> None:
+    args = {k: _param(rule, v) for k, v in check.view_args.items()}
+    frame = views.get(check.view, args)
+    if len(frame) == 0:
+        return
+    keep = pd.Series(True, index=frame.index)
+    if check.scope is not None:
+        keep = to_bool(check.scope(_env(frame, rule, views)), frame.index)
+        if check.out_of_scope_reason:
+            acc.skip(rule.id, check.input, int((~keep).sum()), check.out_of_scope_reason)
+    sub = frame.loc[keep.to_numpy(), check.columns]
+    extra: dict[str, Any] = {}
+    if check.deadline is not None:
+        sub, extra = _deadline_scope(rule, check, sub, views, acc)
+    for cond, reason in check.skips:
+        if len(sub) == 0:
+            break
+        m = to_bool(cond(_env(sub, rule, views)), sub.index)
+        acc.skip(rule.id, check.input, int(m.sum()), reason)
+        sub = sub[~m]
+    nodept = is_missing(sub[check.department]) if len(sub) else pd.Series(False, index=sub.index, dtype=bool)
+    if nodept.any():
+        acc.skip(rule.id, check.input, int(nodept.sum()), f"无法归属部门（{check.department}为空）")
+        sub = sub[~nodept]
+    if len(sub) == 0:
+        return
+    if check.deadline is not None:
+        sub, hit, decided, pend = _deadline_decide(rule, check, sub, views)
+    else:
+        hit = to_bool(check.when(_env(sub, rule, views)), sub.index)
+        decided = pd.Series(True, index=sub.index)
+        pend = pd.Series(False, index=sub.index)
+    counts = sub.loc[decided, check.department].value_counts(sort=False)
+    if len(counts):
+        acc.checked.append(pd.DataFrame({"rule_id": rule.id, "department": counts.index.astype(object),
+                                         "checked": counts.to_numpy().astype("int64")}))
+    if hit.any():
+        acc.findings.append(_rows(rule, check, sub[hit], views, FINDING_COLUMNS))
+    if pend.any():
+        acc.pending.append(_rows(rule, check, sub[pend], views, PENDING_COLUMNS))
+
+
+def _deadline_scope(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, acc: _Acc):
+    """rules.md "Which records a deadline rule looks at": action in the period, or open with event ≤ as_of."""
+    d = check.deadline
+    ev, ac = sub[d.event], sub[d.action]
+    as_of = views.as_of_ts
+    if views.as_of < views.period.end:          # an action after as_of cannot be known yet
+        ac = ac.where(ac.dt.normalize() <= as_of)
+    acd = ac.dt.normalize()
+    done = ac.notna()
+    in_p = done & (acd >= pd.Timestamp(views.period.start)) & (acd <= pd.Timestamp(views.period.end))
+    open_ = ~done & ev.notna() & (ev.dt.normalize() <= as_of)
+    no_event = ev.isna() & (in_p | ~done)
+    acc.skip(rule.id, check.input, int(no_event.sum()), f"{d.event}为空或无法识别")
+    scoped = (in_p | open_) & ev.notna()
+    if check.out_of_scope_reason:
+        acc.skip(rule.id, check.input, int((~scoped & ~no_event).sum()), check.out_of_scope_reason)
+    sub = sub[scoped].copy()
+    sub["__action"] = ac[scoped]
+    return sub, {}
+
+
+def _deadline_decide(rule: Rule, check: Check, sub: pd.DataFrame, views: Views):
+    d = check.deadline
+    n = _param(rule, d.limit)
+    ev, ac = sub[d.event], sub["__action"]
+    done = ac.notna()
+    if d.unit == "wd":
+        end = pd.Series(views.as_of_ts, index=sub.index)
+        lag = views.calendar.wd(ev, ac.where(done, end)).astype("Int64")
+        late = (lag > n).fillna(False).astype(bool)
+        due = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns]")
+        openp = ~done & ~late
+        if openp.any():
+            due.loc[openp] = pd.to_datetime(views.calendar.add_wd(ev[openp], int(n))).to_numpy()
+    else:
+        end = ac.where(done, views.as_of_end)
+        lag = (end - ev).dt.total_seconds() / 3600.0
+        late = (lag > n).fillna(False).astype(bool)
+        due = ev + pd.Timedelta(hours=float(n))
+    sub = sub.copy()
+    sub["已完成"] = done.astype(bool)
+    sub["滞后"] = lag
+    sub["期限"] = n
+    sub["到期"] = due
+    sub["核查日"] = views.as_of_ts
+    decided = done | late
+    pend = ~done & ~late
+    return sub, late, decided, pend
+
+
+def _rows(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, columns: list[str]) -> pd.DataFrame:
+    env = _env(sub, rule, views)
+    idx = sub.index
+    out = pd.DataFrame(index=idx)
+    out["rule_id"] = rule.id
+    out["department"] = sub[check.department].astype(object)
+    out["input"] = check.input
+    out["file"] = sub[META_FILE].astype(object)
+    out["sheet"] = sub[META_SHEET].astype(object)
+    out["row"] = pd.to_numeric(sub[check.row], errors="coerce").astype("Int64")
+    out["key"] = check.key(env).astype(object)
+    if columns is FINDING_COLUMNS:
+        sev = pd.Series(rule.severity, index=idx, dtype=object)
+        for cond, s in reversed(check.severity_cases):     # the first matching case wins
+            sev = sev.where(~to_bool(cond(env), idx), s)
+        out["severity"] = sev
+        out["counterpart"] = (sub[check.counterpart].astype(object) if check.counterpart
+                              else pd.Series(np.full(len(sub), None, dtype=object), index=idx))
+        msg = pd.Series(np.full(len(sub), None, dtype=object), index=idx)
+        for cond, tmpl in reversed(check.messages):
+            m = pd.Series(True, index=idx) if cond is None else to_bool(cond(env), idx)
+            msg = msg.where(~m, tmpl(env))
+        out["message"] = msg
+    else:
+        out["due"] = sub["到期"]
+        tmpl = check.pending_message
+        out["message"] = tmpl(env) if tmpl else ("期限至 " + sub["到期"].dt.strftime("%Y-%m-%d %H:%M:%S"
+                                                  if check.deadline.unit == "hours" else "%Y-%m-%d") + "，尚未到期")
+    return out[columns].reset_index(drop=True)
+
+
+def _result(acc: _Acc, pack: Pack) -> EvalResult:
+    findings = (pd.concat(acc.findings, ignore_index=True) if acc.findings else empty_frame(FINDING_COLUMNS))
+    findings["row"] = findings["row"].astype("Int64")
+    findings = findings.sort_values(["rule_id", "department", "key", "file", "row"], kind="mergesort",
+                                    na_position="last").reset_index(drop=True)[FINDING_COLUMNS]
+    pending = (pd.concat(acc.pending, ignore_index=True) if acc.pending else empty_frame(PENDING_COLUMNS))
+    pending["row"] = pending["row"].astype("Int64")
+    pending = pending.sort_values(["rule_id", "department", "key", "file", "row"], kind="mergesort",
+                                  na_position="last").reset_index(drop=True)[PENDING_COLUMNS]
+    if acc.checked:
+        checked = pd.concat(acc.checked, ignore_index=True).groupby(["rule_id", "department"], sort=True,
+                                                                     as_index=False)["checked"].sum()
+        checked["checked"] = checked["checked"].astype("int64")
+    else:
+        checked = empty_frame(CHECKED_COLUMNS)
+    checked = checked[CHECKED_COLUMNS]
+    if acc.skipped:
+        skipped = pd.DataFrame(acc.skipped).groupby(["rule_id", "input", "reason"], sort=True,
+                                                    as_index=False)["count"].sum()[SKIPPED_COLUMNS]
+    else:
+        skipped = empty_frame(SKIPPED_COLUMNS)
+    not_checked = pd.DataFrame(acc.not_checked, columns=NOT_CHECKED_COLUMNS) if acc.not_checked \
+        else empty_frame(NOT_CHECKED_COLUMNS)
+    return EvalResult(findings=findings, checked=checked, pending=pending, not_checked=not_checked,
+                      skipped=skipped, params=pack.params_used())

@@ -1,0 +1,362 @@
+"""Loading a rule pack: ``rules/<pack>/pack.yaml`` + ``codelists.yaml`` + one ``<RULE-ID>.yaml`` per rule.
+
+Rule files are data (``yaml.safe_load``); every expression is compiled by :mod:`checker.engine.lang` at load
+time, so a typo is a :class:`PackError` before any input is read.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import yaml
+
+from ..errors import PackError
+from ..model import META_COLUMNS, RULE_INFO_COLUMNS, SEVERITIES, TABLES, TABLE_TITLES
+from .derive import VIEWS, base_table, view_columns
+from .lang import Compiler
+
+REPO = Path(__file__).resolve().parents[2]
+RULE_FIELDS_REQUIRED = ["id", "article", "article_text", "title", "explanation", "severity", "dimension", "inputs"]
+RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis"]
+CHECK_FIELDS = ["view", "view_args", "scope", "skip", "when", "deadline", "key", "department", "counterpart",
+                "input", "row", "message", "pending_message", "severity_cases", "out_of_scope_reason", "name"]
+DEADLINE_FIELDS = ["event", "action", "limit", "unit"]
+DEADLINE_UNITS = {"工作日": "wd", "小时": "hours"}
+# columns a deadline adds to its view (usable in messages and severity cases)
+DEADLINE_COLUMNS = ["已完成", "滞后", "期限", "到期", "核查日"]
+_PARAM_REF = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
+
+
+def table_label(name: str) -> str:
+    return f"{TABLE_TITLES.get(name, name)}（{name}）"
+
+
+@dataclass
+class Deadline:
+    event: str
+    action: str
+    limit: Any            # int/float or a param name resolved at run time
+    unit: str             # "wd" | "hours"
+
+
+@dataclass
+class Check:
+    view: str
+    view_args: dict[str, Any]
+    scope: Callable | None
+    skips: list[tuple[Callable, str]]
+    when: Callable | None
+    deadline: Deadline | None
+    key: Callable
+    department: str
+    counterpart: str | None
+    input: str
+    row: str
+    messages: list[tuple[Callable | None, Callable]]
+    pending_message: Callable | None
+    severity_cases: list[tuple[Callable, str]]
+    out_of_scope_reason: str | None
+    columns: list[str] = field(default_factory=list)   # view columns this check reads (for narrow subsets)
+
+
+@dataclass
+class Rule:
+    id: str
+    path: Path
+    data: dict[str, Any]
+    params: dict[str, Any]
+    checks: list[Check]
+
+    @property
+    def inputs(self) -> list[str]:
+        return list(self.data["inputs"])
+
+    @property
+    def severity(self) -> str:
+        return self.data["severity"]
+
+
+@dataclass
+class Pack:
+    root: Path
+    manifest: dict[str, Any]
+    codelists: dict[str, Any]
+    rules: list[Rule]
+    params_file: str | None = None
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def rule_info(self) -> pd.DataFrame:
+        rows = [{"rule_id": r.id, "article": r.data["article"], "article_text": str(r.data["article_text"]).strip(),
+                 "title": r.data["title"], "explanation": str(r.data["explanation"]).strip(),
+                 "severity": r.data["severity"], "dimension": r.data["dimension"],
+                 "inputs": "、".join(r.inputs)} for r in self.rules]
+        return pd.DataFrame(rows, columns=RULE_INFO_COLUMNS)
+
+    def params_used(self) -> dict[str, dict[str, Any]]:
+        return {r.id: dict(r.params) for r in self.rules}
+
+    def subset(self, rule_ids: list[str]) -> "Pack":
+        keep = [r for r in self.rules if r.id in set(rule_ids)]
+        return Pack(self.root, self.manifest, self.codelists, keep, self.params_file)
+
+
+# ----------------------------------------------------------------------------------------- loading
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PackError(f"规则包文件 {path} 不存在") from None
+    except UnicodeDecodeError:
+        raise PackError(f"规则包文件 {path} 不是 UTF-8 文本") from None
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark is not None else ""
+        raise PackError(f"规则包文件 {path} {where}格式错误（YAML/JSON 无法解析），请检查缩进和冒号") from None
+
+
+def _param_value(spec: Any) -> Any:
+    if isinstance(spec, dict):
+        if "value" not in spec:
+            raise KeyError("value")
+        return spec["value"]
+    return spec
+
+
+def _type_ok(default: Any, value: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, list):
+        return isinstance(value, list)
+    if isinstance(default, dict):
+        return isinstance(value, dict)
+    return True
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "是/否", int: "整数", float: "数值", str: "文字", list: "列表", dict: "映射"}.get(type(v), type(v).__name__)
+
+
+def load_pack(name_or_path: str | Path = "gz165", params_file: str | Path | None = None) -> Pack:
+    p = Path(name_or_path)
+    root = p if (p.is_dir() or p.suffix == ".yaml" or "/" in str(name_or_path)) else REPO / "rules" / str(name_or_path)
+    if root.suffix == ".yaml":
+        root = root.parent
+    if not (root / "pack.yaml").exists():
+        raise PackError(f"找不到规则包「{name_or_path}」：{root / 'pack.yaml'} 不存在（--pack 应为规则包名称或目录）")
+    manifest = _read_yaml(root / "pack.yaml")
+    if not isinstance(manifest, dict) or "dimensions" not in manifest:
+        raise PackError(f"{root / 'pack.yaml'}：缺少 dimensions（评分维度）")
+    cl_path = root / "codelists.yaml"
+    codelists = _read_yaml(cl_path) if cl_path.exists() else {}
+    codelists = (codelists or {}).get("codelists", codelists or {})
+    if not isinstance(codelists, dict):
+        raise PackError(f"{cl_path}：应为「名称: 列表或映射」的集合")
+
+    dim_of: dict[str, str] = {}
+    order: list[str] = []
+    for d in manifest["dimensions"]:
+        for rid in d.get("rules", []):
+            dim_of[rid] = d["name"]
+            order.append(rid)
+    files = {f.stem: f for f in sorted(root.glob("*.yaml")) if f.stem not in ("pack", "codelists", "legal_basis")}
+    for stem in files:
+        if stem not in dim_of:
+            raise PackError(f"{files[stem]}：规则 {stem} 未列入 pack.yaml 的任何评分维度（dimensions.rules）")
+    for rid in order:
+        if rid not in files:
+            raise PackError(f"{root / 'pack.yaml'}：列出了规则 {rid}，但没有规则文件 {root / (rid + '.yaml')}")
+    overrides = _read_params(params_file, files) if params_file else {}
+    rules = [_load_rule(files[rid], dim_of, codelists, overrides.get(rid, {}), manifest) for rid in order]
+    return Pack(root, manifest, codelists, rules, str(params_file) if params_file else None)
+
+
+def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
+    path = Path(params_file)
+    data = _read_yaml(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PackError(f"参数文件 {path}：应为「规则编号: {{参数: 值}}」的形式")
+    for rid, vals in data.items():
+        if rid not in files:
+            raise PackError(f"参数文件 {path}：规则「{rid}」不存在（规则编号如 GZ165-08-2）")
+        if not isinstance(vals, dict):
+            raise PackError(f"参数文件 {path}：规则 {rid} 下应为「参数: 值」")
+    return {rid: dict(v) for rid, v in data.items()}
+
+
+def _load_rule(path: Path, dim_of, codelists, override: dict, manifest) -> Rule:
+    data = _read_yaml(path)
+    where = f"规则文件 {path.name}"
+    if not isinstance(data, dict):
+        raise PackError(f"{where}：内容应为字段映射")
+    for f in RULE_FIELDS_REQUIRED:
+        if f not in data or data[f] in (None, "", []):
+            raise PackError(f"{where}：缺少必填字段「{f}」")
+    unknown = sorted(set(data) - set(RULE_FIELDS_REQUIRED) - set(RULE_FIELDS_OPTIONAL) - set(CHECK_FIELDS))
+    if unknown:
+        raise PackError(f"{where}：未知字段「{'、'.join(unknown)}」（可能是拼写错误）")
+    if data["id"] != path.stem:
+        raise PackError(f"{where}：id「{data['id']}」与文件名不一致")
+    if data["severity"] not in SEVERITIES:
+        raise PackError(f"{where}：严重程度「{data['severity']}」无效，应为 {'/'.join(SEVERITIES)}")
+    if data["dimension"] != dim_of[data["id"]]:
+        raise PackError(f"{where}：维度「{data['dimension']}」与 pack.yaml 中的「{dim_of[data['id']]}」不一致")
+    inputs = data["inputs"]
+    if not isinstance(inputs, list) or any(t not in TABLES for t in inputs):
+        bad = [t for t in (inputs if isinstance(inputs, list) else [inputs]) if t not in TABLES]
+        raise PackError(f"{where}：inputs 中的表「{'、'.join(map(str, bad))}」未知（可用：{', '.join(TABLES)}）")
+
+    params: dict[str, Any] = {}
+    for name, spec in (data.get("params") or {}).items():
+        try:
+            params[name] = _param_value(spec)
+        except KeyError:
+            raise PackError(f"{where}：参数「{name}」缺少 value（默认值）") from None
+    for name, value in override.items():
+        if name not in params:
+            raise PackError(f"参数文件：规则 {data['id']} 没有参数「{name}」（可用：{', '.join(sorted(params)) or '无'}）")
+        if not _type_ok(params[name], value):
+            raise PackError(f"参数文件：规则 {data['id']} 的参数「{name}」应为{_type_name(params[name])}，"
+                            f"实际为「{value!r}」")
+        params[name] = value
+    for name, value in params.items():
+        if isinstance(value, str) and isinstance(data.get("params", {}).get(name), dict) \
+                and data["params"][name].get("codelist") and value not in codelists:
+            raise PackError(f"{where}：参数「{name}」引用了未知的代码表「{value}」")
+
+    raw_checks = data.get("checks")
+    if raw_checks is None:
+        raw_checks = [{k: data[k] for k in CHECK_FIELDS if k in data}]
+    elif not isinstance(raw_checks, list) or not raw_checks:
+        raise PackError(f"{where}：checks 应为非空列表")
+    checks = [_load_check(c, f"{where}" + (f" 第 {i + 1} 项检查" if len(raw_checks) > 1 else ""), params,
+                          codelists, inputs) for i, c in enumerate(raw_checks)]
+    return Rule(data["id"], path, data, params, checks)
+
+
+def _resolve(value: Any, params: dict, where: str, what: str) -> Any:
+    if isinstance(value, str):
+        m = _PARAM_REF.match(value.strip())
+        if m:
+            if m[1] not in params:
+                raise PackError(f"{where}：{what} 引用了未定义的参数「{m[1]}」")
+            return ("param", m[1])
+    return value
+
+
+def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list[str]) -> Check:
+    if not isinstance(c, dict):
+        raise PackError(f"{where}：检查定义应为字段映射")
+    unknown = sorted(set(c) - set(CHECK_FIELDS))
+    if unknown:
+        raise PackError(f"{where}：未知字段「{'、'.join(unknown)}」（可能是拼写错误）")
+    for f in ("view", "key", "department", "message"):
+        if f not in c or c[f] in (None, ""):
+            raise PackError(f"{where}：缺少必填字段「{f}」")
+    view = c["view"]
+    if view not in VIEWS:
+        raise PackError(f"{where}：视图「{view}」未知（可用视图：{', '.join(VIEWS)}）")
+    if base_table(view) not in inputs:
+        raise PackError(f"{where}：视图 {view} 读取 {base_table(view)}，但 inputs 未列出该表")
+    view_args = {}
+    for k, v in (c.get("view_args") or {}).items():
+        if k not in VIEWS[view][2]:
+            raise PackError(f"{where}：视图 {view} 没有参数「{k}」")
+        view_args[k] = _resolve(v, params, where, f"view_args.{k}")
+    cols = view_columns(view)
+    deadline = None
+    if c.get("deadline") is not None:
+        d = c["deadline"]
+        if not isinstance(d, dict):
+            raise PackError(f"{where}：deadline 应包含 event、action、limit、unit")
+        miss = [f for f in DEADLINE_FIELDS if f not in d]
+        bad = sorted(set(d) - set(DEADLINE_FIELDS))
+        if miss or bad:
+            raise PackError(f"{where}：deadline " + (f"缺少「{'、'.join(miss)}」" if miss else f"有未知字段「{'、'.join(bad)}」"))
+        for f in ("event", "action"):
+            if d[f] not in cols:
+                raise PackError(f"{where}：deadline.{f} 的列「{d[f]}」在视图 {view} 中不存在")
+        if d["unit"] not in DEADLINE_UNITS:
+            raise PackError(f"{where}：deadline.unit「{d['unit']}」无效，应为 工作日 或 小时")
+        limit = _resolve(d["limit"], params, where, "deadline.limit")
+        lv = params[limit[1]] if isinstance(limit, tuple) else limit
+        if isinstance(lv, bool) or not isinstance(lv, (int, float)) or lv < 0 \
+                or (DEADLINE_UNITS[d["unit"]] == "wd" and not isinstance(lv, int)):
+            raise PackError(f"{where}：deadline.limit 应为非负{'整数' if d['unit'] == '工作日' else '数值'}"
+                            f"（{d['unit']}），实际为「{lv!r}」")
+        deadline = Deadline(d["event"], d["action"], limit, DEADLINE_UNITS[d["unit"]])
+        cols = cols + DEADLINE_COLUMNS
+    elif c.get("when") is None:
+        raise PackError(f"{where}：缺少必填字段「when」（或 deadline）")
+    comp = Compiler(cols, params, codelists, where, view)
+    for f in ("department", "counterpart", "row"):
+        if c.get(f) is not None and c[f] not in cols:
+            raise PackError(f"{where}：{f} 的列「{c[f]}」在视图 {view} 中不存在")
+    inp = c.get("input", base_table(view))
+    if inp not in TABLES:
+        raise PackError(f"{where}：input「{inp}」不是已知的表")
+    skips = []
+    for s in c.get("skip") or []:
+        if not isinstance(s, dict) or "when" not in s or "reason" not in s:
+            raise PackError(f"{where}：skip 的每一项应包含 when 和 reason")
+        skips.append((comp.compile(s["when"]), str(s["reason"])))
+    msgs = c["message"]
+    if isinstance(msgs, str):
+        messages = [(None, comp.template(msgs))]
+    elif isinstance(msgs, list) and msgs:
+        messages = []
+        for m in msgs:
+            if not isinstance(m, dict) or "text" not in m:
+                raise PackError(f"{where}：message 列表的每一项应包含 text（可选 when）")
+            messages.append((comp.compile(m["when"]) if m.get("when") is not None else None, comp.template(m["text"])))
+    else:
+        raise PackError(f"{where}：message 应为文字模板或 {{when, text}} 列表")
+    sev_cases = []
+    for s in c.get("severity_cases") or []:
+        if not isinstance(s, dict) or "when" not in s or s.get("severity") not in SEVERITIES:
+            raise PackError(f"{where}：severity_cases 的每一项应包含 when 和 severity（{'/'.join(SEVERITIES)}）")
+        sev_cases.append((comp.compile(s["when"]), s["severity"]))
+    pend = None
+    if c.get("pending_message") is not None:
+        if deadline is None:
+            raise PackError(f"{where}：pending_message 只用于 deadline 规则")
+        pend = comp.template(c["pending_message"])
+    scope_fn = comp.compile(c["scope"]) if c.get("scope") is not None else None
+    when_fn = comp.compile(c["when"]) if c.get("when") is not None else None
+    key_fn = comp.template(c["key"])
+    used = set(comp.used) | {c["department"], c.get("row", "_row")} | set(META_COLUMNS)
+    if c.get("counterpart"):
+        used.add(c["counterpart"])
+    if deadline is not None:
+        used |= {deadline.event, deadline.action}
+    view_cols = view_columns(view)
+    check_cols = [col for col in view_cols if col in used]
+    return Check(
+        columns=check_cols,
+        view=view, view_args=view_args,
+        scope=scope_fn,
+        skips=skips,
+        when=when_fn,
+        deadline=deadline, key=key_fn, department=c["department"],
+        counterpart=c.get("counterpart"), input=inp, row=c.get("row", "_row"), messages=messages,
+        pending_message=pend, severity_cases=sev_cases, out_of_scope_reason=c.get("out_of_scope_reason"))

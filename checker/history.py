@@ -1,0 +1,276 @@
+"""History (整改跟踪): a SQLite file keeping every run's findings and scores by period.
+
+Schema version in ``PRAGMA user_version`` (``SCHEMA_VERSION``). A run:
+
+    with History.open(path) as h:          # checks/creates the schema
+        with h.transaction():              # BEGIN IMMEDIATE (busy timeout; Chinese error when locked)
+            cmp = h.compare(period, findings)      # statuses, since, resolved, previous period
+            h.record(period, as_of, cmp.findings, scorecard)   # replaces the period's record
+            trends = h.trends(period)
+        # COMMIT on leaving without error, ROLLBACK otherwise
+
+Periods are compared with periods of the same kind (months with months, quarters with quarters): the
+previous period is the latest recorded one of the same kind that starts before this one.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+import pandas as pd
+
+from .errors import UsageError
+from .model import (RESOLVED_COLUMNS, STATUS_NEW, STATUS_PERSISTING, STATUS_RESOLVED, STATUS_WAIVED,
+                    TREND_COLUMNS, Period)
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS periods (
+    period      TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,           -- 'M' month, 'Q' quarter
+    start       TEXT NOT NULL,           -- ISO date
+    "end"       TEXT NOT NULL,
+    as_of       TEXT NOT NULL,
+    pack        TEXT,
+    pack_version TEXT,
+    findings    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS findings (
+    period      TEXT NOT NULL REFERENCES periods(period),
+    rule_id     TEXT NOT NULL,
+    department  TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    message     TEXT,
+    severity    TEXT,
+    status      TEXT,
+    since       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_period ON findings(period);
+CREATE TABLE IF NOT EXISTS scores (
+    period      TEXT NOT NULL REFERENCES periods(period),
+    department  TEXT NOT NULL,
+    score       REAL,
+    grade       TEXT,
+    rank        INTEGER,
+    PRIMARY KEY (period, department)
+);
+"""
+
+
+def _kind(p: Period) -> str:
+    return "Q" if "Q" in p.label else "M"
+
+
+@dataclass
+class Comparison:
+    findings: pd.DataFrame           # input findings + status (新增/持续/已豁免 kept) + since
+    resolved: pd.DataFrame           # RESOLVED_COLUMNS
+    previous_period: str | None
+
+
+class History:
+    def __init__(self, path: Path, conn: sqlite3.Connection):
+        self.path, self.conn = path, conn
+
+    # -- opening --------------------------------------------------------------------------------
+    @staticmethod
+    def check(path: str | Path) -> None:
+        """Validate an existing history file without creating or changing anything (before a run)."""
+        p = Path(path)
+        if p.is_dir():
+            raise UsageError(f"历史库 {p} 是一个文件夹：请给出一个 .db 文件的路径")
+        if not p.exists():
+            if not p.parent.exists():
+                raise UsageError(f"历史库 {p} 所在的文件夹不存在：请先创建该文件夹或换一个路径")
+            return
+        conn = History._connect(p, readonly=True)
+        try:
+            History._check_version(p, conn)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _connect(p: Path, readonly: bool = False) -> sqlite3.Connection:
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True,
+                                       timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            else:
+                conn = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            return conn
+        except sqlite3.Error as exc:
+            raise UsageError(f"无法打开历史库 {p}（{exc}）：请检查路径和权限") from None
+
+    @staticmethod
+    def _check_version(p: Path, conn: sqlite3.Connection) -> int:
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise UsageError(f"历史库 {p} 正被另一次运行占用，请稍后重试") from None
+            raise UsageError(f"历史库 {p} 不是 sharecheck 的历史库（无法作为 SQLite 数据库读取）："
+                             "请换一个文件名，或删除后重新生成") from None
+        if version > SCHEMA_VERSION:
+            raise UsageError(f"历史库 {p} 由更新版本的 sharecheck 创建（结构版本 {version}，本程序支持 "
+                             f"{SCHEMA_VERSION}）：请升级 sharecheck")
+        if version == 0 and tables:
+            raise UsageError(f"历史库 {p} 不是 sharecheck 的历史库（含其他数据表）：请换一个文件名")
+        return version
+
+    @classmethod
+    def open(cls, path: str | Path) -> "History":
+        p = Path(path)
+        cls.check(p)
+        conn = cls._connect(p)
+        try:
+            version = cls._check_version(p, conn)
+            if version < SCHEMA_VERSION:
+                with cls._immediate(p, conn):
+                    if conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                        for stmt in _SCHEMA.split(";"):
+                            if stmt.strip():
+                                conn.execute(stmt)
+                        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except BaseException:
+            conn.close()
+            raise
+        return cls(p, conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "History":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------------------------
+    @staticmethod
+    @contextmanager
+    def _immediate(p: Path, conn: sqlite3.Connection) -> Iterator[None]:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise UsageError(f"历史库 {p} 正被另一次运行占用，请稍后重试") from None
+            raise UsageError(f"历史库 {p} 无法写入（{exc}）：请检查文件权限") from None
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise UsageError(f"历史库 {p} 写入失败（{exc}）：请稍后重试") from None
+
+    @contextmanager
+    def transaction(self) -> Iterator["History"]:
+        """One write transaction (BEGIN IMMEDIATE): compare, record and trends see one consistent state."""
+        with self._immediate(self.path, self.conn):
+            yield self
+
+    # -- queries --------------------------------------------------------------------------------
+    def periods(self) -> list[str]:
+        return [r[0] for r in self.conn.execute('SELECT period FROM periods ORDER BY start, "end", period')]
+
+    def previous_period(self, period: Period) -> str | None:
+        row = self.conn.execute(
+            "SELECT period FROM periods WHERE kind = ? AND start < ? ORDER BY start DESC LIMIT 1",
+            (_kind(period), period.start.isoformat())).fetchone()
+        return row[0] if row else None
+
+    def _findings_of(self, period: str) -> pd.DataFrame:
+        return pd.read_sql_query(
+            "SELECT rule_id, department, key, message, severity, status, since FROM findings "
+            "WHERE period = ? ORDER BY rule_id, department, key", self.conn, params=(period,))
+
+    def compare(self, period: Period, findings: pd.DataFrame) -> Comparison:
+        """Statuses against the previous recorded period. Waived findings keep 已豁免 (and get ``since``)."""
+        f = findings.copy()
+        if "status" not in f.columns:
+            f["status"] = None
+        prev = self.previous_period(period)
+        key_cols = ["rule_id", "department", "key"]
+        fk = f[key_cols].astype("object").where(f[key_cols].notna(), "").astype(str)
+        if prev is None:
+            before = pd.DataFrame(columns=["rule_id", "department", "key", "message", "severity", "status",
+                                           "since"])
+        else:
+            before = self._findings_of(prev)
+        if len(before):
+            b = before.drop_duplicates(key_cols)[key_cols + ["since"]]
+            m = fk.reset_index(drop=True).merge(b, on=key_cols, how="left")
+            since = m["since"].to_numpy()
+            seen = pd.notna(since)
+        else:
+            since = pd.Series([None] * len(f), dtype="object").to_numpy()
+            seen = pd.Series(False, index=range(len(f))).to_numpy()
+        waived = (f["status"] == STATUS_WAIVED).to_numpy()
+        status = pd.Series(STATUS_NEW, index=f.index, dtype="object")
+        status[seen] = STATUS_PERSISTING
+        status[waived] = STATUS_WAIVED
+        f["status"] = status
+        f["since"] = pd.Series(since, index=f.index, dtype="object").where(seen, period.label)
+        if len(before):
+            now = fk.drop_duplicates().assign(_now=True)
+            r = before.drop_duplicates(key_cols).merge(now, on=key_cols, how="left")
+            resolved = r[r["_now"].isna()][RESOLVED_COLUMNS].reset_index(drop=True)
+        else:
+            resolved = pd.DataFrame({c: pd.Series(dtype="object") for c in RESOLVED_COLUMNS})
+        return Comparison(findings=f, resolved=resolved, previous_period=prev)
+
+    def record(self, period: Period, as_of: date, findings: pd.DataFrame, scorecard: pd.DataFrame | None,
+               pack: str | None = None, pack_version: str | None = None) -> None:
+        """Replace the period's record. Call inside ``transaction()``."""
+        p = period.label
+        c = self.conn
+        c.execute("DELETE FROM findings WHERE period = ?", (p,))
+        c.execute("DELETE FROM scores WHERE period = ?", (p,))
+        c.execute("DELETE FROM periods WHERE period = ?", (p,))
+        c.execute('INSERT INTO periods (period, kind, start, "end", as_of, pack, pack_version, findings) '
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  (p, _kind(period), period.start.isoformat(), period.end.isoformat(), as_of.isoformat(),
+                   pack, pack_version, int(len(findings))))
+        if len(findings):
+            cols = ["rule_id", "department", "key", "message", "severity", "status", "since"]
+            fr = findings.reindex(columns=cols).astype("object")
+            fr = fr.where(fr.notna(), None)
+            for col in ("department", "key"):
+                fr[col] = fr[col].fillna("").astype(str)
+            fr["since"] = fr["since"].fillna(p).astype(str)
+            c.executemany("INSERT INTO findings (period, rule_id, department, key, message, severity, status, "
+                          "since) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          [(p, *t) for t in fr.itertuples(index=False, name=None)])
+        if scorecard is not None and len(scorecard):
+            sc = scorecard.reindex(columns=["department", "score", "grade", "rank"]).astype("object")
+            sc = sc.where(sc.notna(), None)
+            rows = [(p, d, None if s is None else float(s), g, None if r is None else int(r))
+                    for d, s, g, r in sc.itertuples(index=False, name=None)]
+            c.executemany("INSERT OR REPLACE INTO scores (period, department, score, grade, rank) "
+                          "VALUES (?, ?, ?, ?, ?)", rows)
+
+    def trends(self, period: Period) -> pd.DataFrame:
+        """TREND_COLUMNS over every recorded period of the same kind up to and including ``period``."""
+        t = pd.read_sql_query(
+            "SELECT s.period AS period, s.department AS department, s.score AS score, s.grade AS grade "
+            "FROM scores s JOIN periods p ON p.period = s.period WHERE p.kind = ? AND p.start <= ? "
+            "ORDER BY p.start, s.department", self.conn, params=(_kind(period), period.start.isoformat()))
+        t["score"] = t["score"].astype("Float64")
+        return t[TREND_COLUMNS].reset_index(drop=True)
+
+
+__all__ = ["History", "Comparison", "SCHEMA_VERSION", "STATUS_RESOLVED"]

@@ -1,0 +1,225 @@
+"""Legal-basis classifier for GZ165-10-5 (rules.md "Classifying a legal basis").
+
+The pattern tables and the worked examples live in ``rules/gz165/legal_basis.yaml`` (read its header for the
+method). Everything is vectorised with ``Series.str`` regexes: one ``extractall`` per citation kind, then a
+group-by per text.
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .errors import PackError
+from .text import is_missing
+
+__all__ = ["classify_basis", "load_table", "DEFAULT_TABLE", "LEVELS"]
+
+DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "rules" / "gz165" / "legal_basis.yaml"
+LEVELS = ["法律", "行政法规", "党中央国务院政策", "无法识别", "不足"]
+RESULT_COLUMNS = ["level", "sufficient", "citations"]
+
+_HAN = r"\u4e00-\u9fff"
+_TITLE_RE = r"《[^《》]+》"
+_PRC_RE = (rf"中华人民共和国[{_HAN}〈〉]{{1,24}}?(?:法典|(?<![办方])法(?:实施条例)?(?![规律院人官])|条例)")
+_ORDER_RE = rf"[{_HAN}]{{1,20}}令第[0-9Xx一二三四五六七八九十百千零〇]+号"
+_DOC_RE = rf"[{_HAN}]{{1,16}}\[\d{{4}}\]第?\d+号"
+_INTERNAL_RE = (rf"(?:本|我)(?:部门|单位|局|委|办|厅|中心|机关|院|所)[{_HAN}]{{0,12}}?(?:制度|规定|办法|规程|细则|规范)"
+                rf"|内部[{_HAN}]{{0,10}}?(?:制度|规定|办法|规程|规范)")
+_VERBS_RE = r"^.*(?:根据|依据|依照|按照|参照|遵照|参见|详见|执行|符合)"
+_JOIN_RE = r"^.*(?:及|与|或|以及)"
+
+
+class _Table:
+    """The compiled tables of one legal_basis.yaml."""
+
+    def __init__(self, data: dict[str, Any], source: str):
+        def need(key):
+            if key not in data:
+                raise PackError(f"法律依据分类表 {source} 缺少「{key}」")
+            return data[key]
+
+        self.source = source
+        self.classes: dict[str, dict[str, str]] = need("classes")
+        self.levels: list[str] = list(need("levels"))
+        self.sufficient = set(need("sufficient_levels"))
+        for c, spec in self.classes.items():
+            if spec.get("level") not in self.levels:
+                raise PackError(f"法律依据分类表 {source}：类别「{c}」的 level「{spec.get('level')}」不在 levels 中")
+        subst = {
+            "places": "|".join(re.escape(p) for p in sorted(need("places"), key=len, reverse=True)),
+            "ministries": "|".join(re.escape(p) for p in sorted(need("ministries"), key=len, reverse=True)),
+            "local_doc": "|".join(re.escape(p) for p in sorted(need("local_doc_prefixes"), key=len, reverse=True)),
+        }
+        self.title_rules = self._rules(need("title_rules"), subst, "title_rules")
+        self.order_rules = self._rules(need("order_rules"), subst, "order_rules")
+        self.doc_rules = self._rules(need("doc_rules"), subst, "doc_rules")
+        laws = sorted(need("national_laws"), key=len, reverse=True)
+        self.known_re = "(?:" + "|".join(re.escape(x) for x in laws) + ")(?![规律院人官])"
+        self.examples = list(data.get("examples") or [])
+        self.rank = {lv: i for i, lv in enumerate(self.levels)}
+
+    def _rules(self, rules, subst, name) -> list[tuple[str, str]]:
+        out = []
+        for i, r in enumerate(rules or []):
+            cls, pat = r.get("class"), r.get("pattern")
+            if cls not in self.classes:
+                raise PackError(f"法律依据分类表 {self.source}：{name} 第 {i + 1} 条的类别「{cls}」未在 classes 中定义")
+            for k, v in subst.items():
+                pat = pat.replace("{" + k + "}", v)
+            try:
+                re.compile(pat)
+            except re.error as exc:
+                raise PackError(f"法律依据分类表 {self.source}：{name} 第 {i + 1} 条的正则表达式有误（{exc}）") from None
+            out.append((cls, pat))
+        if not out or out[-1][1] != ".":
+            out.append(("待核实", "."))   # whatever the table says, every citation gets a class
+            if "待核实" not in self.classes:
+                self.classes["待核实"] = {"level": "无法识别", "label": "待核实"}
+        return out
+
+    @staticmethod
+    def apply(rules: list[tuple[str, str]], s: pd.Series) -> pd.Series:
+        """First matching rule's class for each string of ``s``."""
+        out = pd.Series(None, index=s.index, dtype=object)
+        todo = pd.Series(True, index=s.index)
+        for cls, pat in rules:
+            with warnings.catch_warnings():   # groups in a pattern are fine here
+                warnings.simplefilter("ignore", UserWarning)
+                hit = todo & s.str.contains(pat, regex=True)
+            out[hit] = cls
+            todo &= ~hit
+            if not todo.any():
+                break
+        return out
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> _Table:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError:
+        raise PackError(f"法律依据分类表 {path} 无法读取") from None
+    except yaml.YAMLError as exc:
+        raise PackError(f"法律依据分类表 {path} 不是有效的 YAML（{exc}）") from None
+    if not isinstance(data, dict):
+        raise PackError(f"法律依据分类表 {path} 的内容应为映射（键: 值）")
+    return _Table(data, path)
+
+
+def load_table(path: str | Path | None = None) -> _Table:
+    return _load_cached(str(path or DEFAULT_TABLE))
+
+
+def normalise(texts: pd.Series) -> pd.Series:
+    """NFKC, no whitespace, document years in ASCII square brackets."""
+    s = texts.astype(object).where(texts.notna(), None).astype("string")
+    s = s.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    return s.str.replace(r"[\[〔【(]\s*(\d{4})\s*[\]〕】)]", r"[\1]", regex=True)
+
+
+def _extract(s: pd.Series, pattern: str) -> pd.DataFrame:
+    """(row, n, text) of every match, row = positional index of ``s``."""
+    if s.empty:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "n": pd.Series(dtype="int64"),
+                             "text": pd.Series(dtype=object)})
+    m = s.str.extractall(f"(?P<text>{pattern})")
+    if m.empty:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "n": pd.Series(dtype="int64"),
+                             "text": pd.Series(dtype=object)})
+    m = m.reset_index()
+    return pd.DataFrame({"row": m.iloc[:, 0].to_numpy(), "n": m["match"].to_numpy(),
+                         "text": m["text"].astype(object).to_numpy()})
+
+
+def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.DataFrame:
+    """Classify 共享依据 texts. Returns a frame on the same index with columns
+
+    - ``level``: 法律 / 行政法规 / 党中央国务院政策 / 不足 / 无法识别 (the strongest citation; 无法识别 when nothing
+      recognisable is cited); ``None`` for an empty or placeholder text;
+    - ``sufficient`` (bool): level is 法律, 行政法规 or 党中央国务院政策;
+    - ``citations`` (str): the recognised citations with their class, strongest first, joined with ``；``,
+      e.g. ``《中华人民共和国统计法》（法律）；《广州市信息化促进条例》（地方性法规、规章或规范性文件）``.
+    """
+    tb = load_table(table)
+    texts = pd.Series(texts, copy=False)
+    idx = texts.index
+    n_all = len(texts)
+    missing = is_missing(texts).to_numpy() if n_all else pd.Series(dtype=bool).to_numpy()
+    pos = pd.RangeIndex(n_all)
+    s = normalise(pd.Series(texts.to_numpy(), index=pos))[~missing]
+
+    parts = []
+    # a) titles
+    t = _extract(s, _TITLE_RE)
+    if len(t):
+        inner = pd.Series(t["text"].str.slice(1, -1).to_numpy(), dtype=object)
+        core = inner.str.replace(r"(\([^()]*\))+$", "", regex=True)
+        t["cls"] = _Table.apply(tb.title_rules, core).to_numpy()
+        t["kind"] = 0
+        parts.append(t)
+    rest = s.str.replace(_TITLE_RE, "|", regex=True)
+    # b) unbracketed 中华人民共和国…法 / …条例
+    p = _extract(rest, _PRC_RE)
+    if len(p):
+        p["cls"] = p["text"].str.endswith("条例").map({True: "行政法规", False: "法律"}).to_numpy()
+        p["kind"] = 1
+        parts.append(p)
+    rest = rest.str.replace(_PRC_RE, "|", regex=True)
+    # c) orders
+    o = _extract(rest, _ORDER_RE)
+    if len(o):
+        o["text"] = o["text"].str.replace(_VERBS_RE, "", regex=True).str.replace(_JOIN_RE, "", regex=True)
+        o["cls"] = _Table.apply(tb.order_rules, o["text"]).to_numpy()
+        o["kind"] = 2
+        parts.append(o)
+    rest = rest.str.replace(_ORDER_RE, "|", regex=True)
+    # d) document numbers: the class is read from the prefix
+    d = _extract(rest, _DOC_RE)
+    if len(d):
+        d["text"] = (d["text"].str.replace(_VERBS_RE, "", regex=True)
+                     .str.replace(r"^.*(?:及|与|或|和|、)", "", regex=True))
+        prefix = d["text"].str.replace(r"\[\d{4}\]第?\d+号$", "", regex=True)
+        d["cls"] = _Table.apply(tb.doc_rules, prefix).to_numpy()
+        d["kind"] = 3
+        parts.append(d)
+    rest = rest.str.replace(_DOC_RE, "|", regex=True)
+    # e) short names of national laws
+    k = _extract(rest, tb.known_re)
+    if len(k):
+        k["cls"] = k["text"].str.endswith("条例").map({True: "行政法规", False: "法律"}).to_numpy()
+        k["kind"] = 4
+        parts.append(k)
+    # f) internal rules
+    i = _extract(rest, _INTERNAL_RE)
+    if len(i):
+        i["cls"] = "内部制度"
+        i["kind"] = 5
+        parts.append(i)
+
+    level = pd.Series(None, index=pos, dtype=object)
+    citations = pd.Series("", index=pos, dtype=object)
+    present = pos[~missing]
+    level[present] = "无法识别"
+    if parts:
+        c = pd.concat(parts, ignore_index=True)
+        lv = c["cls"].map(lambda x: tb.classes[x]["level"])
+        c["rank"] = lv.map(tb.rank).astype("int64")
+        c["level"] = lv
+        c["cite"] = c["text"] + "（" + c["cls"].map(lambda x: tb.classes[x].get("label", x)) + "）"
+        c = (c.sort_values(["row", "rank", "kind", "n"], kind="stable")
+             .drop_duplicates(["row", "cite"]))
+        best = c.drop_duplicates("row")
+        level[best["row"].to_numpy()] = best["level"].to_numpy()
+        joined = c.groupby("row", sort=True)["cite"].agg("；".join)
+        citations[joined.index.to_numpy()] = joined.to_numpy()
+    level = level.where(level.notna(), None)
+    sufficient = level.isin(tb.sufficient).to_numpy(dtype=bool)
+    return pd.DataFrame({"level": level.to_numpy(dtype=object), "sufficient": sufficient,
+                         "citations": citations.to_numpy(dtype=object)}, index=idx)

@@ -1,0 +1,244 @@
+"""Loading every export: ``load_inputs(paths, overrides=None) -> LoadResult`` and ``read_table``.
+
+Pipeline per sheet: safety checks (``safety``) -> raw grid (``readers``) -> table recognition (``recognize``) ->
+header row and alias mapping (``header``) -> note/empty/合计 rows dropped -> coercion and defects (``coerce``) ->
+duplicate keys; then cross-table references (``references``) once all tables are read.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import InputError
+from ..model import DEFECT_COLUMNS, META_COLUMNS, META_FILE, META_ROW, META_SHEET, LoadResult, empty_frame
+from ..text import as_text, norm_code
+from . import coerce, header, readers, recognize, references, safety  # noqa: F401  (safety: limits for the README)
+from .readers import RawSheet
+
+__all__ = ["load_inputs", "read_table", "read_sheets", "LoadResult"]
+
+NOTE_KEYWORDS = ("必填", "选填", "填写", "填报说明", "格式：", "格式:", "说明：", "说明:")
+TOTAL_WORDS = ("合计", "总计")
+NOTE_SCAN_ROWS = 3
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_sheets(path: str, shown: str | None = None) -> list[RawSheet]:
+    """The raw sheets of one file (after the safety checks)."""
+    return readers.read_file(path, shown or path)
+
+
+def _note_mask(raw: pd.DataFrame, table: schema.Table) -> np.ndarray:
+    """Template/description rows right under the header (at most NOTE_SCAN_ROWS, contiguous from the top):
+    a row none of whose typed cells (date/datetime/int/bool) parses while at least one is filled, or a row with a
+    note keyword (必填, 选填, 填写…)."""
+    k = min(NOTE_SCAN_ROWS, len(raw))
+    mask = np.zeros(len(raw), dtype=bool)
+    if k == 0:
+        return mask
+    head = raw.iloc[:k]
+    typed = [c for c in table.columns if c.name in head.columns
+             and c.type in (schema.DATE, schema.DATETIME, schema.INT, schema.BOOL)]
+    filled = np.zeros(k, dtype=bool)
+    parsed = np.zeros(k, dtype=bool)
+    for c in typed:
+        val, bad = coerce.coerce_column(head[c.name], c)
+        raw_filled = norm_code(head[c.name]).notna().to_numpy()
+        filled |= raw_filled
+        parsed |= raw_filled & ~np.asarray(bad, dtype=bool)
+    text = pd.DataFrame({c: as_text(head[c]) for c in head.columns if c not in META_COLUMNS})
+    keyword = np.zeros(k, dtype=bool)
+    for kw in NOTE_KEYWORDS:
+        keyword |= text.apply(lambda s: s.str.contains(kw, regex=False, na=False)).any(axis=1).to_numpy()
+    note = (filled & ~parsed) | keyword
+    for i in range(k):                       # contiguous from the header down
+        if not note[i]:
+            break
+        mask[i] = True
+    return mask
+
+
+def _nonempty(s: pd.Series) -> pd.Series:
+    """Cell has content: not None/NaN, not "" and not only (full-width) spaces."""
+    filled = s.notna()
+    if s.dtype == object and filled.any():
+        try:
+            filled &= s.ne("") & ~s.str.isspace().eq(True)
+        except AttributeError:            # no strings at all (numbers, dates)
+            pass
+    return filled
+
+
+def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> tuple[pd.DataFrame, list]:
+    ncols = max(match.mapping.values()) + 1 if match.mapping else 0
+    width = max(ncols, len(match.headers))
+    if sheet.preview.shape[0] and not sheet.sheet:
+        width = max(width, ncols)
+    data, rows, read_defects = sheet.data(match.row, width)
+    if len(data.columns):
+        nonempty = pd.DataFrame({c: _nonempty(data[c]) for c in data.columns})
+        keep = nonempty.any(axis=1).to_numpy()
+    else:
+        keep = np.zeros(len(data), dtype=bool)
+    # a final 合计/总计 row: the last non-empty row whose first non-empty cell is 合计/总计 (spaces ignored)
+    if keep.any():
+        last = np.flatnonzero(keep)[-1]
+        cells = [v for v, f in zip(data.iloc[last].tolist(), nonempty.iloc[last].tolist()) if f]
+        if cells and norm_code(pd.Series([cells[0]], dtype=object)).iloc[0] in TOTAL_WORDS:
+            keep[last] = False
+    data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
+    raw = pd.DataFrame({name: data[pos] if pos in data.columns else pd.Series([None] * len(data), dtype=object)
+                        for name, pos in match.mapping.items()})
+    raw[META_FILE] = sheet.shown
+    raw[META_SHEET] = sheet.sheet
+    raw[META_ROW] = rows
+    note = _note_mask(raw, table)
+    if note.any():
+        raw = raw.loc[~note].reset_index(drop=True)
+    defects = []
+    if read_defects:
+        d = pd.DataFrame(read_defects)
+        defects.append(coerce.defect_frame(table.name, sheet.shown, sheet.sheet, d["row"].to_numpy(), "",
+                                           d["value"], d["problem"].to_numpy(dtype=object)))
+    return raw, defects
+
+
+def _check_required(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> None:
+    for col in table.required_columns:
+        if col not in match.mapping:
+            near = header.closest_header(col, table, match.headers)
+            hint = (f"表头中最接近的是「{near}」；请把该列表头改为「{col}」或补上该列" if near
+                    else f"请补上「{col}」列")
+            aliases = table.column(col).aliases
+            if aliases:
+                hint += f"（也可用：{'、'.join(aliases)}）"
+            raise InputError(f"{table.title}（{table.name}）缺少必需的列「{col}」", file=sheet.shown,
+                             sheet=sheet.sheet or None, column=col, hint=hint)
+
+
+def read_table(path: str, sheet: str | None, table_name: str, shown: str | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read one table from one file (sheet name, or None for the only / the recognised sheet).
+
+    Returns (typed frame, defects without cross-table references, input entry)."""
+    if table_name not in schema.TABLES:
+        raise InputError(f"未知的表名「{table_name}」", hint="可用：" + "、".join(schema.TABLES))
+    t = schema.TABLES[table_name]
+    sheets = read_sheets(path, shown)
+    if sheet is not None:
+        chosen = [s for s in sheets if s.sheet == sheet]
+        if not chosen:
+            raise InputError(f"找不到工作表「{sheet}」", file=shown or path,
+                             hint="现有工作表：" + "、".join(s.sheet for s in sheets))
+        target = chosen[0]
+    elif len(sheets) == 1:
+        target = sheets[0]
+    else:
+        ranked = sorted(sheets, key=lambda s: -recognize.score_sheet(s, t))
+        target = ranked[0]
+    return _load_sheet(target, t)
+
+
+def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    match = header.find_header(sheet.preview, t)
+    _check_required(sheet, match, t)
+    raw, defects = _frame_for(sheet, match, t)
+    frame, cdefects = coerce.coerce_table(raw, t)
+    defects += cdefects
+    frame, dups = coerce.drop_duplicates(frame, t)
+    if dups is not None:
+        defects.append(dups)
+    frame = frame[t.column_names + META_COLUMNS].reset_index(drop=True)
+    entry = {"path": sheet.shown, "sheet": sheet.sheet, "table": t.name, "rows": int(len(frame)),
+             "sha256": _sha256(sheet.path), "note": ""}
+    return frame, _concat(defects), entry
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    parts = [p for p in parts if p is not None and len(p)]
+    if not parts:
+        d = empty_frame(DEFECT_COLUMNS)
+        d["row"] = d["row"].astype("Int64")
+        return d
+    return pd.concat(parts, ignore_index=True)
+
+
+def sort_defects(defects: pd.DataFrame) -> pd.DataFrame:
+    """Deterministic order: table (schema order), file, sheet, row, column, problem."""
+    if defects.empty:
+        return defects
+    order = {t: i for i, t in enumerate(schema.TABLES)}
+    d = defects.assign(_t=defects["table"].map(order), _r=defects["row"].fillna(0))
+    d = d.sort_values(["_t", "file", "sheet", "_r", "column", "problem"], kind="mergesort")
+    return d.drop(columns=["_t", "_r"]).reset_index(drop=True)
+
+
+def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = None, require: bool = True
+                ) -> LoadResult:
+    """Read every table from files/folders. ``overrides``: ``{table: (path, sheet_or_None)}`` (``--table``).
+
+    ``require``: raise ``InputError`` when a required input (departments, catalog) is not found (the CLI's
+    ``validate`` may pass False to list what was found)."""
+    overrides = dict(overrides or {})
+    for name in overrides:
+        if name not in schema.TABLES:
+            raise InputError(f"--table 指定了未知的表名「{name}」", hint="可用：" + "、".join(schema.TABLES))
+    files = readers.scan_paths(paths)
+    candidates: dict[str, list[RawSheet]] = {}
+    inputs: list[dict] = []
+    override_keys = {(os.path.abspath(p), s) for p, s in overrides.values()}
+    for real, shown in files:
+        for sh in read_sheets(real, shown):
+            if (os.path.abspath(real), sh.sheet) in override_keys or (os.path.abspath(real), None) in override_keys:
+                continue
+            name, why = recognize.recognize(sh)
+            if name is None:
+                inputs.append({"path": shown, "sheet": sh.sheet, "table": None, "rows": 0,
+                               "sha256": _sha256(real), "note": why})
+                continue
+            if name in overrides:
+                inputs.append({"path": shown, "sheet": sh.sheet, "table": None, "rows": 0, "sha256": _sha256(real),
+                               "note": f"已用 --table 指定 {name}，此表未读取"})
+                continue
+            candidates.setdefault(name, []).append(sh)
+    for name, sheets in candidates.items():
+        if len(sheets) > 1:
+            a, b = sheets[0], sheets[1]
+            la = f"{a.shown}" + (f"「{a.sheet}」" if a.sheet else "")
+            lb = f"{b.shown}" + (f"「{b.sheet}」" if b.sheet else "")
+            raise InputError(f"{la} 与 {lb} 都像是{schema.TABLES[name].title}表（{name}），无法确定用哪一个",
+                             hint=f"请只保留一个，或用 --table {name}=文件[:工作表] 指定")
+    tables: dict[str, pd.DataFrame] = {}
+    defect_parts: list[pd.DataFrame] = []
+    for t in schema.TABLE_LIST:
+        if t.name in overrides:
+            p, s = overrides[t.name]
+            frame, d, entry = read_table(p, s, t.name, shown=p)
+        elif t.name in candidates:
+            frame, d, entry = _load_sheet(candidates[t.name][0], t)
+        else:
+            continue
+        tables[t.name] = frame
+        defect_parts.append(d)
+        inputs.append(entry)
+    if require:
+        for name in schema.REQUIRED_INPUTS:
+            if name not in tables:
+                t = schema.TABLES[name]
+                raise InputError(f"未找到必需的输入表「{t.title}」（{name}）",
+                                 hint=f"请提供工作表名为「{t.sheets[0]}」的工作簿或文件，或用 --table {name}=文件[:工作表] 指定")
+    defect_parts += references.reference_defects(tables)
+    defects = sort_defects(_concat(defect_parts))
+    inputs.sort(key=lambda e: (e["path"], e["sheet"] or ""))
+    return LoadResult(tables=tables, inputs=inputs, defects=defects)

@@ -1,0 +1,266 @@
+"""Vectorised coercion of raw cells into the typed values of docs/architecture.md, and per-table input defects."""
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..codes import resource_code_valid, uscc_valid
+from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
+from ..text import as_text, nfkc_strip, norm_code, norm_name
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+MAX_SERIAL = 2958465                     # 9999-12-31
+
+_DATE_RE = (r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
+            r"(?:(?:\s+|T|\s*日?\s*)(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})"
+            r"(?:\s*[:分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?)?$")
+_YMD8_RE = r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
+_SERIAL_RE = r"^\d{1,5}(?:\.\d+)?$"
+
+BOOL_TRUE = ("是", "Y", "YES", "1", "TRUE", "T", "√", "✓", "✔", "对")
+BOOL_FALSE = ("否", "N", "NO", "0", "FALSE", "F", "×", "✗", "✘", "错")
+_BOOL_MAP = {**{k: True for k in BOOL_TRUE}, **{k: False for k in BOOL_FALSE}}
+
+
+def _types(s: pd.Series) -> pd.Series:
+    return s.map(type)
+
+
+def parse_datetime(raw: pd.Series, date_only: bool = False) -> tuple[pd.Series, pd.Series]:
+    """(datetime64[ns] Series, bool Series "non-empty but unreadable")."""
+    s = pd.Series(raw, copy=False)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = pd.to_datetime(s, errors="coerce")
+        if getattr(out.dt, "tz", None) is not None:
+            out = out.dt.tz_localize(None)
+        out = out.astype("datetime64[ns]")
+        bad = pd.Series(False, index=s.index)
+    else:
+        s = s.astype(object)
+        t = _types(s)
+        is_dt = t.isin([_dt.datetime, _dt.date, pd.Timestamp]).to_numpy()
+        is_num = t.isin([int, float, np.int64, np.float64]).to_numpy()
+        is_str = t.eq(str).to_numpy()
+        bad = pd.Series(False, index=s.index)
+        if is_dt.any():
+            out[is_dt] = pd.to_datetime(s[is_dt], errors="coerce")
+        if is_num.any():
+            num = pd.to_numeric(s[is_num], errors="coerce")
+            out[is_num] = _from_serial(num)
+        if is_str.any():
+            txt = nfkc_strip(s[is_str])
+            out[is_str] = _parse_text(txt)
+        filled = s.notna().to_numpy().copy()
+        if is_str.any():
+            filled[is_str] = txt.notna().to_numpy()
+        bad = pd.Series(filled, index=s.index) & out.isna()
+    if date_only:
+        out = out.dt.normalize()
+    return out, bad.astype(bool)
+
+
+def _from_serial(num: pd.Series) -> pd.Series:
+    ok = num.notna() & (num >= 1) & (num <= MAX_SERIAL)
+    res = pd.Series(pd.NaT, index=num.index, dtype="datetime64[ns]")
+    if ok.any():
+        secs = (num[ok].astype(float) * 86400).round()
+        res[ok] = EXCEL_EPOCH + pd.to_timedelta(secs, unit="s")
+    return res
+
+
+def _compose(parts: pd.DataFrame) -> pd.Series:
+    parts = parts.astype(float)
+    if parts.empty:
+        return pd.Series(pd.NaT, index=parts.index, dtype="datetime64[ns]")
+    frame = pd.DataFrame({"year": parts["y"], "month": parts["m"], "day": parts["d"],
+                          "hour": parts.get("H", 0), "minute": parts.get("M", 0),
+                          "second": parts.get("S", 0)}).fillna({"hour": 0, "minute": 0, "second": 0})
+    valid = (frame["hour"] < 24) & (frame["minute"] < 60) & (frame["second"] < 60) & frame["year"].between(1900, 2999)
+    frame.loc[~valid] = np.nan
+    res = pd.to_datetime(frame, errors="coerce")
+    return res.astype("datetime64[ns]")
+
+
+_FAST_RE = r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?"
+
+
+def _parse_text(txt: pd.Series) -> pd.Series:
+    res = pd.Series(pd.NaT, index=txt.index, dtype="datetime64[ns]")
+    t = txt.fillna("")
+    # fast path: the platform's own ISO form, parsed by pandas' C parser; the rest goes through the regexes
+    fast = t.str.fullmatch(_FAST_RE).eq(True)
+    if fast.any():
+        res[fast] = pd.to_datetime(t[fast], format="ISO8601", errors="coerce")
+        t = t[~fast]
+        if t.empty:
+            return res
+    m = t.str.extract(_DATE_RE)
+    hit = m["y"].notna()
+    if hit.any():
+        res[hit[hit].index] = _compose(m[hit])
+    rest = ~hit
+    m8 = t[rest].str.extract(_YMD8_RE)
+    hit8 = m8["y"].notna()
+    if hit8.any():
+        res[hit8[hit8].index] = _compose(m8[hit8])
+    rest = rest & ~t.index.isin(hit8[hit8].index)
+    ser = t[rest].str.fullmatch(_SERIAL_RE).eq(True)
+    if ser.any():
+        idx = ser[ser].index
+        res[idx] = _from_serial(pd.to_numeric(t[idx], errors="coerce"))
+    return res
+
+
+def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(nullable boolean Series, bool Series "non-empty but unknown")."""
+    key = norm_code(raw)
+    val = key.map(_BOOL_MAP)
+    bad = key.notna() & val.isna()
+    return val.astype("boolean"), bad.astype(bool)
+
+
+def parse_int(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    key = norm_code(raw)
+    cleaned = key.str.replace(",", "", regex=False)
+    num = pd.to_numeric(cleaned, errors="coerce")
+    integral = num.notna() & (num == np.floor(num.fillna(0))) & (num.abs() < 2 ** 62)
+    out = num.where(integral).astype("Float64").astype("Int64")
+    bad = key.notna() & ~integral
+    return out, bad.astype(bool)
+
+
+def parse_sharetype(raw: pd.Series) -> pd.Series:
+    key = norm_code(raw)
+    mapped = key.map(schema.SHARE_TYPE_ALIASES)
+    return mapped.where(mapped.notna(), nfkc_strip(raw)).astype(object).where(key.notna(), None)
+
+
+def coerce_column(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Series | None]:
+    """(typed values, bad mask or None)."""
+    if col.type in (schema.DATE, schema.DATETIME):
+        return parse_datetime(raw, date_only=col.type == schema.DATE)
+    if col.type == schema.BOOL:
+        val, bad = parse_bool(raw)
+        if col.default is not None:
+            val = val.mask(norm_code(raw).isna().to_numpy(), col.default)
+        return val, bad
+    if col.type == schema.INT:
+        return parse_int(raw)
+    if col.type == schema.SHARETYPE:
+        return parse_sharetype(raw), None
+    if col.type == schema.CODE:
+        return norm_code(raw), None
+    if col.type == schema.NAME or col.codelist:
+        return norm_name(raw), None
+    return nfkc_strip(raw), None
+
+
+def empty_value(col: schema.Column, n: int, index) -> pd.Series:
+    if col.type in (schema.DATE, schema.DATETIME):
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    if col.type == schema.BOOL:
+        return pd.Series(col.default if col.default is not None else pd.NA, index=index, dtype="boolean")
+    if col.type == schema.INT:
+        return pd.Series(pd.NA, index=index, dtype="Int64")
+    return pd.Series([None] * n, index=index, dtype=object)
+
+
+_PROBLEM_BAD = {schema.DATE: "日期无法识别", schema.DATETIME: "日期时间无法识别", schema.INT: "不是整数",
+                schema.BOOL: "是/否值无法识别（应为 是/否、Y/N、1/0、true/false、√/×）"}
+
+
+def defect_frame(table: str, file: pd.Series | str, sheet: pd.Series | str, rows, column: str, values,
+                 problem) -> pd.DataFrame:
+    n = len(rows)
+    vals = as_text(pd.Series(values, dtype=object).reset_index(drop=True)) if n else pd.Series([], dtype=object)
+    return pd.DataFrame({
+        "table": [table] * n,
+        "file": np.asarray(file, dtype=object) if not isinstance(file, str) else [file] * n,
+        "sheet": np.asarray(sheet, dtype=object) if not isinstance(sheet, str) else [sheet] * n,
+        "row": pd.array(np.asarray(rows, dtype=np.int64), dtype="Int64"),
+        "column": [column] * n,
+        "value": vals.fillna("").str.slice(0, 200).to_numpy(dtype=object) if n else [],
+        "problem": np.asarray(problem, dtype=object) if not isinstance(problem, str) else [problem] * n,
+    }, columns=DEFECT_COLUMNS)
+
+
+def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """raw: canonical columns present (object) + META columns. Returns (typed frame, defect frames)."""
+    frame = pd.DataFrame(index=raw.index)
+    defects: list[pd.DataFrame] = []
+    files, sheets, rows = raw[META_FILE], raw[META_SHEET], raw[META_ROW]
+
+    def add(mask, column, values, problem):
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            pr = problem[mask] if isinstance(problem, (np.ndarray, pd.Series)) else problem
+            defects.append(defect_frame(table.name, files[mask], sheets[mask], rows[mask], column,
+                                        pd.Series(values)[mask], np.asarray(pr, dtype=object)
+                                        if not isinstance(pr, str) else pr))
+
+    for col in table.columns:
+        if col.name not in raw.columns:
+            frame[col.name] = empty_value(col, len(raw), raw.index)
+            continue
+        val, bad = coerce_column(raw[col.name], col)
+        frame[col.name] = val
+        if bad is not None and not col.business:
+            add(bad, col.name, raw[col.name], _PROBLEM_BAD[col.type])
+        if col.codelist and not col.business:
+            allowed = schema.CODE_LISTS[col.codelist]
+            unknown = val.notna() & ~val.isin(allowed)
+            add(unknown, col.name, raw[col.name], f"{col.name}不在代码表中（应为：{'/'.join(allowed[:8])}"
+                f"{'…' if len(allowed) > 8 else ''}）")
+        empty = val.isna()
+        needs_value = (col.name in table.key or col.counts_from
+                       or (col.req == "yes" and col.ref and not col.business)
+                       or (table.name == "departments" and col.name == "部门代码"))
+        if needs_value and col.type not in (schema.DATE, schema.DATETIME):
+            add(empty, col.name, raw[col.name], f"{col.name}为空")
+        elif needs_value:
+            add(empty & ~np.asarray(bad, dtype=bool), col.name, raw[col.name], f"{col.name}为空")
+
+    # code forms
+    if table.name == "departments" and "部门代码" in raw.columns:
+        code = frame["部门代码"]
+        add(code.notna() & ~uscc_valid(code), "部门代码", raw["部门代码"],
+            "部门代码不是有效的统一社会信用代码（18 位，校验位不正确或含非法字符）")
+    if table.name == "catalog" and "信息资源代码" in raw.columns:
+        code = frame["信息资源代码"]
+        add(code.notna() & ~resource_code_valid(code), "信息资源代码", raw["信息资源代码"],
+            "信息资源代码格式不对（应为 分类码/顺序码，如 101001001/000012）")
+        if "信息类别细目" in raw.columns:
+            add(frame["资源分类"].eq("基础信息资源") & frame["信息类别细目"].isna(), "信息类别细目",
+                raw["信息类别细目"], "基础信息资源未填写信息类别细目")
+
+    frame[META_FILE] = files.to_numpy(dtype=object)
+    frame[META_SHEET] = sheets.to_numpy(dtype=object)
+    frame[META_ROW] = pd.array(rows.to_numpy(dtype=np.int64), dtype="Int64")
+    return frame, defects
+
+
+def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """First row per key kept; every later duplicate is a defect and dropped. Rows with an empty key are kept."""
+    if not table.key or frame.empty:
+        return frame, None
+    key = frame[list(table.key)]
+    has_key = key.notna().all(axis=1)
+    dup = key.duplicated(keep="first") & has_key
+    if not dup.any():
+        return frame, None
+    first_row = frame.loc[has_key].groupby(list(table.key), sort=False)[META_ROW].transform("first")
+    first_file = frame.loc[has_key].groupby(list(table.key), sort=False)[META_FILE].transform("first")
+    d = frame.loc[dup]
+    same_file = first_file.loc[d.index].to_numpy() == d[META_FILE].to_numpy()
+    kept = first_row.loc[d.index].astype("int64").astype(str)
+    where = np.where(same_file, "第 " + kept + " 行", first_file.loc[d.index].astype(str) + " 第 " + kept + " 行")
+    label = "+".join(table.key)
+    values = key.loc[dup].astype(str).agg(" / ".join, axis=1) if len(table.key) > 1 else key.loc[dup].iloc[:, 0]
+    problem = pd.Series(f"{label}重复（保留", index=d.index) + pd.Series(where, index=d.index) + "）"
+    defects = defect_frame(table.name, d[META_FILE], d[META_SHEET], d[META_ROW], label, values,
+                           problem.to_numpy(dtype=object))
+    return frame.loc[~dup], defects

@@ -1,0 +1,104 @@
+"""Header finding and alias mapping.
+
+A header cell matches a column after ``text.norm_header`` (NFKC, whitespace/line breaks and ``*`` removed), also
+with a trailing bracketed note removed (``发布日期（YYYY-MM-DD）``). The canonical name wins over an alias; the first
+cell wins among equals. The header row is the row (of the first ``HEADER_SCAN_ROWS``) matching the most columns.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import schema
+from ..text import norm_header
+
+HEADER_SCAN_ROWS = 30
+_NOTE_RE = re.compile(r"[(（\[【].*?[)）\]】]$")
+
+
+def _variants(cell) -> list[str]:
+    h = norm_header(cell)
+    if not h:
+        return []
+    out = [h]
+    stripped = _NOTE_RE.sub("", h)
+    if stripped and stripped != h:
+        out.append(stripped)
+    return out
+
+
+@dataclass
+class HeaderMatch:
+    table: str
+    row: int                     # index in the grid
+    mapping: dict[str, int]      # canonical column -> grid column position
+    headers: list[str]           # the header row's cells (normalised, for messages)
+    required_hit: int
+    required_total: int
+    hits: int
+
+    @property
+    def coverage(self) -> float:
+        return self.required_hit / self.required_total if self.required_total else 0.0
+
+
+def match_row(cells: list, table: schema.Table) -> tuple[dict[str, int], int]:
+    """(canonical -> position, number of columns matched) for one header row."""
+    exact: dict[str, int] = {}
+    alias: dict[str, int] = {}
+    lookup_exact = {c.name: c.name for c in table.columns}
+    lookup_alias: dict[str, str] = {}
+    for c in table.columns:
+        for a in c.aliases:
+            lookup_alias.setdefault(norm_header(a), c.name)
+    for pos, cell in enumerate(cells):
+        for v in _variants(cell):
+            if v in lookup_exact:
+                exact.setdefault(lookup_exact[v], pos)
+                break
+            if v in lookup_alias:
+                alias.setdefault(lookup_alias[v], pos)
+                break
+    mapping = dict(alias)
+    used = set()
+    mapping.update(exact)
+    # an alias must not steal a cell that is another column's exact header
+    exact_pos = set(exact.values())
+    mapping = {k: v for k, v in mapping.items() if k in exact or v not in exact_pos}
+    out = {}
+    for k in table.column_names:                       # schema order, one cell per column
+        if k in mapping and mapping[k] not in used:
+            out[k] = mapping[k]
+            used.add(mapping[k])
+    return out, len(out)
+
+
+def find_header(grid: pd.DataFrame, table: schema.Table) -> HeaderMatch:
+    best = None
+    n = min(len(grid), HEADER_SCAN_ROWS)
+    req = table.required_columns
+    for i in range(n):
+        cells = grid.iloc[i].tolist()
+        mapping, hits = match_row(cells, table)
+        rhit = sum(1 for c in req if c in mapping)
+        cand = HeaderMatch(table.name, i, mapping, [norm_header(c) for c in cells], rhit, len(req), hits)
+        if best is None or (rhit, hits) > (best.required_hit, best.hits):
+            best = cand
+    if best is None:
+        best = HeaderMatch(table.name, 0, {}, [], 0, len(req), 0)
+    return best
+
+
+def closest_header(missing: str, table: schema.Table, headers: list[str]) -> str | None:
+    present = [h for h in headers if h]
+    names = [missing] + [norm_header(a) for a in table.column(missing).aliases]
+    best, score = None, 0.0
+    for h in present:
+        for n in names:
+            r = difflib.SequenceMatcher(None, n, h).ratio()
+            if r > score:
+                best, score = h, r
+    return best if score >= 0.3 else (present[0] if present else None)

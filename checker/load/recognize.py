@@ -1,0 +1,54 @@
+"""Which table a sheet holds: by sheet name, by file stem (CSV/Parquet and one-sheet workbooks), else by header."""
+from __future__ import annotations
+
+from .. import schema
+from ..text import norm_header
+from . import header
+
+MIN_HEADER_COVERAGE = 0.6      # share of a table's required columns the header must match to be recognised by it
+
+
+def _by_name(name: str, contains: bool) -> str | None:
+    n = norm_header(name).lower()
+    if not n:
+        return None
+    for t in schema.TABLE_LIST:
+        if any(n == norm_header(s).lower() for s in t.sheets):
+            return t.name
+    if contains:      # e.g. 交换日志_2026-10.csv, 部门名录（2026年10月）.xlsx: longest accepted name contained
+        best, blen = None, 0
+        for t in schema.TABLE_LIST:
+            for s in t.sheets:
+                s2 = norm_header(s).lower()
+                if len(s2) >= 2 and s2 in n and len(s2) > blen and (s2.isascii() is False or len(s2) >= 5):
+                    best, blen = t.name, len(s2)
+        return best
+    return None
+
+
+def score_sheet(sheet, t: schema.Table) -> float:
+    m = header.find_header(sheet.preview, t)
+    return m.coverage + m.hits / 1000
+
+
+def recognize(sheet) -> tuple[str | None, str]:
+    """(table name or None, Chinese note when not recognised)."""
+    if sheet.sheet:
+        name = _by_name(sheet.sheet, contains=False)
+        if name:
+            return name, ""
+    if not sheet.sheet or sheet.n_sheets == 1:
+        name = _by_name(sheet.stem, contains=True)
+        if name:
+            return name, ""
+    best, best_score = None, 0.0
+    for t in schema.TABLE_LIST:
+        m = header.find_header(sheet.preview, t)
+        score = (m.coverage, m.hits)
+        if m.coverage >= MIN_HEADER_COVERAGE and (best is None or score > best_score):
+            best, best_score = t.name, score
+    if best:
+        return best, ""
+    if sheet.preview.dropna(how="all").empty:
+        return None, "空工作表，已忽略"
+    return None, "未识别为任何输入表（工作表名和表头都不匹配），已忽略；如需读取请用 --table 指定"

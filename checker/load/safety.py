@@ -1,0 +1,157 @@
+"""File safety checks, run BEFORE any parser sees a file.
+
+Limits (quoted in the README):
+- ``MAX_UNCOMPRESSED_BYTES`` = 200 MiB: total uncompressed size of the members of one .xlsx/.xlsm/.ods workbook;
+- ``MAX_MEMBER_BYTES`` = 200 MiB: uncompressed size of any one member;
+- ``MAX_MEMBERS`` = 10,000 members in one workbook zip;
+- ``MAX_RATIO`` = 200: compression ratio (uncompressed / compressed) of a member larger than ``RATIO_MIN_BYTES`` (1 MiB);
+- ``MAX_XML_PROLOG_BYTES`` = 1 MiB: the XML prolog of a member is scanned (streamed) for ``<!DOCTYPE`` / ``<!ENTITY``
+  (any DTD is refused: entity bombs, external entities);
+- ``MAX_ROWS`` = 5,000,000 rows per table (sheet, CSV or Parquet file);
+- ``MAX_TEXT_FILE_BYTES`` = 2 GiB for a CSV file; ``MAX_XLS_BYTES`` = 200 MiB for an old .xls workbook.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+
+from ..errors import InputError
+
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_MEMBER_BYTES = 200 * 1024 * 1024
+MAX_MEMBERS = 10_000
+MAX_RATIO = 200
+RATIO_MIN_BYTES = 1024 * 1024
+MAX_XML_PROLOG_BYTES = 1024 * 1024
+MAX_ROWS = 5_000_000
+MAX_TEXT_FILE_BYTES = 2 * 1024 ** 3
+MAX_XLS_BYTES = 200 * 1024 * 1024
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+PARQUET_MAGIC = b"PAR1"
+
+FIX_RESAVE = "请在 Excel 中打开后另存为 .xlsx（不加密）再上传"
+
+
+def head_bytes(path: str, n: int = 4096) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _looks_html(head: bytes) -> bool:
+    h = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return h.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table", b"<head", b"<meta", b"mime-version"))
+
+
+def check_file(path: str, shown: str) -> str:
+    """Check a file's container before parsing; return its kind: ``zip``, ``xls``, ``csv``, ``parquet``.
+
+    Raises ``InputError`` (one Chinese line) for empty, mislabelled, encrypted or hostile files."""
+    ext = os.path.splitext(path)[1].lower()
+    try:
+        size = os.path.getsize(path)
+    except OSError as exc:
+        raise InputError(f"无法读取文件（{exc.strerror or exc}）", file=shown, hint="请确认路径正确且有读取权限")
+    if size == 0:
+        raise InputError("文件为空（0 字节）", file=shown, hint="请重新导出该文件")
+    head = head_bytes(path)
+    if ext in (".xlsx", ".xlsm", ".ods"):
+        if head.startswith(OLE2_MAGIC):
+            raise InputError("文件已加密（设置了打开密码）或不是 .xlsx 格式", file=shown, hint=FIX_RESAVE)
+        if _looks_html(head):
+            raise InputError("文件扩展名是 Excel，但内容是网页（HTML）或 XML 文本，不是真正的 Excel 工作簿",
+                             file=shown, hint=FIX_RESAVE)
+        if not head.startswith(ZIP_MAGIC):
+            raise InputError("不是有效的 Excel/ODS 工作簿（文件头不是 zip 格式，可能已损坏）", file=shown, hint=FIX_RESAVE)
+        check_zip(path, shown)
+        return "zip"
+    if ext == ".xls":
+        if head.startswith(ZIP_MAGIC):
+            check_zip(path, shown)
+            return "zip"
+        if _looks_html(head):
+            raise InputError("文件扩展名是 .xls，但内容是网页（HTML）文本，不是真正的 Excel 工作簿", file=shown,
+                             hint=FIX_RESAVE)
+        if not head.startswith(OLE2_MAGIC):
+            raise InputError("不是有效的 .xls 工作簿（文件头不对，可能已损坏）", file=shown, hint=FIX_RESAVE)
+        if size > MAX_XLS_BYTES:
+            raise InputError(f"文件过大（{size // 2**20} MiB，上限 {MAX_XLS_BYTES // 2**20} MiB）", file=shown,
+                             hint="请改用 CSV 或 Parquet 导出大表")
+        return "xls"
+    if ext == ".parquet":
+        if not head.startswith(PARQUET_MAGIC):
+            raise InputError("不是有效的 Parquet 文件（文件头不对）", file=shown, hint="请重新导出")
+        return "parquet"
+    if ext == ".csv":
+        if size > MAX_TEXT_FILE_BYTES:
+            raise InputError(f"CSV 文件过大（上限 {MAX_TEXT_FILE_BYTES // 2**30} GiB）", file=shown,
+                             hint="请按月拆分或改用 Parquet")
+        if head.startswith((ZIP_MAGIC, OLE2_MAGIC, PARQUET_MAGIC)) or b"\x00" in head:
+            raise InputError("文件扩展名是 .csv，但内容是二进制数据，不是文本表格", file=shown,
+                             hint="请导出为 UTF-8 或 GB18030 编码的 CSV")
+        return "csv"
+    raise InputError(f"不支持的文件类型「{ext or '无扩展名'}」", file=shown,
+                     hint="支持 .xlsx .xlsm .xls .ods .csv .parquet")
+
+
+def check_zip(path: str, shown: str) -> None:
+    """Central-directory limits and an XML prolog scan for DTDs. Never decompresses more than the prolog caps."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError("工作簿已损坏（zip 结构不完整，可能下载或拷贝不完整）", file=shown, hint=FIX_RESAVE) from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_MEMBERS:
+            raise InputError(f"工作簿内部文件数异常（{len(infos)} 个，上限 {MAX_MEMBERS}），疑似恶意文件", file=shown,
+                             hint=FIX_RESAVE)
+        total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise InputError("工作簿已加密", file=shown, hint=FIX_RESAVE)
+            total += info.file_size
+            if info.file_size > MAX_MEMBER_BYTES or total > MAX_UNCOMPRESSED_BYTES:
+                raise InputError(f"工作簿解压后过大（上限 {MAX_UNCOMPRESSED_BYTES // 2**20} MiB），疑似压缩炸弹",
+                                 file=shown, hint="大表请改用 CSV 或 Parquet 导出")
+            if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                raise InputError(f"工作簿压缩比异常（超过 {MAX_RATIO}:1），疑似压缩炸弹", file=shown, hint=FIX_RESAVE)
+        for info in infos:
+            name = info.filename.lower()
+            if name.endswith((".xml", ".rels", ".vml")) and info.file_size:
+                _scan_xml_prolog(zf, info, shown)
+
+
+def _scan_xml_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:
+    """Stream the member until its root element starts; refuse any DTD (``<!DOCTYPE`` / ``<!ENTITY``)."""
+    seen = b""
+    try:
+        with zf.open(info) as fh:
+            while len(seen) < MAX_XML_PROLOG_BYTES:
+                chunk = fh.read(16384)
+                if not chunk:
+                    break
+                seen += chunk
+                flat = seen.replace(b"\x00", b"").upper()
+                if b"<!DOCTYPE" in flat or b"<!ENTITY" in flat:
+                    raise InputError("工作簿内含 XML 实体/DTD 声明，疑似 XML 炸弹或恶意文件，已拒绝读取", file=shown,
+                                     hint=FIX_RESAVE)
+                if _root_started(flat):
+                    return
+            else:
+                raise InputError("工作簿内 XML 文件头异常（过长），疑似恶意文件", file=shown, hint=FIX_RESAVE)
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
+
+
+def _root_started(flat: bytes) -> bool:
+    """True once a start tag ``<X`` (X a letter) appears, i.e. the prolog is over."""
+    i = flat.find(b"<")
+    while i != -1 and i + 1 < len(flat):
+        c = flat[i + 1:i + 2]
+        if c.isalpha():
+            return True
+        i = flat.find(b"<", i + 1)
+    return False

@@ -1,0 +1,264 @@
+"""The run: load -> evaluate -> waivers -> history -> score -> render.
+
+Everything that can be wrong with the user's inputs is found before anything is written: the period, as_of,
+the pack and --params, the waivers file, the history file, the calendar, and every input file are checked
+first; the output folder and the history record are only touched once the findings exist.
+
+``as_of`` must lie inside the audit period (default: its last day). Before the period's start nothing of the
+period could be known; after its end, deadline rules would pull the next period's events into this one (and
+report them twice), so both are usage errors (exit 2).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import pandas as pd
+
+from .errors import InputError, UsageError
+from .model import (FINDING_COLUMNS, SEVERITIES, SEVERITY_RANK, STATUS_NEW, STATUS_WAIVED, TABLES, EvalResult,
+                    LoadResult, Period, Report)
+
+# Progress stages, in order (the CLI shows them as one bar).
+STAGES = ["读取输入", "检查规则", "豁免与历史", "评分", "写出报告"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunOutcome:
+    report: Report
+    out_dir: Path | None
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        return self.report.result.findings
+
+    def counted(self) -> pd.DataFrame:
+        """Findings that count (not waived)."""
+        f = self.findings
+        return f[f["status"] != STATUS_WAIVED]
+
+    def counts_by_severity(self) -> dict[str, int]:
+        c = self.counted()["severity"].value_counts()
+        return {s: int(c.get(s, 0)) for s in SEVERITIES}
+
+    def waived_count(self) -> int:
+        return int((self.findings["status"] == STATUS_WAIVED).sum())
+
+    def fails(self, fail_on: str | None) -> bool:
+        """A counted finding of severity ``fail_on`` or worse exists."""
+        if not fail_on:
+            return False
+        limit = SEVERITY_RANK[fail_on]
+        ranks = self.counted()["severity"].map(SEVERITY_RANK)
+        return bool((ranks <= limit).any())
+
+    def worst(self, n: int = 5) -> pd.DataFrame:
+        sc = self.report.scorecard
+        if sc is None or not len(sc) or "score" not in sc.columns:
+            return pd.DataFrame(columns=["department", "score", "grade"])
+        cols = [c for c in ("department", "score", "grade", "rank") if c in sc.columns]
+        s = sc[cols].copy()
+        s["_s"] = pd.to_numeric(s["score"], errors="coerce")
+        return s.sort_values(["_s", "department"], kind="mergesort", na_position="last").head(n).drop(columns="_s")
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+def parse_as_of(text: str | date | None, period: Period) -> date:
+    if text is None or text == "":
+        return period.end
+    if isinstance(text, datetime):
+        d = text.date()
+    elif isinstance(text, date):
+        d = text
+    else:
+        t = str(text).strip()
+        m = re.fullmatch(r"(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})", t) or \
+            re.fullmatch(r"(\d{4})年(\d{1,2})月(\d{1,2})日", t)
+        try:
+            d = date(int(m[1]), int(m[2]), int(m[3])) if m else None
+        except ValueError:
+            d = None
+        if d is None:
+            raise UsageError(f"基准日「{text}」格式不对：应为 YYYY-MM-DD（如 {period.end.isoformat()}）")
+    if d < period.start or d > period.end:
+        raise UsageError(f"基准日 {d.isoformat()} 不在审计期间 {period.label}（{period.start.isoformat()} 至 "
+                         f"{period.end.isoformat()}）内：请省略 --as-of（默认期末 {period.end.isoformat()}）"
+                         "或给出期间内的日期")
+    return d
+
+
+def parse_table_override(spec: str) -> tuple[str, str, str | None]:
+    """``NAME=PATH[:SHEET]`` -> (name, path, sheet). A path that exists as given wins over a ``:SHEET`` split."""
+    if "=" not in spec:
+        raise UsageError(f"--table「{spec}」格式不对：应为 表名=文件路径[:工作表]，如 exchanges=交换日志.csv")
+    name, rest = spec.split("=", 1)
+    name = name.strip()
+    if name not in TABLES:
+        from .model import TABLE_TITLES
+        by_title = {v: k for k, v in TABLE_TITLES.items()}
+        if name in by_title:
+            name = by_title[name]
+        else:
+            raise UsageError(f"--table 的表名「{name}」不存在：可用 {', '.join(TABLES)}（或中文名 "
+                             f"{'、'.join(TABLE_TITLES.values())}）")
+    path, sheet = rest, None
+    if not Path(rest).exists() and ":" in rest:
+        p, s = rest.rsplit(":", 1)
+        if p and not re.fullmatch(r"[A-Za-z]", p):     # not a bare Windows drive letter
+            path, sheet = p, (s or None)
+    if not path:
+        raise UsageError(f"--table「{spec}」缺少文件路径")
+    return name, path, sheet
+
+
+def default_out(period: Period) -> Path:
+    return Path("审计结果") / period.label
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"输出位置 {out} 已存在且不是文件夹：请用 --out 换一个文件夹")
+
+
+def _note(progress: Progress | None, stage: str) -> None:
+    if progress is not None:
+        progress(stage)
+
+
+def _overrides_for_loader(overrides: Any) -> dict | None:
+    """Accept a dict name -> (path, sheet) or a list of ``NAME=PATH[:SHEET]`` strings."""
+    if not overrides:
+        return None
+    if isinstance(overrides, dict):
+        return dict(overrides)
+    out: dict[str, tuple[str, str | None]] = {}
+    for spec in overrides:
+        name, path, sheet = parse_table_override(spec) if isinstance(spec, str) else spec
+        if name in out:
+            raise UsageError(f"--table 对表「{name}」给了两次：每张表只能指定一个来源")
+        out[name] = (path, sheet)
+    return out
+
+
+def load(inputs: Sequence[str | Path], overrides: Any = None) -> LoadResult:
+    """Load inputs (used by ``run`` and ``sharecheck validate``)."""
+    from .load import load_inputs
+    paths = [str(p) for p in inputs]
+    if not paths and not overrides:
+        raise UsageError("没有给出输入文件或文件夹：例如 sharecheck run 导出文件夹 --period 2026-10")
+    for p in paths:
+        if not Path(p).exists():
+            raise UsageError(f"输入 {p} 不存在：请检查路径")
+    return load_inputs(paths, _overrides_for_loader(overrides))
+
+
+def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
+    """Only departments and catalog are required (inputs.md); without them no run is possible."""
+    from .model import TABLE_TITLES
+    from .schema import REQUIRED_INPUTS
+    missing = [t for t in REQUIRED_INPUTS if t not in lr.tables]
+    if missing:
+        where = "、".join(str(p) for p in inputs) or "输入"
+        names = "、".join(f"「{TABLE_TITLES[t]}」（{t}）" for t in missing)
+        raise InputError(f"在 {where} 中找不到必需的输入表 {names}",
+                         hint="请放入该表的导出文件（工作表名如「" + TABLE_TITLES[missing[0]]
+                              + "」），或用 --table " + missing[0] + "=文件路径 指定")
+
+
+def _departments(lr: LoadResult) -> pd.DataFrame | None:
+    return lr.tables.get("departments")
+
+
+def _with_status(findings: pd.DataFrame) -> pd.DataFrame:
+    f = findings.copy()
+    for c in ("status", "waiver_id"):
+        if c not in f.columns:
+            f[c] = None
+    f["status"] = f["status"].astype("object").where(f["status"].notna(), STATUS_NEW)
+    return f
+
+
+# ---------------------------------------------------------------------------------------------------- the run
+def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | None = None, pack: str = "gz165",
+        params: str | Path | None = None, calendar: str | Path | None = None, waivers: str | Path | None = None,
+        history: str | Path | None = None, out: str | Path | None = None, overrides: Any = None,
+        formats: Iterable[str] | None = None, progress: Progress | None = None, write: bool = True) -> RunOutcome:
+    """One audit run. Raises ``SharecheckError`` (nothing written) on bad usage or input."""
+    per = period if isinstance(period, Period) else Period.parse(period)
+    day = parse_as_of(as_of, per)
+    out_dir = Path(out) if out else default_out(per)
+    if write:
+        _check_out(out_dir)
+    overrides = _overrides_for_loader(overrides)
+
+    from . import engine as _engine
+    from .calendar import Calendar
+    from .history import History
+    from .waivers import apply_waivers, read_waivers
+    the_pack = _engine.load_pack(pack, str(params) if params else None)
+    rule_ids = list(the_pack.rule_info()["rule_id"])
+    waiver_frame = read_waivers(waivers, rule_ids) if waivers else None
+    if history:
+        History.check(history)
+    cal = Calendar.load(str(calendar) if calendar else None)
+
+    _note(progress, STAGES[0])
+    lr = load(inputs, overrides)
+    require_tables(lr, inputs)
+
+    _note(progress, STAGES[1])
+    result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal)
+
+    _note(progress, STAGES[2])
+    findings, waiver_frame = apply_waivers(result.findings, waiver_frame, day)
+
+    _note(progress, STAGES[3])
+    from .score import score as _score
+    scored_in = _with_status(findings)
+    manifest = dict(the_pack.manifest)
+    scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _departments(lr))
+
+    params_used = result.params or the_pack.params_used()
+    rules = the_pack.rule_info()
+    report = Report(period=per, as_of=day, pack=manifest, params=params_used, rules=rules, load=lr,
+                    result=result, scorecard=scorecard, waivers=waiver_frame)
+
+    _note(progress, STAGES[4])
+    files: list[Path] = []
+    if history:
+        with History.open(history) as h, h.transaction():
+            cmp = h.compare(per, findings)
+            h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
+            report.result = _replace_findings(result, _with_status(cmp.findings))
+            report.resolved, report.previous_period = cmp.resolved, cmp.previous_period
+            report.trends = h.trends(per)
+            if write:
+                files = _render(report, out_dir, formats)
+            # the history record commits only when the reports were written
+    else:
+        report.result = _replace_findings(result, _with_status(findings))
+        if write:
+            files = _render(report, out_dir, formats)
+    return RunOutcome(report=report, out_dir=out_dir if write else None, files=files)
+
+
+def _replace_findings(result: EvalResult, findings: pd.DataFrame) -> EvalResult:
+    extra = [c for c in findings.columns if c not in FINDING_COLUMNS]
+    return EvalResult(findings=findings[FINDING_COLUMNS + extra].reset_index(drop=True), checked=result.checked,
+                      pending=result.pending, not_checked=result.not_checked, skipped=result.skipped,
+                      params=result.params)
+
+
+def _render(report: Report, out_dir: Path, formats: Iterable[str] | None) -> list[Path]:
+    from .render import write
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = write(report, out_dir, list(formats) if formats else None)
+    if isinstance(written, (list, tuple)):
+        return [Path(p) for p in written]
+    return sorted(p for p in out_dir.rglob("*") if p.is_file())

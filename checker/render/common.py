@@ -1,0 +1,441 @@
+"""Shared helpers of the report writers: column labels, safe text, widths, file names, derived summaries.
+
+Everything here is vectorised over whole frames; nothing loops per finding in Python except the
+cell streaming that openpyxl itself requires.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from .. import model
+from ..model import Report
+
+# A cell whose text starts (after blanks, tabs, CR/LF) with one of these could be read as a formula
+# by a spreadsheet program: the workbook writes it as an explicit text cell.
+FORMULA_PREFIX_RE = r"^[\s\u3000]*[=+\-@]"
+# Characters XML 1.0 cannot hold (openpyxl refuses them): replaced by U+FFFD so the text stays visible.
+ILLEGAL_XML_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
+# Excel's limit of characters in one cell.
+MAX_CELL_CHARS = 32767
+
+NOT_APPLICABLE = "不适用"
+
+# Chinese column headers, shared by the workbook and the HTML page.
+FINDING_LABELS = {
+    "rule_id": "规则编号", "severity": "严重程度", "department": "部门", "counterpart": "对方部门",
+    "article": "条款", "title": "规则名称", "message": "问题说明", "key": "记录标识", "input": "来源表",
+    "file": "来源文件", "sheet": "工作表", "row": "行号", "status": "状态", "waiver_id": "豁免编号",
+    "since": "首次发现期间", "article_text": "条款原文",
+}
+PENDING_LABELS = {
+    "rule_id": "规则编号", "department": "部门", "input": "来源表", "file": "来源文件", "sheet": "工作表",
+    "row": "行号", "key": "记录标识", "due": "最迟办理时间", "message": "说明",
+}
+DEFECT_LABELS = {
+    "table": "表", "file": "文件", "sheet": "工作表", "row": "行号", "column": "列", "value": "单元格内容",
+    "problem": "问题",
+}
+NOT_CHECKED_LABELS = {"rule_id": "规则编号", "title": "规则名称", "missing_inputs": "缺少的输入", "reason": "原因"}
+SKIPPED_LABELS = {"rule_id": "规则编号", "input": "来源表", "count": "跳过记录数", "reason": "原因"}
+WAIVER_LABELS = {
+    "waiver_id": "豁免编号", "rule_id": "规则编号", "department": "部门", "key": "记录标识", "reason": "理由",
+    "approver": "批准人", "valid_until": "有效期至", "expired_text": "是否过期", "covered": "覆盖问题数",
+    "flag": "提示", "file": "豁免文件", "row": "行号",
+}
+RESOLVED_LABELS = {"rule_id": "规则编号", "department": "部门", "key": "记录标识", "message": "问题说明",
+                   "since": "首次发现期间"}
+TRACK_LABELS = {"track": "整改状态", "rule_id": "规则编号", "severity": "严重程度", "department": "部门",
+                "key": "记录标识", "message": "问题说明", "since": "首次发现期间"}
+RULE_SUMMARY_LABELS = {
+    "rule_id": "规则编号", "article": "条款", "title": "规则名称", "severity": "严重程度", "dimension": "评分维度",
+    "run": "检查情况", "findings": "问题数", "waived": "其中已豁免", "open": "未豁免问题数", "checked": "检查单元数",
+    "rate": "合规率(%)", "departments": "涉及部门数",
+}
+SCORE_META = ["department", "score", "grade", "rank", "coverage", "rules_applicable", "raw_grade", "capped_by"]
+SCORE_LABELS = {"rank": "排名", "department": "部门", "score": "得分", "grade": "等级", "coverage": "覆盖率(%)",
+                "rules_applicable": "适用规则数", "raw_grade": "按分数应得等级", "capped_by": "触发的评级政策"}
+
+GRADE_COLOURS = {"优秀": "C6EFCE", "良好": "DDEBF7", "合格": "FFEB9C", "不合格": "FFC7CE"}
+GRADE_FONT_COLOURS = {"优秀": "006100", "良好": "1F4E79", "合格": "9C5700", "不合格": "9C0006"}
+SEVERITY_COLOURS = {"严重": "FFC7CE", "一般": "FFEB9C", "提示": "EDEDED"}
+
+# How to read the report (说明 sheet and HTML page).
+HOW_TO_READ = [
+    "「部门评分」按得分排名；得分 = 各评分维度权重 × 维度内适用规则合规率的平均值，合规率 = 1 − 计分问题数 / 检查单元数。",
+    "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。",
+    "「不适用」：该部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
+    "「触发的评级政策」：评级政策（如涉密信息上平台一票否决）改变了按分数应得的等级。",
+    "「问题明细」每行一个问题，列出来源文件、工作表和 Excel 行号，可直接回到原表核对；可用表头筛选。",
+    "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。",
+    "「输入问题」列出无法识别或不一致的单元格；这些记录可能未被相应规则检查（见「未检查」）。",
+    "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。",
+]
+
+
+# ----------------------------------------------------------------------------------------------- text
+def clean_text(s: pd.Series) -> pd.Series:
+    """Object series: XML-illegal characters in texts replaced by U+FFFD, over-long texts cut to Excel's limit."""
+    s = s.astype("object")
+    if len(s) == 0:
+        return s
+    if pd.api.types.infer_dtype(s, skipna=True) == "string":
+        mask = s.notna()
+    else:
+        mask = pd.Series([isinstance(v, str) for v in s.to_numpy(dtype=object)], index=s.index, dtype=bool)
+    if not mask.any():
+        return s
+    sub = s[mask].astype(str)
+    bad = sub.str.contains(ILLEGAL_XML_RE, regex=True)
+    long = sub.str.len() > MAX_CELL_CHARS
+    if not bad.any() and not long.any():
+        return s
+    out = s.copy()
+    if bad.any():
+        sub[bad] = sub[bad].str.replace(ILLEGAL_XML_RE, "\ufffd", regex=True)
+    if long.any():
+        sub[long] = sub[long].str.slice(0, MAX_CELL_CHARS - 1) + "…"
+    out[mask] = sub
+    return out
+
+
+def formula_like(s: pd.Series) -> pd.Series:
+    """Boolean mask: text cells a spreadsheet could take for a formula (=, +, -, @ after blanks)."""
+    if s.dtype != object or len(s) == 0:
+        return pd.Series(False, index=s.index)
+    t = s.map(lambda v: v if isinstance(v, str) else None)
+    return t.str.contains(FORMULA_PREFIX_RE, regex=True, na=False).astype(bool)
+
+
+def to_cells(s: pd.Series) -> list:
+    """Python values for a spreadsheet/HTML: NA -> None, numpy/pandas scalars -> Python, timestamps -> datetime."""
+    if len(s) == 0:
+        return []
+    dt = s.dtype
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        vals = list(np.array(s.dt.to_pydatetime(), dtype=object)) if False else \
+            [None if pd.isna(v) else v.to_pydatetime() for v in s.tolist()]
+        na = s.isna().to_numpy()
+        return [None if n else v for v, n in zip(vals, na)]
+    if isinstance(dt, pd.BooleanDtype) or dt == bool:
+        return [None if v is pd.NA else ("是" if v else "否") for v in s.astype("boolean").tolist()]
+    if pd.api.types.is_integer_dtype(dt):
+        return s.astype("object").where(s.notna(), None).tolist()
+    if pd.api.types.is_float_dtype(dt):
+        return s.astype("object").where(s.notna(), None).tolist()
+    vals = s.astype("object").where(s.notna(), None).tolist()
+    return vals
+
+
+def obj_text(s: pd.Series) -> pd.Series:
+    """Any series as object series of str or None (for text columns that may hold lists, numbers, NA)."""
+    def conv(v):
+        if v is None or (not isinstance(v, (list, tuple, set, dict, np.ndarray)) and pd.isna(v)):
+            return None
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return "、".join(str(x) for x in v)
+        if isinstance(v, set):
+            return "、".join(sorted(str(x) for x in v))
+        if isinstance(v, (datetime, pd.Timestamp)):
+            return fmt_datetime(v)
+        if isinstance(v, date):
+            return v.isoformat()
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+    if s.dtype == object:
+        return s.map(conv)
+    return s.astype("object").map(conv)
+
+
+def fmt_datetime(v: Any) -> str:
+    if v is None or (not isinstance(v, (str,)) and pd.isna(v)):
+        return ""
+    ts = pd.Timestamp(v)
+    if ts.hour == 0 and ts.minute == 0 and ts.second == 0:
+        return ts.strftime("%Y-%m-%d")
+    if ts.second == 0:
+        return ts.strftime("%Y-%m-%d %H:%M")
+    return ts.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def display_width(s: pd.Series, sample: int = 3000) -> float:
+    """Display width of a text column in Excel character units (CJK and full-width count double).
+
+    A robust width: the 95th percentile of a head sample, so one long outlier does not blow the column up.
+    """
+    if len(s) == 0:
+        return 0.0
+    t = s.iloc[:sample]
+    t = t[t.notna()].astype(str)
+    if t.empty:
+        return 0.0
+    first_line = t.str.split("\n", n=1).str[0]
+    w = first_line.str.len() + first_line.str.count(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff"
+                                                    r"\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+    return float(np.percentile(w.to_numpy(dtype=float), 95))
+
+
+def text_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+
+
+# ----------------------------------------------------------------------------------------------- names
+_FORBIDDEN_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+MAX_NAME_CHARS = 60
+
+
+def safe_file_stem(name: str) -> str:
+    """A file-name-safe form of a department name: Chinese kept, forbidden characters → `_`."""
+    t = unicodedata.normalize("NFC", str(name or ""))
+    t = _FORBIDDEN_FILE_CHARS.sub("_", t)
+    t = t.strip().lstrip(".").strip()
+    t = t[:MAX_NAME_CHARS].rstrip(". ")
+    if not t:
+        t = "未命名部门"
+    if t.split(".")[0].upper() in _RESERVED:
+        t = "_" + t
+    return t
+
+
+def unique_file_stems(names: Iterable[str]) -> dict[str, str]:
+    """Map each name to a distinct safe stem (case-insensitively distinct, as on Windows/macOS)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for n in names:
+        stem = safe_file_stem(n)
+        cand, i = stem, 2
+        while cand.casefold() in used:
+            cand = f"{stem}({i})"
+            i += 1
+        used.add(cand.casefold())
+        out[n] = cand
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- frames
+def findings_frame(report: Report) -> pd.DataFrame:
+    """Findings with status/waiver_id guaranteed, plus article, title and article_text of their rule."""
+    f = report.result.findings
+    f = f.copy() if f is not None else model.empty_frame(model.FINDING_COLUMNS)
+    for c in model.FINDING_COLUMNS:
+        if c not in f.columns:
+            f[c] = None
+    if "status" not in f.columns:
+        f["status"] = model.STATUS_NEW
+    if "waiver_id" not in f.columns:
+        f["waiver_id"] = None
+    rules = rules_frame(report)[["rule_id", "article", "title", "article_text"]]
+    m = f.merge(rules, on="rule_id", how="left", sort=False, validate="many_to_one")
+    m.index = f.index
+    return m
+
+
+def rules_frame(report: Report) -> pd.DataFrame:
+    """The rule catalogue, one row per rule (also rules only seen in findings), in pack order."""
+    r = report.rules.copy() if report.rules is not None else model.empty_frame(model.RULE_INFO_COLUMNS)
+    for c in model.RULE_INFO_COLUMNS:
+        if c not in r.columns:
+            r[c] = None
+    r = r.drop_duplicates("rule_id", keep="first")
+    extra = sorted(set(report.result.findings["rule_id"].dropna().astype(str)) - set(r["rule_id"].astype(str))) \
+        if report.result.findings is not None and len(report.result.findings) else []
+    if extra:
+        r = pd.concat([r, pd.DataFrame({"rule_id": extra})], ignore_index=True)
+    return r.reset_index(drop=True)
+
+
+def not_checked_ids(report: Report) -> list[str]:
+    nc = report.result.not_checked
+    if nc is None or nc.empty:
+        return []
+    return sorted(set(nc["rule_id"].dropna().astype(str)))
+
+
+def table_title(name: Any) -> str:
+    if name is None or (not isinstance(name, str) and pd.isna(name)):
+        return ""
+    return model.TABLE_TITLES.get(str(name), str(name))
+
+
+def table_titles(s: pd.Series) -> pd.Series:
+    def conv(v):
+        if v is None or (not isinstance(v, (list, tuple, np.ndarray)) and pd.isna(v)):
+            return None
+        items = list(v) if isinstance(v, (list, tuple, np.ndarray)) else re.split(r"[,，、;；\s]+", str(v))
+        return "、".join(table_title(x) for x in items if str(x))
+    return s.astype("object").map(conv)
+
+
+def rule_summary(report: Report) -> pd.DataFrame:
+    """Per rule: findings, waived, open (not waived), checked units, rate (%), departments affected."""
+    rules = rules_frame(report)
+    f = report.result.findings
+    nc = set(not_checked_ids(report))
+    if f is not None and len(f):
+        st = f["status"] if "status" in f.columns else pd.Series(model.STATUS_NEW, index=f.index)
+        waived = st.eq(model.STATUS_WAIVED)
+        g = pd.DataFrame({"rule_id": f["rule_id"].astype(str), "w": waived.astype(int),
+                          "department": f["department"]})
+        agg = g.groupby("rule_id", sort=True).agg(findings=("w", "size"), waived=("w", "sum"))
+        depts = g.dropna(subset=["department"]).groupby("rule_id")["department"].nunique()
+        agg["departments"] = depts.reindex(agg.index).fillna(0).astype(int)
+    else:
+        agg = pd.DataFrame(columns=["findings", "waived", "departments"])
+    ch = report.result.checked
+    if ch is not None and len(ch):
+        chk = ch.groupby(ch["rule_id"].astype(str), sort=True)["checked"].sum()
+    else:
+        chk = pd.Series(dtype="int64")
+    out = rules[["rule_id", "article", "title", "severity", "dimension", "article_text"]].copy()
+    ids = out["rule_id"].astype(str)
+    out["run"] = np.where(ids.isin(nc), "未检查", "已检查")
+    out["findings"] = ids.map(agg["findings"]).fillna(0).astype(int).to_numpy() if len(agg) else 0
+    out["waived"] = ids.map(agg["waived"]).fillna(0).astype(int).to_numpy() if len(agg) else 0
+    out["open"] = out["findings"] - out["waived"]
+    out["checked"] = ids.map(chk).fillna(0).astype(int).to_numpy() if len(chk) else 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(out["checked"] > 0,
+                        np.maximum(0.0, 1.0 - out["open"] / out["checked"].where(out["checked"] > 0, 1)) * 100,
+                        np.nan)
+    out["rate"] = pd.Series(rate, index=out.index).map(lambda v: None if pd.isna(v) else round_half_up(v, 1))
+    out["departments"] = ids.map(agg["departments"]).fillna(0).astype(int).to_numpy() if len(agg) else 0
+    return out.reset_index(drop=True)
+
+
+def round_half_up(v: float, nd: int = 1) -> float:
+    q = 10 ** nd
+    return float(np.floor(v * q + 0.5) / q)
+
+
+def scorecard_columns(report: Report) -> tuple[list[str], list[str]]:
+    """(dimension columns, rule rate columns) of the scorecard, dimensions in pack order."""
+    sc = report.scorecard
+    cols = [c for c in sc.columns if c not in SCORE_META] if sc is not None else []
+    dim_names = [d.get("name") for d in (report.pack or {}).get("dimensions", []) if isinstance(d, dict)]
+    dims = [d for d in dim_names if d in cols]
+    rules = [c for c in cols if c not in dims]
+    return dims, rules
+
+
+def policy_titles(report: Report) -> dict[str, str]:
+    return {str(p.get("id")): str(p.get("title", "")) for p in (report.pack or {}).get("policies", [])
+            if isinstance(p, dict)}
+
+
+def capped_text(report: Report, s: pd.Series) -> pd.Series:
+    titles = policy_titles(report)
+
+    def conv(v):
+        if v is None or (not isinstance(v, (list, tuple, np.ndarray)) and pd.isna(v)):
+            return None
+        items = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [x for x in re.split(r"[,;，；]\s*", str(v))]
+        items = [str(x) for x in items if str(x)]
+        if not items:
+            return None
+        return "；".join(f"{x} {titles[x]}" if x in titles else x for x in items)
+    return s.astype("object").map(conv)
+
+
+def coverage_percent(s: pd.Series) -> pd.Series:
+    """Coverage in percent (the scorer gives applicable rules / scored rules in percent)."""
+    return pd.to_numeric(s, errors="coerce").round(1)
+
+
+def scorecard_frame(report: Report) -> pd.DataFrame:
+    sc = report.scorecard.copy() if report.scorecard is not None else pd.DataFrame(columns=SCORE_META)
+    for c in SCORE_META:
+        if c not in sc.columns:
+            sc[c] = None
+    return sc.reset_index(drop=True)
+
+
+def departments_of_report(report: Report) -> list[str]:
+    """Every department with a scorecard row or a finding, in rank order then name (deterministic)."""
+    sc = scorecard_frame(report)
+    names = [str(x) for x in sc["department"].tolist() if isinstance(x, str) and x]
+    seen = set(names)
+    f = report.result.findings
+    if f is not None and len(f):
+        extra = sorted(set(x for x in f["department"].dropna().astype(str).unique() if x) - seen)
+        names += extra
+    return names
+
+
+def severity_counts(f: pd.DataFrame) -> dict[str, int]:
+    vc = f["severity"].value_counts() if len(f) else pd.Series(dtype=int)
+    return {s: int(vc.get(s, 0)) for s in model.SEVERITIES}
+
+
+def status_counts(f: pd.DataFrame) -> dict[str, int]:
+    st = f["status"] if "status" in f.columns else pd.Series(dtype=object)
+    vc = st.value_counts() if len(st) else pd.Series(dtype=int)
+    keys = [model.STATUS_NEW, model.STATUS_PERSISTING, model.STATUS_WAIVED]
+    out = {k: int(vc.get(k, 0)) for k in keys}
+    for k in sorted(set(vc.index.astype(str)) - set(keys)):
+        out[k] = int(vc[k])
+    return out
+
+
+def waivers_frame(report: Report) -> pd.DataFrame | None:
+    w = report.waivers
+    if w is None:
+        return None
+    w = w.copy()
+    for c in model.WAIVER_COLUMNS:
+        if c not in w.columns:
+            w[c] = None
+    exp = w["expired"].astype("boolean").fillna(False).astype(bool)
+    cov = pd.to_numeric(w["covered"], errors="coerce").fillna(0).astype(int)
+    w["covered"] = cov
+    w["expired_text"] = np.where(exp, "已过期", "有效")
+    flag = np.where(exp, "已过期，不适用于任何问题", np.where(cov.eq(0), "未覆盖任何问题", ""))
+    w["flag"] = pd.Series(flag, index=w.index).replace("", None)
+    return w.reset_index(drop=True)
+
+
+# Which column of each table names the department a record belongs to (for per-department defects).
+DEPT_COLUMN = {
+    "departments": "部门名称", "catalog": "提供部门", "catalog_changes": "部门", "exchanges": "提供部门",
+    "officers": "部门", "requests": "提供部门", "disputes": "提供部门", "systems": "所属部门",
+}
+# Tables whose department comes from the catalog through 信息资源代码.
+VIA_CATALOG = {"items", "updates"}
+
+
+def attribute_defects(report: Report) -> pd.Series:
+    """Department of each input defect (NA when the row cannot be attributed), aligned with defects' index."""
+    d = report.load.defects if report.load is not None else None
+    if d is None or d.empty:
+        return pd.Series(dtype=object)
+    out = pd.Series(None, index=d.index, dtype=object)
+    tables = report.load.tables or {}
+    cat = tables.get("catalog")
+    code_to_dept = None
+    if cat is not None and {"信息资源代码", "提供部门"} <= set(cat.columns):
+        code_to_dept = cat.dropna(subset=["信息资源代码"]).drop_duplicates("信息资源代码").set_index("信息资源代码")["提供部门"]
+    for table, idx in d.groupby(d["table"].astype(str), sort=True).groups.items():
+        t = tables.get(table)
+        if t is None or not set(model.META_COLUMNS) <= set(t.columns):
+            continue
+        if table in DEPT_COLUMN and DEPT_COLUMN[table] in t.columns:
+            dept = t[DEPT_COLUMN[table]]
+        elif table in VIA_CATALOG and code_to_dept is not None and "信息资源代码" in t.columns:
+            dept = t["信息资源代码"].map(code_to_dept)
+        else:
+            continue
+        look = pd.DataFrame({"_file": t[model.META_FILE].astype(str), "_sheet": t[model.META_SHEET].fillna("").astype(str),
+                             "_row": pd.to_numeric(t[model.META_ROW], errors="coerce"), "_dept": dept})
+        look = look.drop_duplicates(["_file", "_sheet", "_row"])
+        sub = d.loc[idx]
+        q = pd.DataFrame({"_file": sub["file"].astype(str), "_sheet": sub["sheet"].fillna("").astype(str),
+                          "_row": pd.to_numeric(sub["row"], errors="coerce"), "_i": sub.index})
+        m = q.merge(look, on=["_file", "_sheet", "_row"], how="left", sort=False)
+        out.loc[m["_i"].to_numpy()] = m["_dept"].to_numpy()
+    return out

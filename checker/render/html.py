@@ -1,0 +1,166 @@
+"""report.html: one self-contained page (inline CSS, JS and SVG; no external asset) from reports/*.j2."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from .. import model
+from ..model import Report
+from . import common as cm
+
+# At most this many findings are embedded in the page; the rest are in the workbook and findings.csv.
+MAX_HTML_FINDINGS = 5000
+MAX_HTML_ROWS = 2000          # pending, defects
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "reports"
+TREND_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                 "#bcbd22", "#17becf"]
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True)
+
+
+def _asset(name: str) -> str:
+    return (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+
+
+def _records(frame: pd.DataFrame, cols: list[str]) -> list[list[str]]:
+    """Rows of display strings (empty for NA)."""
+    if frame is None or len(frame) == 0:
+        return []
+    parts = []
+    for c in cols:
+        s = frame[c] if c in frame.columns else pd.Series([None] * len(frame))
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            t = s.map(cm.fmt_datetime)
+        else:
+            t = cm.obj_text(s)
+        parts.append(t.fillna("").astype(str).tolist())
+    return [list(r) for r in zip(*parts)]
+
+
+def bar_chart(sc: pd.DataFrame) -> dict:
+    """Horizontal bars of scores, ranked; geometry precomputed for the template."""
+    label_w, bar_w, row_h = 250, 420, 22
+    bars = []
+    for i, (d, s, g) in enumerate(zip(sc["department"], pd.to_numeric(sc["score"], errors="coerce"), sc["grade"])):
+        v = 0.0 if pd.isna(s) else float(s)
+        bars.append({"y": 10 + i * row_h, "label": str(d), "w": round(bar_w * max(0.0, min(v, 100.0)) / 100, 1),
+                     "value": "" if pd.isna(s) else f"{v:.1f}", "grade": "" if pd.isna(g) else str(g),
+                     "colour": "#" + cm.GRADE_COLOURS.get(str(g), "DDDDDD"),
+                     "stroke": "#" + cm.GRADE_FONT_COLOURS.get(str(g), "888888")})
+    ticks = [{"x": label_w + bar_w * t / 100, "t": t} for t in (0, 60, 75, 90, 100)]
+    return {"bars": bars, "label_w": label_w, "bar_w": bar_w, "row_h": row_h, "ticks": ticks,
+            "height": 10 + len(bars) * row_h + 24, "width": label_w + bar_w + 60}
+
+
+def trend_chart(trends: pd.DataFrame | None, departments: list[str], limit: int = 10) -> dict | None:
+    if trends is None or len(trends) == 0:
+        return None
+    t = trends.copy()
+    t["score"] = pd.to_numeric(t["score"], errors="coerce")
+    periods = sorted(t["period"].astype(str).unique())
+    pv = t.pivot_table(index="department", columns="period", values="score", aggfunc="last")
+    names = [d for d in departments if d in pv.index][:limit]
+    w, h, left, top = 640, 260, 50, 20
+    pw, ph = w - left - 200, h - top - 40
+    xs = {p: left + (pw * i / max(1, len(periods) - 1) if len(periods) > 1 else pw / 2) for i, p in enumerate(periods)}
+    lines = []
+    for k, d in enumerate(names):
+        pts = [(xs[p], top + ph * (1 - float(pv.at[d, p]) / 100)) for p in periods
+               if p in pv.columns and pd.notna(pv.at[d, p])]
+        lines.append({"name": d, "colour": TREND_COLOURS[k % len(TREND_COLOURS)],
+                      "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts),
+                      "dots": [{"x": round(x, 1), "y": round(y, 1)} for x, y in pts], "ly": top + 14 * k})
+    return {"width": w, "height": h, "left": left, "top": top, "pw": pw, "ph": ph,
+            "xlabels": [{"x": round(xs[p], 1), "t": p} for p in periods],
+            "ylabels": [{"y": round(top + ph * (1 - v / 100), 1), "t": v} for v in (0, 25, 50, 75, 100)],
+            "lines": lines, "legend_x": left + pw + 20, "more": max(0, len(pv.index) - len(names))}
+
+
+def context(report: Report) -> dict:
+    f = cm.findings_frame(report)
+    sc = cm.scorecard_frame(report)
+    dims, rule_cols = cm.scorecard_columns(report)
+    scv = sc.copy()
+    scv["coverage"] = cm.coverage_percent(scv["coverage"])
+    scv["capped_by"] = cm.capped_text(report, scv["capped_by"])
+    for c in dims:
+        v = pd.to_numeric(scv[c], errors="coerce")
+        scv[c] = v.map(lambda x: cm.NOT_APPLICABLE if pd.isna(x) else f"{x:.1f}")
+    scv["score"] = pd.to_numeric(scv["score"], errors="coerce").map(lambda x: "" if pd.isna(x) else f"{x:.1f}")
+    score_cols = ["rank", "department", "score", "grade"] + dims + ["coverage", "capped_by"]
+    score_rows = _records(scv, score_cols)
+    # findings: severity first for the page, then the engine's order
+    fs = f.assign(_s=f["severity"].map(model.SEVERITY_RANK).fillna(9)).sort_values("_s", kind="mergesort")
+    shown = fs.iloc[:MAX_HTML_FINDINGS]
+    shown = shown.assign(input_title=shown["input"].map(cm.table_title))
+    fcols = ["rule_id", "severity", "department", "counterpart", "message", "key", "input_title", "file", "sheet",
+             "row", "status"]
+    pending = report.result.pending
+    defects = report.load.defects
+    nc = report.result.not_checked
+    if nc is not None and len(nc):
+        nc = nc.assign(missing_inputs=cm.table_titles(nc["missing_inputs"]))
+    w = cm.waivers_frame(report)
+    rs = cm.rule_summary(report)
+    pack = report.pack or {}
+    filters = {
+        "departments": sorted(set(f["department"].dropna().astype(str))),
+        "rules": sorted(set(f["rule_id"].dropna().astype(str))),
+        "severities": [s for s in model.SEVERITIES if (f["severity"] == s).any()],
+        "statuses": sorted(set(f["status"].dropna().astype(str))),
+    }
+    return {
+        "title": f"广州市政务信息共享合规审计报告（{report.period.label}）",
+        "period": report.period, "as_of": report.as_of.isoformat(), "pack": pack,
+        "previous_period": report.previous_period,
+        "sev": cm.severity_counts(f), "stat": cm.status_counts(f), "n_findings": len(f),
+        "n_pending": 0 if pending is None else len(pending), "n_defects": 0 if defects is None else len(defects),
+        "score_head": ["排名", "部门", "得分", "等级"] + dims + ["覆盖率(%)", "触发的评级政策"],
+        "score_rows": score_rows, "chart": bar_chart(sc),
+        "trend": trend_chart(report.trends, cm.departments_of_report(report)),
+        "rule_head": [cm.RULE_SUMMARY_LABELS[k] for k in ["rule_id", "article", "title", "severity", "run", "findings",
+                                                           "waived", "checked", "rate", "departments"]],
+        "rule_rows": _records(rs, ["rule_id", "article", "title", "severity", "run", "findings", "waived", "checked",
+                                   "rate", "departments"]),
+        "finding_head": [cm.FINDING_LABELS[k] for k in ["rule_id", "severity", "department", "counterpart", "message",
+                                                         "key", "input", "file", "sheet", "row", "status"]],
+        "finding_rows": _records(shown, fcols), "findings_cut": max(0, len(f) - len(shown)),
+        "max_findings": MAX_HTML_FINDINGS, "filters": filters,
+        "pending_head": [cm.PENDING_LABELS[k] for k in ["rule_id", "department", "key", "due", "message", "file",
+                                                         "sheet", "row"]],
+        "pending_rows": _records(pending.iloc[:MAX_HTML_ROWS] if pending is not None else None,
+                                 ["rule_id", "department", "key", "due", "message", "file", "sheet", "row"]),
+        "pending_cut": max(0, (0 if pending is None else len(pending)) - MAX_HTML_ROWS),
+        "defect_head": [cm.DEFECT_LABELS[k] for k in model.DEFECT_COLUMNS],
+        "defect_rows": _records(defects.iloc[:MAX_HTML_ROWS].assign(table=lambda d: d["table"].map(cm.table_title))
+                                if defects is not None and len(defects) else None, model.DEFECT_COLUMNS),
+        "defect_cut": max(0, (0 if defects is None else len(defects)) - MAX_HTML_ROWS),
+        "nc_head": ["规则编号", "缺少的输入", "原因"],
+        "nc_rows": _records(nc, ["rule_id", "missing_inputs", "reason"]),
+        "waiver_head": [cm.WAIVER_LABELS[k] for k in ["waiver_id", "rule_id", "department", "key", "reason",
+                                                       "approver", "valid_until", "expired_text", "covered", "flag"]],
+        "waiver_rows": _records(w, ["waiver_id", "rule_id", "department", "key", "reason", "approver", "valid_until",
+                                    "expired_text", "covered", "flag"]) if w is not None else None,
+        "resolved_rows": _records(report.resolved, model.RESOLVED_COLUMNS) if report.resolved is not None else None,
+        "resolved_head": [cm.RESOLVED_LABELS[k] for k in model.RESOLVED_COLUMNS],
+        "how_to_read": cm.HOW_TO_READ,
+        "grade_colours": cm.GRADE_COLOURS, "severity_colours": cm.SEVERITY_COLOURS,
+        "css": _asset("report.css"), "js": _asset("report.js"),
+    }
+
+
+def render_html(report: Report) -> str:
+    return _env().get_template("report.html.j2").render(**context(report))
+
+
+def write_html(report: Report, out_dir: Path) -> Path:
+    path = Path(out_dir) / "report.html"
+    path.write_bytes(render_html(report).encode("utf-8"))
+    return path

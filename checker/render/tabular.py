@@ -1,0 +1,134 @@
+"""findings.csv, scorecard.csv (UTF-8 with BOM) and manifest.json.
+
+The CSVs are machine-readable: values are written exactly as found, including texts starting with
+``=``, ``+``, ``-`` or ``@``. A spreadsheet program opening a CSV may take such a text for a formula;
+the workbook 审计报告_<period>.xlsx is the human artefact and writes them as text.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import model
+from ..model import Report
+from . import common as cm
+
+FINDINGS_CSV_COLUMNS = ["rule_id", "severity", "department", "input", "sheet", "row", "key", "message", "status"]
+CSV_LINE_END = "\r\n"   # RFC 4180; the same bytes on every platform
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator=CSV_LINE_END)
+    return path
+
+
+def findings_csv_frame(report: Report) -> pd.DataFrame:
+    f = cm.findings_frame(report)
+    out = f[FINDINGS_CSV_COLUMNS].copy()
+    out["row"] = pd.to_numeric(out["row"], errors="coerce").astype("Int64")
+    return out
+
+
+def write_findings_csv(report: Report, out_dir: Path) -> Path:
+    return _csv(findings_csv_frame(report), Path(out_dir) / "findings.csv")
+
+
+def scorecard_csv_frame(report: Report) -> pd.DataFrame:
+    sc = cm.scorecard_frame(report)
+    dims, rules = cm.scorecard_columns(report)
+    out = sc[["department", "score", "grade", "rank"] + dims + rules].copy()
+    out["rank"] = pd.to_numeric(out["rank"], errors="coerce").astype("Int64")
+    for c in ["score"] + dims + rules:
+        v = pd.to_numeric(out[c], errors="coerce")
+        out[c] = v.map(lambda x: "" if pd.isna(x) else f"{x:.1f}")
+    return out
+
+
+def write_scorecard_csv(report: Report, out_dir: Path) -> Path:
+    return _csv(scorecard_csv_frame(report), Path(out_dir) / "scorecard.csv")
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (set, frozenset)):
+        return sorted((_jsonable(x) for x in v), key=str)
+    if isinstance(v, np.ndarray):
+        return [_jsonable(x) for x in v.tolist()]
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return None if np.isnan(v) else float(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (pd.Timestamp, datetime)):
+        return None if pd.isna(v) else cm.fmt_datetime(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and np.isnan(v):
+        return None
+    if isinstance(v, (str, int, float, bool)):
+        return v
+    return str(v)
+
+
+def manifest(report: Report) -> dict[str, Any]:
+    f = cm.findings_frame(report)
+    pack = report.pack or {}
+    rules = cm.rules_frame(report)
+    nc_ids = cm.not_checked_ids(report)
+    nc = report.result.not_checked
+    not_checked = []
+    if nc is not None and len(nc):
+        for rid, miss, why in zip(nc["rule_id"], nc["missing_inputs"], nc["reason"]):
+            not_checked.append({"rule_id": rid, "missing_inputs": _jsonable(miss), "reason": why})
+        not_checked.sort(key=lambda d: str(d["rule_id"]))
+    inputs = [{k: _jsonable(i.get(k)) for k in ["path", "sheet", "table", "rows", "sha256"]}
+              for i in (report.load.inputs or [])]
+    inputs.sort(key=lambda d: (str(d["table"]), str(d["path"]), str(d["sheet"])))
+    by_rule = f["rule_id"].value_counts() if len(f) else pd.Series(dtype=int)
+    counts = {
+        "findings": int(len(f)),
+        "by_severity": cm.severity_counts(f),
+        "by_status": cm.status_counts(f),
+        "by_rule": {str(k): int(by_rule[k]) for k in sorted(by_rule.index.astype(str))},
+        "pending": int(0 if report.result.pending is None else len(report.result.pending)),
+        "input_defects": int(0 if report.load.defects is None else len(report.load.defects)),
+        "departments": int(len(cm.scorecard_frame(report))),
+    }
+    if report.waivers is not None:
+        w = cm.waivers_frame(report)
+        counts["waivers"] = {"total": int(len(w)), "expired": int((w["expired_text"] == "已过期").sum()),
+                             "covering_nothing": int((w["flag"] == "未覆盖任何问题").sum())}
+    if report.resolved is not None:
+        counts["resolved"] = int(len(report.resolved))
+    return _jsonable({
+        "period": report.period.label,
+        "period_start": report.period.start,
+        "period_end": report.period.end,
+        "as_of": report.as_of,
+        "previous_period": report.previous_period,
+        "pack": {"pack": pack.get("pack"), "version": pack.get("version"), "title": pack.get("title")},
+        "parameters": report.params or {},
+        "inputs": inputs,
+        "rules_run": [r for r in rules["rule_id"].astype(str) if r not in nc_ids],
+        "rules_not_checked": not_checked,
+        "counts": counts,
+    })
+
+
+def write_manifest(report: Report, out_dir: Path) -> Path:
+    path = Path(out_dir) / "manifest.json"
+    text = json.dumps(manifest(report), ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+    path.write_bytes(text.encode("utf-8"))
+    return path

@@ -1,0 +1,405 @@
+"""The auditors' workbook 审计报告_<period>.xlsx and the per-department workbooks 部门报告/<部门>_<period>.xlsx."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Font, PatternFill
+
+from .. import model
+from ..model import Report
+from . import common as cm
+from .xlsxkit import Col, kv_cells, new_workbook, save_deterministic, setup_print, write_table
+
+# Columns printed of 问题明细 (the rule title and the article text stay on screen only).
+FINDING_PRINT_COLS = 13
+FINDING_COLS = [
+    Col("rule_id", "规则编号", 13), Col("severity", "严重程度", 9), Col("department", "部门", max_width=24),
+    Col("counterpart", "对方部门", max_width=20), Col("article", "条款", max_width=12),
+    Col("message", "问题说明", max_width=50), Col("key", "记录标识", max_width=26),
+    Col("input_title", "来源表", 10), Col("file", "来源文件", max_width=22), Col("sheet", "工作表", max_width=12),
+    Col("row", "行号", 8), Col("status", "状态", 8), Col("waiver_id", "豁免编号", 10),
+    Col("title", "规则名称", max_width=30), Col("article_text", "条款原文", 50),
+]
+PENDING_COLS = [
+    Col("rule_id", "规则编号", 13), Col("department", "部门", max_width=28), Col("key", "记录标识", max_width=30),
+    Col("due", "最迟办理时间", 17, number_format="yyyy-mm-dd hh:mm"), Col("message", "说明", max_width=60),
+    Col("input_title", "来源表", 10), Col("file", "来源文件", max_width=28), Col("sheet", "工作表", max_width=14),
+    Col("row", "行号", 8),
+]
+DEFECT_COLS = [
+    Col("table_title", "表", 10), Col("file", "文件", max_width=28), Col("sheet", "工作表", max_width=14),
+    Col("row", "行号", 8), Col("column", "列", max_width=16), Col("value", "单元格内容", max_width=30),
+    Col("problem", "问题", max_width=50),
+]
+
+SEVERITY_FILLS = {k: PatternFill("solid", fgColor=v) for k, v in cm.SEVERITY_COLOURS.items()}
+GRADE_FILLS = {k: (PatternFill("solid", fgColor=v), Font(bold=True, color=cm.GRADE_FONT_COLOURS[k]))
+               for k, v in cm.GRADE_COLOURS.items()}
+
+
+def _findings_for_sheet(f: pd.DataFrame) -> pd.DataFrame:
+    f = f.copy()
+    f["input_title"] = f["input"].map(cm.table_title) if len(f) else []
+    f["row"] = pd.to_numeric(f["row"], errors="coerce").astype("Int64")
+    return f
+
+
+def _pending_frame(p: pd.DataFrame | None) -> pd.DataFrame:
+    p = p.copy() if p is not None else model.empty_frame(model.PENDING_COLUMNS)
+    for c in model.PENDING_COLUMNS:
+        if c not in p.columns:
+            p[c] = None
+    p["input_title"] = p["input"].map(cm.table_title) if len(p) else []
+    p["due"] = pd.to_datetime(p["due"], errors="coerce")
+    p["row"] = pd.to_numeric(p["row"], errors="coerce").astype("Int64")
+    return p
+
+
+def _defect_frame(d: pd.DataFrame | None) -> pd.DataFrame:
+    d = d.copy() if d is not None else model.empty_frame(model.DEFECT_COLUMNS)
+    for c in model.DEFECT_COLUMNS:
+        if c not in d.columns:
+            d[c] = None
+    d["table_title"] = d["table"].map(cm.table_title) if len(d) else []
+    d["row"] = pd.to_numeric(d["row"], errors="coerce").astype("Int64")
+    d["value"] = cm.obj_text(d["value"]) if len(d) else d["value"]
+    return d
+
+
+def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool = True):
+    dims, rules = cm.scorecard_columns(report)
+    sc = sc.copy()
+    sc["coverage"] = cm.coverage_percent(sc["coverage"])
+    sc["capped_by"] = cm.capped_text(report, sc["capped_by"])
+    rate_cols = dims + rules
+    for c in rate_cols:
+        v = pd.to_numeric(sc[c], errors="coerce")
+        sc[c] = v.astype("object").where(v.notna(), cm.NOT_APPLICABLE)
+    sc["score"] = pd.to_numeric(sc["score"], errors="coerce")
+    sc["rank"] = pd.to_numeric(sc["rank"], errors="coerce").astype("Int64")
+    cols = [Col("rank", "排名", 6), Col("department", "部门", max_width=30), Col("score", "得分", 8, number_format="0.0"),
+            Col("grade", "等级", 8)]
+    cols += [Col(d, f"{d}(%)", 11, number_format="0.0") for d in dims]
+    cols += [Col("coverage", "覆盖率(%)", 10, number_format="0.0"), Col("rules_applicable", "适用规则数", 10),
+             Col("raw_grade", "按分数应得等级", 14), Col("capped_by", "触发的评级政策", max_width=60)]
+    cols += [Col(r, r, 12, number_format="0.0") for r in rules]
+    main_cols = 4 + len(dims) + 4
+    chart_rows = int((max(7.5, 0.7 * len(sc) + 3)) / 0.5) + 4 if chart and len(sc) else 0
+    ws = write_table(wb, title, sc, cols, row_styles={"grade": GRADE_FILLS, "raw_grade": GRADE_FILLS},
+                     print_cols=main_cols, print_extra_rows=chart_rows)[0]
+    if chart and len(sc):
+        ch = BarChart()
+        ch.type = "bar"
+        ch.style = 10
+        ch.title = "部门得分"
+        ch.y_axis.title = "得分"
+        ch.y_axis.scaling.min = 0
+        ch.y_axis.scaling.max = 100
+        ch.x_axis.scaling.orientation = "maxMin"   # rank 1 on top
+        ch.legend = None
+        ch.x_axis.tickLblSkip = 1
+        ch.gapWidth = 40
+        ch.y_axis.number_format = "0"
+        ch.y_axis.majorUnit = 10
+        ch.x_axis.delete = False
+        ch.y_axis.delete = False
+        data = Reference(ws, min_col=3, min_row=1, max_row=len(sc) + 1)
+        cats = Reference(ws, min_col=2, min_row=2, max_row=len(sc) + 1)
+        ch.add_data(data, titles_from_data=True)
+        ch.set_categories(cats)
+        ch.height = max(7.5, 0.7 * len(sc) + 3)
+        ch.width = 18
+        ws.add_chart(ch, f"A{len(sc) + 4}")
+    return ws
+
+
+def _rule_summary_sheet(wb, report: Report):
+    rs = cm.rule_summary(report)
+    cols = [Col("rule_id", "规则编号", 13), Col("article", "条款", max_width=14), Col("title", "规则名称", max_width=44),
+            Col("severity", "严重程度", 9), Col("dimension", "评分维度", 10), Col("run", "检查情况", 9),
+            Col("findings", "问题数", 8), Col("waived", "其中已豁免", 10), Col("checked", "检查单元数", 10),
+            Col("rate", "合规率(%)", 10), Col("departments", "涉及部门数", 10), Col("article_text", "条款原文", 60)]
+    write_table(wb, "规则汇总", rs, cols, row_styles={"run": {"未检查": PatternFill("solid", fgColor="EDEDED")}},
+                print_cols=len(cols) - 1)
+
+
+def _not_checked_sheet(wb, report: Report, rules: pd.DataFrame):
+    nc = report.result.not_checked
+    nc = nc.copy() if nc is not None else model.empty_frame(model.NOT_CHECKED_COLUMNS)
+    for c in model.NOT_CHECKED_COLUMNS:
+        if c not in nc.columns:
+            nc[c] = None
+    nc["title"] = nc["rule_id"].map(rules.set_index("rule_id")["title"]) if len(nc) else []
+    nc["missing_inputs"] = cm.table_titles(nc["missing_inputs"]) if len(nc) else []
+    cols = [Col("rule_id", "规则编号", 13), Col("title", "规则名称", max_width=40),
+            Col("missing_inputs", "缺少的输入", max_width=30), Col("reason", "原因", max_width=60)]
+    ws = write_table(wb, "未检查", nc, cols, allow_fast=False)[0]
+    sk = report.result.skipped
+    if sk is not None and len(sk):
+        sk = sk.copy()
+        sk["input"] = sk["input"].map(cm.table_title)
+        ws.append([])
+        from .xlsxkit import header_cells
+        from openpyxl.cell import WriteOnlyCell
+        c = WriteOnlyCell(ws, value="部分记录未检查（规则所需的值缺失或无法识别、或不在检查范围内）")
+        c.font = Font(bold=True, color="1F4E79")
+        ws.append([c])
+        ws.append(header_cells(ws, ["规则编号", "来源表", "跳过记录数", "原因"]))
+        from .xlsxkit import text_cell
+        for rid, inp, cnt, why in zip(cm.obj_text(sk["rule_id"]), sk["input"], pd.to_numeric(sk["count"]).tolist(),
+                                      cm.obj_text(sk["reason"])):
+            ws.append([text_cell(ws, rid), text_cell(ws, inp), int(cnt) if pd.notna(cnt) else None,
+                       text_cell(ws, why)])
+
+
+def _waiver_sheet(wb, report: Report):
+    w = cm.waivers_frame(report)
+    if w is None:
+        return
+    w["valid_until"] = pd.to_datetime(w["valid_until"], errors="coerce")
+    cols = [Col("waiver_id", "豁免编号", 10), Col("rule_id", "规则编号", 13), Col("department", "部门", max_width=28),
+            Col("key", "记录标识", max_width=30), Col("reason", "理由", max_width=40), Col("approver", "批准人", 10),
+            Col("valid_until", "有效期至", 12, number_format="yyyy-mm-dd"), Col("expired_text", "是否过期", 9),
+            Col("covered", "覆盖问题数", 10), Col("flag", "提示", max_width=26), Col("file", "豁免文件", max_width=24),
+            Col("row", "行号", 8)]
+    warn = PatternFill("solid", fgColor="FFC7CE")
+    write_table(wb, "豁免", w, cols, row_styles={"flag": {"未覆盖任何问题": warn, "已过期，不适用于任何问题": warn}})
+
+
+def tracking_frame(report: Report, findings: pd.DataFrame, resolved: pd.DataFrame | None) -> pd.DataFrame:
+    """New / persisting findings of this period and resolved ones since the previous period."""
+    f = findings
+    st = f["status"].astype("object")
+    since = f["since"] if "since" in f.columns else pd.Series(None, index=f.index, dtype=object)
+    since = since.astype("object").where(since.notna(), None)
+    since = since.where(~(st.eq(model.STATUS_NEW) & since.isna()), report.period.label)
+    cur = pd.DataFrame({"track": st, "rule_id": f["rule_id"], "severity": f["severity"],
+                        "department": f["department"], "key": f["key"], "message": f["message"], "since": since})
+    cur = cur[st.isin([model.STATUS_NEW, model.STATUS_PERSISTING])]
+    if resolved is not None and len(resolved):
+        r = resolved.copy()
+        for c in model.RESOLVED_COLUMNS:
+            if c not in r.columns:
+                r[c] = None
+        sev = r["rule_id"].map(cm.rules_frame(report).set_index("rule_id")["severity"])
+        res = pd.DataFrame({"track": model.STATUS_RESOLVED, "rule_id": r["rule_id"], "severity": sev,
+                            "department": r["department"], "key": r["key"], "message": r["message"],
+                            "since": r["since"]})
+        cur = pd.concat([cur, res], ignore_index=True)
+    order = {model.STATUS_NEW: 0, model.STATUS_PERSISTING: 1, model.STATUS_RESOLVED: 2}
+    cur = cur.assign(_o=cur["track"].map(order)).sort_values(
+        ["_o", "department", "rule_id", "key"], kind="mergesort", na_position="last").drop(columns="_o")
+    return cur.reset_index(drop=True)
+
+
+def trend_pivot(trends: pd.DataFrame, departments: list[str]) -> pd.DataFrame:
+    t = trends.copy()
+    t["score"] = pd.to_numeric(t["score"], errors="coerce")
+    pv = t.pivot_table(index="department", columns="period", values="score", aggfunc="last", sort=True)
+    pv = pv.reindex([d for d in departments if d in pv.index] + sorted(set(pv.index) - set(departments)))
+    pv = pv[sorted(pv.columns)]
+    return pv
+
+
+def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends, departments: list[str],
+                    chart_departments: int = 15):
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+    from .xlsxkit import header_cells, setup_print, text_cell
+    ws = wb.create_sheet("整改跟踪")
+    nrows = [0]
+
+    def add(values):
+        ws.append(values)
+        nrows[0] += 1
+
+    setup_print(ws, title_rows=None)
+    track = tracking_frame(report, findings, resolved)
+    counts = track["track"].value_counts()
+    head = text_cell(ws, f"整改跟踪：本期 {report.period.label}，对比上期 "
+                                   f"{report.previous_period or '（无上期记录）'}")
+    head.font = Font(bold=True, size=13, color="1F4E79")
+    add([head])
+    add([text_cell(ws, f"新增 {int(counts.get(model.STATUS_NEW, 0))} 个，持续 {int(counts.get(model.STATUS_PERSISTING, 0))} 个，"
+               f"已整改 {int(counts.get(model.STATUS_RESOLVED, 0))} 个。已豁免的问题见「问题明细」。")])
+    add([])
+    pv = trend_pivot(trends, departments) if trends is not None and len(trends) else None
+    widths = [10, 26, 14, 30, 60, 14, 8]
+    if pv is not None:
+        widths[1] = max(widths[1], 26)
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    if pv is not None and len(pv):
+        c = WriteOnlyCell(ws, value="各部门得分趋势")
+        c.font = Font(bold=True, color="1F4E79")
+        add([c])
+        top = 5
+        add(header_cells(ws, ["部门"] + [str(p) for p in pv.columns]))
+        for dept, row in zip(pv.index, pv.itertuples(index=False)):
+            add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])]
+                      + [None if pd.isna(v) else float(v) for v in row])
+        ch = LineChart()
+        ch.title = "得分趋势" + ("" if len(pv) <= chart_departments else f"（前 {chart_departments} 名部门）")
+        ch.y_axis.title = "得分"
+        ch.y_axis.scaling.min = 0
+        ch.y_axis.scaling.max = 100
+        ch.height, ch.width = 9, 22
+        ch.x_axis.delete = False
+        ch.y_axis.delete = False
+        nshow = min(len(pv), chart_departments)
+        data = Reference(ws, min_col=1, max_col=len(pv.columns) + 1, min_row=top + 1, max_row=top + nshow)
+        ch.add_data(data, from_rows=True, titles_from_data=True)
+        ch.set_categories(Reference(ws, min_col=2, max_col=len(pv.columns) + 1, min_row=top, max_row=top))
+        ws.add_chart(ch, f"{get_column_letter(len(pv.columns) + 3)}{top}")
+        pad = max(0, 20 - len(pv))
+        for _ in range(pad + 1):
+            add([])
+    c = WriteOnlyCell(ws, value="问题整改状态（新增、持续、已整改）")
+    c.font = Font(bold=True, color="1F4E79")
+    add([c])
+    add(header_cells(ws, [cm.TRACK_LABELS[k] for k in ["track", "rule_id", "severity", "department", "key",
+                                                              "message", "since"]]))
+    from .xlsxkit import Col, stream_rows
+    stream_rows(wb, ws, track, [Col(k, cm.TRACK_LABELS[k]) for k in ["track", "rule_id", "severity", "department",
+                                                                      "key", "message", "since"]],
+                first_row=nrows[0] + 1)
+
+
+def _intro_items(report: Report, findings: pd.DataFrame, department: str | None = None,
+                 extra: list | None = None) -> list:
+    pack = report.pack or {}
+    rules = cm.rules_frame(report)
+    nc = cm.not_checked_ids(report)
+    run = [r for r in rules["rule_id"].astype(str) if r not in nc]
+    sev = cm.severity_counts(findings)
+    stc = cm.status_counts(findings)
+    title = f"广州市政务信息共享合规审计报告（{report.period.label}）" if department is None \
+        else f"{department} 政务信息共享合规审计报告（{report.period.label}）"
+    items: list = [("#title", title)]
+    items += [
+        ("审计期间", f"{report.period.label}（{report.period.start.isoformat()} 至 {report.period.end.isoformat()}）"),
+        ("审计基准日", report.as_of.isoformat()),
+        ("依据", str(pack.get("regulation") or "广州市政务信息共享管理规定（市政府令第165号）")),
+        ("规则包", f"{pack.get('title', '')}（{pack.get('pack', '')} 版本 {pack.get('version', '')}）"),
+    ]
+    if report.previous_period:
+        items.append(("对比期间", str(report.previous_period)))
+    if extra:
+        items += extra
+    items.append(("#section", "概况"))
+    items.append(("问题总数", f"{len(findings)} 个（严重 {sev['严重']}，一般 {sev['一般']}，提示 {sev['提示']}）"))
+    items.append(("问题状态", "，".join(f"{k} {v}" for k, v in stc.items())))
+    if department is None:
+        items.append(("参评部门", f"{len(cm.scorecard_frame(report))} 个"))
+        items.append(("待办事项", f"{0 if report.result.pending is None else len(report.result.pending)} 个"))
+        items.append(("输入问题", f"{0 if report.load.defects is None else len(report.load.defects)} 个"))
+        items.append(("#section", "检查范围"))
+        items.append(("已检查规则", f"{len(run)} 条：" + "、".join(run)))
+        items.append(("未检查规则", f"{len(nc)} 条" + ("：" + "、".join(nc) + "（原因见「未检查」）" if nc else "")))
+        items.append(("#section", "输入文件"))
+        items.append(("#header", ["表", "文件", "工作表", "行数", "SHA-256"]))
+        for inp in sorted(report.load.inputs or [], key=lambda d: (str(d.get("table", "")), str(d.get("path", "")),
+                                                                    str(d.get("sheet", "")))):
+            items.append([cm.table_title(inp.get("table")), str(inp.get("path", "")), str(inp.get("sheet") or ""),
+                          inp.get("rows"), str(inp.get("sha256", ""))])
+        items.append(("#section", "本次使用的参数"))
+        items.append(("#header", ["规则编号", "参数", "取值"]))
+        for rid in sorted(report.params or {}):
+            for k in sorted(report.params[rid] or {}):
+                items.append([rid, str(k), _param_text(report.params[rid][k])])
+        items.append(("#section", "评分权重"))
+        for d in pack.get("dimensions", []):
+            items.append([str(d.get("name")), f"权重 {d.get('weight')}；规则：" + "、".join(map(str, d.get("rules", [])))])
+        for p in pack.get("policies", []):
+            items.append([str(p.get("id")), str(p.get("title"))])
+    items.append(("#section", "如何阅读本报告"))
+    for line in cm.HOW_TO_READ:
+        items.append(["", line])
+    return items
+
+
+def _param_text(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return "、".join(map(str, v))
+    if isinstance(v, dict):
+        return "；".join(f"{k}={v[k]}" for k in sorted(v))
+    return str(v)
+
+
+def write_audit_workbook(report: Report, out_dir: Path) -> Path:
+    path = Path(out_dir) / f"审计报告_{report.period.label}.xlsx"
+    wb = new_workbook(report.as_of)
+    f = _findings_for_sheet(cm.findings_frame(report))
+    rules = cm.rules_frame(report)
+    ws = wb.create_sheet("说明")
+    setup_print(ws, landscape=False, title_rows=None)
+    ws.page_setup.orientation = "landscape"
+    kv_cells(ws, _intro_items(report, f), widths=(20, 64, 14, 8, 68))
+    _score_sheet(wb, report, cm.scorecard_frame(report), "部门评分")
+    _rule_summary_sheet(wb, report)
+    write_table(wb, "问题明细", f, FINDING_COLS, print_cols=FINDING_PRINT_COLS)
+    write_table(wb, "待办", _pending_frame(report.result.pending), PENDING_COLS)
+    write_table(wb, "输入问题", _defect_frame(report.load.defects), DEFECT_COLS)
+    _not_checked_sheet(wb, report, rules)
+    _waiver_sheet(wb, report)
+    if report.trends is not None or report.resolved is not None:
+        _tracking_sheet(wb, report, f, report.resolved, report.trends, cm.departments_of_report(report))
+    return save_deterministic(wb, path, report.as_of)
+
+
+def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
+    """One workbook per department under 部门报告/, holding only that department's data."""
+    folder = Path(out_dir) / "部门报告"
+    depts = cm.departments_of_report(report)
+    stems = cm.unique_file_stems(depts)
+    f = _findings_for_sheet(cm.findings_frame(report))
+    # group every frame ONCE by department
+    f_groups = f.groupby("department", sort=False).indices if len(f) else {}
+    p = _pending_frame(report.result.pending)
+    p_groups = p.groupby("department", sort=False).indices if len(p) else {}
+    d = _defect_frame(report.load.defects)
+    d_dept = cm.attribute_defects(report)
+    d_groups = d.assign(_dept=d_dept.reindex(d.index)).groupby("_dept", sort=False).indices \
+        if len(d) and len(d_dept) else {}
+    sc = cm.scorecard_frame(report)
+    sc_idx = {name: i for i, name in enumerate(sc["department"].tolist())}
+    res = report.resolved
+    r_groups = res.groupby("department", sort=False).indices if res is not None and len(res) else {}
+    tr = report.trends
+    t_groups = tr.groupby("department", sort=False).indices if tr is not None and len(tr) else {}
+    total = len(sc)
+    empty_idx = np.array([], dtype=int)
+    paths = []
+    for dept in depts:
+        fd = f.iloc[f_groups.get(dept, empty_idx)]
+        row = sc.iloc[[sc_idx[dept]]] if dept in sc_idx else sc.iloc[0:0]
+        extra = []
+        if len(row):
+            r0 = row.iloc[0]
+            rank = r0["rank"]
+            extra = [("部门", dept),
+                     ("得分", "" if pd.isna(r0["score"]) else f"{float(r0['score']):.1f}"),
+                     ("等级", "" if pd.isna(r0["grade"]) else str(r0["grade"])),
+                     ("排名", f"第 {int(rank)} 名（共 {total} 个部门）" if pd.notna(rank) else "")]
+            cap = cm.capped_text(report, row["capped_by"]).iloc[0]
+            if cap:
+                extra.append(("触发的评级政策", cap))
+        else:
+            extra = [("部门", dept), ("得分", "本部门未列入部门评分")]
+        wb = new_workbook(report.as_of)
+        ws = wb.create_sheet("说明")
+        setup_print(ws, landscape=False, title_rows=None)
+        kv_cells(ws, _intro_items(report, fd, department=dept, extra=extra), widths=(20, 90))
+        _score_sheet(wb, report, row, "评分", chart=False)
+        write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS)
+        write_table(wb, "待办", p.iloc[p_groups.get(dept, empty_idx)], PENDING_COLS)
+        write_table(wb, "输入问题", d.iloc[d_groups.get(dept, empty_idx)], DEFECT_COLS)
+        if report.trends is not None or report.resolved is not None:
+            rd = res.iloc[r_groups.get(dept, empty_idx)] if res is not None else None
+            td = tr.iloc[t_groups.get(dept, empty_idx)] if tr is not None else None
+            _tracking_sheet(wb, report, fd, rd, td, [dept])
+        paths.append(save_deterministic(wb, folder / f"{stems[dept]}_{report.period.label}.xlsx", report.as_of))
+    return paths

@@ -1,0 +1,336 @@
+"""Low-level workbook writing: streamed tables with safe text cells, styles, deterministic zip output."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from .common import clean_text, display_width, formula_like, text_width, to_cells
+
+# Big plain tables (no per-cell styles) have their rows written straight as sheet XML (inline strings:
+# always text, never a formula), ~10x faster than openpyxl's per-cell path. Tests switch it off to compare.
+FAST_BODY = True
+FAST_CHUNK_ROWS = 20_000
+
+# Excel's row limit; a table longer than this continues on numbered sheets `名称(2)`, `名称(3)`…
+# (module constant so tests can lower it).
+MAX_SHEET_ROWS = 1_048_576
+
+HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
+TITLE_FONT = Font(bold=True, size=14, color="1F4E79")
+SECTION_FONT = Font(bold=True, size=11, color="1F4E79")
+THIN = Side(style="thin", color="BFBFBF")
+BORDER = Border(bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+@dataclass
+class Col:
+    key: str                      # column of the frame
+    label: str                    # Chinese header
+    width: float | None = None    # fixed width; None = from the data
+    max_width: float = 50
+    number_format: str | None = None
+
+
+def new_workbook(as_of: date) -> Workbook:
+    wb = Workbook(write_only=True)
+    stamp = datetime(as_of.year, as_of.month, as_of.day)
+    wb.properties.creator = "sharecheck"
+    wb.properties.lastModifiedBy = "sharecheck"
+    wb.properties.created = stamp
+    wb.properties.modified = stamp
+    return wb
+
+
+def setup_print(ws, landscape: bool = True, title_rows: str | None = "1:1") -> None:
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+def text_cell(ws, value: Any) -> Any:
+    """A write-only cell holding ``value``; a str is always an explicit text cell (never a formula)."""
+    if isinstance(value, str):
+        value = clean_text(pd.Series([value], dtype=object)).iloc[0]
+        c = WriteOnlyCell(ws, value=None)
+        c.value = value
+        c.data_type = "s"
+        return c
+    return WriteOnlyCell(ws, value=value)
+
+
+def header_cells(ws, labels: list[str]) -> list:
+    out = []
+    for lab in labels:
+        c = text_cell(ws, lab)
+        c.fill, c.font, c.alignment, c.border = HEADER_FILL, HEADER_FONT, HEADER_ALIGN, BORDER
+        out.append(c)
+    return out
+
+
+def column_values(ws, s: pd.Series, number_format: str | None = None) -> list:
+    """Cell values of one column: texts cleaned; formula-like texts as explicit text cells."""
+    s = clean_text(s) if s.dtype == object else s
+    vals = to_cells(s)
+    if s.dtype == object:
+        mask = formula_like(s).to_numpy()
+        if mask.any():
+            for i in mask.nonzero()[0]:
+                c = WriteOnlyCell(ws, value=None)
+                c.value = vals[i]
+                c.data_type = "s"
+                vals[i] = c
+    if number_format:
+        for i, v in enumerate(vals):
+            if v is not None and not isinstance(v, Cell):
+                c = WriteOnlyCell(ws, value=v)
+                c.number_format = number_format
+                vals[i] = c
+    return vals
+
+
+def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
+    out = []
+    for c in cols:
+        if c.width is not None:
+            out.append(c.width)
+            continue
+        s = frame[c.key] if c.key in frame.columns else pd.Series(dtype=object)
+        if s.dtype != object:
+            s = s.astype("object").map(lambda v: None if v is None or pd.isna(v) else str(v))
+        w = max(display_width(s), text_width(c.label) + 3)
+        out.append(min(max(w + 2, 6), c.max_width))
+    return out
+
+
+def write_table(wb: Workbook, title: str, frame: pd.DataFrame, cols: list[Col], *, freeze: bool = True,
+                autofilter: bool = True, row_styles: dict[str, dict[Any, Any]] | None = None,
+                print_cols: int | None = None, print_extra_rows: int = 0, allow_fast: bool = True) -> list:
+    """Stream ``frame`` as a table on sheet ``title`` (continuing on `title(2)`… past MAX_SHEET_ROWS).
+
+    ``row_styles``: {column key: {value: PatternFill}} fills single cells by value (small tables only).
+    ``allow_fast=False`` when the caller appends more rows to the sheet afterwards.
+    Returns the worksheets written.
+    """
+    per_sheet = MAX_SHEET_ROWS - 1
+    n = len(frame)
+    chunks = max(1, -(-n // per_sheet))
+    widths = widths_for(frame, cols)
+    sheets = []
+    for k in range(chunks):
+        part = frame.iloc[k * per_sheet:(k + 1) * per_sheet]
+        name = title if k == 0 else f"{title}({k + 1})"
+        ws = wb.create_sheet(name)
+        for i, w in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = round(w, 1)
+        if freeze:
+            ws.freeze_panes = "A2"
+        last = get_column_letter(len(cols))
+        if autofilter:
+            ws.auto_filter.ref = f"A1:{last}{len(part) + 1}"
+        setup_print(ws)
+        if print_cols:
+            ws.print_area = f"A1:{get_column_letter(min(print_cols, len(cols)))}{len(part) + 1 + print_extra_rows}"
+        ws.append(header_cells(ws, [c.label for c in cols]))
+        if FAST_BODY and allow_fast and not row_styles and _fast_ok(part, cols):
+            if not hasattr(wb, "_sharecheck_bodies"):
+                wb._sharecheck_bodies = []
+            wb._sharecheck_bodies.append((ws, part, cols, 2))
+            sheets.append(ws)
+            continue
+        columns = []
+        for c in cols:
+            s = part[c.key] if c.key in part.columns else pd.Series([None] * len(part), dtype=object)
+            vals = column_values(ws, s, c.number_format)
+            if row_styles and c.key in row_styles:
+                fills = row_styles[c.key]
+                for i, v in enumerate(vals):
+                    raw = v.value if isinstance(v, Cell) else v
+                    if raw in fills:
+                        cell = v if isinstance(v, Cell) else WriteOnlyCell(ws, value=raw)
+                        fill = fills[raw]
+                        if isinstance(fill, tuple):
+                            cell.fill, cell.font = fill
+                        else:
+                            cell.fill = fill
+                        vals[i] = cell
+            columns.append(vals)
+        for row in zip(*columns):
+            ws.append(list(row))
+        sheets.append(ws)
+    return sheets
+
+
+def stream_rows(wb: Workbook, ws, frame: pd.DataFrame, cols: list[Col], first_row: int) -> None:
+    """Write ``frame`` as the LAST rows of ``ws`` from ``first_row`` on (nothing may be appended after).
+
+    Uses the fast XML path when the columns allow it, openpyxl cells otherwise.
+    """
+    if FAST_BODY and _fast_ok(frame, cols):
+        if not hasattr(wb, "_sharecheck_bodies"):
+            wb._sharecheck_bodies = []
+        wb._sharecheck_bodies.append((ws, frame, cols, first_row))
+        return
+    columns = [column_values(ws, frame[c.key] if c.key in frame.columns
+                             else pd.Series([None] * len(frame), dtype=object), c.number_format) for c in cols]
+    for row in zip(*columns):
+        ws.append(list(row))
+
+
+def _fast_ok(frame: pd.DataFrame, cols: list[Col]) -> bool:
+    for c in cols:
+        if c.number_format:
+            return False
+        if c.key not in frame.columns:
+            continue
+        s = frame[c.key]
+        if s.dtype == object:
+            if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+                return False
+        elif not (pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype)):
+            return False
+    return True
+
+
+def _xml_escape(s: pd.Series) -> pd.Series:
+    return (s.str.replace("&", "&amp;", regex=False).str.replace("<", "&lt;", regex=False)
+            .str.replace(">", "&gt;", regex=False).str.replace("\r", "&#13;", regex=False))
+
+
+def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2):
+    """Sheet XML ``<row>`` elements of ``part`` (rows from ``first_row``), in chunks, built column-wise."""
+    n = len(part)
+    for lo in range(0, n, FAST_CHUNK_ROWS):
+        chunk = part.iloc[lo:lo + FAST_CHUNK_ROWS]
+        m = len(chunk)
+        rnum = pd.Series(range(first_row + lo, first_row + lo + m), dtype="int64").astype(str)
+        rnum.index = chunk.index
+        acc = '<row r="' + rnum + '">'
+        for j, c in enumerate(cols, start=1):
+            letter = get_column_letter(j)
+            if c.key not in chunk.columns:
+                continue
+            s = chunk[c.key]
+            if s.dtype == object:
+                present = s.notna() & s.ne("")
+                if not present.any():
+                    continue
+                # the text work runs once per distinct value (departments, rules, files repeat a lot)
+                codes, uniq = pd.factorize(s[present])
+                u = clean_text(pd.Series(uniq, dtype=object))
+                txt = _xml_escape(u.astype(str))
+                pres = txt.str.contains(r"^\s|\s$", regex=True)
+                inner = ('" t="inlineStr"><is>' + pd.Series("<t>", index=txt.index).where(~pres, '<t xml:space="preserve">')
+                         + txt + "</t></is></c>").to_numpy(dtype=object)
+                cell = '<c r="' + letter + rnum[present] + pd.Series(inner[codes], index=rnum[present].index)
+            else:
+                present = s.notna()
+                if not present.any():
+                    continue
+                v = s[present]
+                if pd.api.types.is_integer_dtype(v.dtype):
+                    vs = v.astype("int64").astype(str)
+                else:
+                    vs = v.astype("float64").map(repr)
+                cell = '<c r="' + letter + rnum[present] + '" t="n"><v>' + vs + "</v></c>"
+            acc = acc + cell.reindex(acc.index, fill_value="")
+        yield ("".join((acc + "</row>").tolist())).encode("utf-8")
+
+
+def kv_cells(ws, items: list, widths: tuple = (22, 90)) -> None:
+    """Write a free-form sheet (说明): rows of values; a row given as ('#title', text) is a title,
+    ('#section', text) a section header, ('#header', [labels]) a table header."""
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    r = 0
+    for row in items:
+        r += 2 if isinstance(row, tuple) and row and row[0] == "#section" else 1
+        if not (isinstance(row, tuple) and row and str(row[0]).startswith("#")):
+            # wrapped texts: give the row the height of its lines (spreadsheet programs do not all re-fit)
+            lines = max([1] + [-(-text_width(v) // max(1, int((widths[j] if j < len(widths) else 10) * 1.1)))
+                               for j, v in enumerate(row) if isinstance(v, str)])
+            if lines > 1:
+                ws.row_dimensions[r].height = 15 * lines
+        if isinstance(row, tuple) and row and row[0] == "#title":
+            c = text_cell(ws, row[1])
+            c.font = TITLE_FONT
+            ws.append([c])
+        elif isinstance(row, tuple) and row and row[0] == "#section":
+            c = text_cell(ws, row[1])
+            c.font = SECTION_FONT
+            ws.append([])
+            ws.append([c])
+        elif isinstance(row, tuple) and row and row[0] == "#header":
+            ws.append(header_cells(ws, list(row[1])))
+        else:
+            vals = []
+            for v in row:
+                if isinstance(v, str):
+                    c = text_cell(ws, v)
+                    c.alignment = WRAP
+                    vals.append(c)
+                else:
+                    vals.append(v)
+            ws.append(vals)
+
+
+_CORE_TIME_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
+
+
+def save_deterministic(wb: Workbook, path: Path, as_of: date) -> Path:
+    """Save so identical content gives identical bytes: fixed core times and zip member times, fixed order."""
+    bodies = getattr(wb, "_sharecheck_bodies", [])
+    buf = io.BytesIO()
+    wb.save(buf)
+    inject = {}
+    for ws, part, cols, first in bodies:
+        idx = wb.worksheets.index(ws) + 1
+        inject[f"xl/worksheets/sheet{idx}.xml"] = (part, cols, first)
+    stamp = f"{as_of.year:04d}-{as_of.month:02d}-{as_of.day:02d}T00:00:00Z".encode()
+    dt = (max(as_of.year, 1980), as_of.month, as_of.day, 0, 0, 0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
+            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_TIME_RE.sub(lambda m: m.group(1) + stamp + m.group(3), data)
+            zi = zipfile.ZipInfo(info.filename, date_time=dt)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o600 << 16
+            zi.create_system = 0
+            if info.filename in inject:
+                part, cols, first = inject[info.filename]
+                head, sep, tail = data.partition(b"</sheetData>")
+                if not sep:
+                    raise RuntimeError(f"no sheetData in {info.filename}")
+                with dst.open(zi, "w", force_zip64=True) as fh:
+                    fh.write(head)
+                    for chunk in _body_chunks(part, cols, first):
+                        fh.write(chunk)
+                    fh.write(sep + tail)
+            else:
+                dst.writestr(zi, data)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,233 @@
+"""The ten input tables of inputs.md and the code lists of codelists.md, as data.
+
+Column types: ``text`` (free text), ``code`` (identifiers: spaces removed, upper-cased), ``name`` (部门名称:
+whitespace removed), ``date``, ``datetime``, ``int``, ``bool``, ``sharetype`` (共享类型).
+``req``: ``yes`` / ``cond.`` (both must be present as columns) / ``no``.
+``ref``: ``dept`` (holds a 部门名称 of departments) or ``catalog`` (holds a 信息资源代码 of catalog).
+``business``: the rule judges empty/unknown values itself; never an input defect (inputs.md).
+``codelist``: the name of a code list in ``CODE_LISTS`` the loader validates (unknown value = defect).
+``counts_from``: a date a rule counts from; empty/unreadable = defect.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TEXT, CODE, NAME, DATE, DATETIME, INT, BOOL, SHARETYPE = ("text", "code", "name", "date", "datetime", "int", "bool",
+                                                          "sharetype")
+TYPES = (TEXT, CODE, NAME, DATE, DATETIME, INT, BOOL, SHARETYPE)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = TEXT
+    req: str = "no"                     # yes / cond. / no
+    aliases: tuple[str, ...] = ()
+    ref: str | None = None              # "dept" / "catalog"
+    business: bool = False
+    codelist: str | None = None
+    default: object = None
+    counts_from: bool = False
+    note: str = ""                      # Chinese description (for templates)
+
+    @property
+    def required(self) -> bool:
+        """Must be present as a column (req yes or cond.)."""
+        return self.req in ("yes", "cond.")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    title: str                          # Chinese title, also the canonical sheet name
+    sheets: tuple[str, ...]             # accepted sheet names / file stems (first is canonical)
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()           # unique key (duplicates are defects; first row kept)
+    required_input: bool = False
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+C = Column
+
+# ---- code lists (codelists.md) ----------------------------------------------------------------------------------
+FUNCTION_CATEGORIES = ("公安", "来穗人员服务管理", "民政", "社会组织管理", "卫生健康", "人力资源社会保障", "教育",
+                       "残疾人工作", "住房公积金", "税务", "市场监督管理", "事业单位登记管理", "规划和自然资源",
+                       "政务服务数据管理", "镇街", "高等学校和科研机构", "其他")
+BASE_ITEMS = {   # 信息类别细目 -> (基础信息类别, statutory 职能类别 (empty = any), article)
+    "户籍登记信息": ("自然人", ("公安",), "21(一)"),
+    "流动人口居住登记和居住证办理信息": ("自然人", ("来穗人员服务管理", "镇街"), "21(二)"),
+    "婚姻登记和收养登记信息": ("自然人", ("民政", "镇街"), "21(三)"),
+    "出生和死亡登记信息": ("自然人", ("卫生健康", "公安"), "21(四)"),
+    "计划生育信息": ("自然人", ("卫生健康", "镇街"), "21(五)"),
+    "社会保障信息和最低生活保障信息": ("自然人", ("人力资源社会保障", "民政"), "21(六)"),
+    "教育信息": ("自然人", ("教育", "高等学校和科研机构"), "21(七)"),
+    "残疾人登记信息": ("自然人", ("残疾人工作",), "21(八)"),
+    "住房公积金登记信息": ("自然人", ("住房公积金",), "21(九)"),
+    "个人纳税信息": ("自然人", ("税务",), "21(十)"),
+    "指定监护信息": ("自然人", ("民政", "镇街"), "21(十一)"),
+    "资格证书和执业证书信息": ("自然人", (), "21(十二)"),
+    "企业和个体工商户登记信息": ("法人", ("市场监督管理",), "23(一)"),
+    "企业税务登记信息": ("法人", ("税务",), "23(二)"),
+    "非营利组织登记信息": ("法人", ("社会组织管理",), "23(三)"),
+    "事业单位登记信息": ("法人", ("事业单位登记管理",), "23(四)"),
+    "统一社会信用代码信息": ("法人", ("市场监督管理", "社会组织管理", "事业单位登记管理"), "23(五)"),
+}
+SHARE_TYPES = ("无条件共享", "有条件共享", "不予共享")
+SHARE_TYPE_ALIASES = {"1": "无条件共享", "01": "无条件共享", "无条件": "无条件共享", "无条件共享": "无条件共享",
+                      "2": "有条件共享", "02": "有条件共享", "有条件": "有条件共享", "有条件共享": "有条件共享",
+                      "3": "不予共享", "03": "不予共享", "不共享": "不予共享", "不予共享": "不予共享"}
+SHARE_METHODS_PLATFORM = ("平台接口", "平台库表", "平台文件", "专项共享")
+SHARE_METHODS_OFF = ("点对点", "邮件", "介质拷贝")
+CHANNELS_PLATFORM = ("共享平台", "专项共享通道")
+CHANNELS_OFF = ("点对点", "前置机直连", "邮件", "介质拷贝")
+UPDATE_CYCLES = {"实时": None, "每日": 1, "每周": 7, "每月": 31, "每季度": 92, "每半年": 183, "每年": 366,
+                 "不定期": None}
+ID_TYPES = ("公民身份号码", "其他法定身份证件号码", "统一社会信用代码", "营业执照注册号", "无")
+
+# Code lists the loader validates: an unknown (non-empty) value is an input defect.
+CODE_LISTS: dict[str, tuple[str, ...]] = {
+    "层级": ("市级", "区级"),
+    "职能类别": FUNCTION_CATEGORIES,
+    "资源分类": ("基础信息资源", "主题信息资源", "部门信息资源"),
+    "基础信息类别": ("自然人", "法人", "自然资源和空间地理", "电子证照"),
+    "交换通道": CHANNELS_PLATFORM + CHANNELS_OFF,
+    "交换结果": ("成功", "失败"),
+    "答复结果": ("同意", "部分同意", "不同意"),
+    "变更原因": ("法律法规修订", "职能变化", "其他"),
+    "建设类型": ("新建", "原有"),
+}
+# Code lists a rule judges (not validated by the loader; for templates / data validation lists).
+RULE_CODE_LISTS: dict[str, tuple[str, ...]] = {
+    "共享类型": SHARE_TYPES,
+    "共享方式": SHARE_METHODS_PLATFORM + SHARE_METHODS_OFF,
+    "更新周期": tuple(UPDATE_CYCLES),
+    "标识类型": ID_TYPES,
+    "信息类别细目": tuple(BASE_ITEMS),
+}
+
+# ---- the ten tables (inputs.md) ---------------------------------------------------------------------------------
+TABLE_LIST: tuple[Table, ...] = (
+    Table("departments", "部门名录", ("部门名录", "部门", "departments"), (
+        C("部门名称", NAME, "yes", ("单位名称", "部门"), note="唯一名称，其他各表以此名称引用部门"),
+        C("部门代码", CODE, "yes", ("统一社会信用代码", "机构代码"), note="统一社会信用代码，18 位，校验位须正确"),
+        C("层级", TEXT, "yes", ("行政层级",), codelist="层级", note="市级 或 区级"),
+        C("所属区", NAME, "no", ("区",), note="区级部门填所属区，如 海珠区"),
+        C("职能类别", TEXT, "yes", ("部门类别",), codelist="职能类别", note="见代码表 职能类别"),
+        C("是否主管部门", BOOL, "no", ("主管部门",), default=False, note="本级政务信息共享主管部门填 是，默认 否"),
+    ), key=("部门名称",), required_input=True, description="参与共享的政务部门，每个部门一行"),
+    Table("catalog", "信息资源", ("信息资源", "信息资源目录", "政务信息资源目录", "目录", "catalog"), (
+        C("信息资源代码", CODE, "yes", ("资源代码", "目录代码"), note="唯一，格式：分类码/顺序码，如 101001001/000012"),
+        C("信息资源名称", TEXT, "yes", ("资源名称", "目录名称")),
+        C("提供部门", NAME, "yes", ("信息资源提供方", "提供方"), ref="dept", note="部门名录中的部门名称"),
+        C("资源分类", TEXT, "yes", ("信息资源分类",), codelist="资源分类", note="基础信息资源/主题信息资源/部门信息资源"),
+        C("基础信息类别", TEXT, "no", ("基础库类别",), codelist="基础信息类别",
+          note="基础信息资源填：自然人/法人/自然资源和空间地理/电子证照"),
+        C("信息类别细目", TEXT, "no", ("基础信息细目",), note="基础信息资源填，如 户籍登记信息"),
+        C("共享类型", SHARETYPE, "yes", ("共享属性",), business=True, note="无条件共享/有条件共享/不予共享 或 1/2/3"),
+        C("共享条件", TEXT, "cond.", business=True, note="有条件共享时必填"),
+        C("共享依据", TEXT, "cond.", ("不予共享依据", "依据"), business=True, note="有条件共享或不予共享时必填"),
+        C("共享方式", TEXT, "yes", business=True, note="平台接口/平台库表/平台文件/专项共享/点对点/邮件/介质拷贝"),
+        C("共享范围", TEXT, "cond.", business=True, note="不予共享以外必填"),
+        C("更新周期", TEXT, "yes", ("更新频率",), business=True, note="实时/每日/每周/每月/每季度/每半年/每年/不定期"),
+        C("具体用途", TEXT, "cond.", ("用途",), business=True, note="不予共享以外必填"),
+        C("采集部门", NAME, "cond.", business=True, note="不予共享以外必填，部门名称"),
+        C("核准部门", NAME, "cond.", business=True, note="不予共享以外必填，部门名称"),
+        C("是否保密审查", BOOL, "yes", ("保密审查",), business=True, note="是/否"),
+        C("是否涉密", BOOL, "yes", ("涉密",), business=True, note="是/否"),
+        C("标识类型", TEXT, "cond.", ("主体标识",), business=True,
+          note="公民身份号码/其他法定身份证件号码/统一社会信用代码/营业执照注册号/无"),
+        C("特殊更新批准文号", TEXT, "no", ("更新例外批准",), note="经主管部门批准按季度更新的批准文号"),
+        C("发布日期", DATE, "yes", counts_from=True, note="日期，如 2026-10-08"),
+        C("最近更新日期", DATE, "no", note="日期"),
+    ), key=("信息资源代码",), required_input=True, description="政务信息资源目录，每个信息资源一行"),
+    Table("items", "信息项", ("信息项", "数据项", "items"), (
+        C("信息资源代码", CODE, "yes", ("资源代码",), ref="catalog"),
+        C("信息项名称", TEXT, "yes", ("数据项名称", "字段名称"), note="如 姓名、证件类型、证件号码"),
+        C("数据类型", TEXT, "no", ("字段类型",), note="字符型/数值型/日期型…"),
+        C("是否基础信息项", BOOL, "no", ("基础信息项",), default=False, note="是/否，默认 否"),
+    ), description="信息资源的信息项，每个信息项一行"),
+    Table("catalog_changes", "目录变更", ("目录变更", "目录变更记录", "catalog_changes"), (
+        C("变更编号", CODE, "yes", ("编号",), note="唯一"),
+        C("部门", NAME, "yes", ("部门名称",), ref="dept"),
+        C("变更原因", TEXT, "yes", ("原因",), codelist="变更原因", note="法律法规修订/职能变化/其他"),
+        C("变化发生日期", DATE, "yes", ("发生日期",), counts_from=True, note="法律修订或职能变化发生之日"),
+        C("报送日期", DATE, "no", ("部门报送日期",), note="向主管部门报送更新目录之日，空 = 尚未报送"),
+        C("主管部门更新日期", DATE, "no", ("本级目录更新日期",), note="主管部门更新本级目录之日，空 = 尚未更新"),
+    ), key=("变更编号",), description="引起目录更新义务的事件，每个事件一行"),
+    Table("exchanges", "交换日志", ("交换日志", "平台交换日志", "exchanges"), (
+        C("交换流水号", CODE, "yes", ("流水号", "交换编号"), note="唯一"),
+        C("交换时间", DATETIME, "yes", ("时间",), counts_from=True, note="日期时间，如 2026-10-08 10:30:00"),
+        C("信息资源代码", CODE, "yes", ("资源代码",), ref="catalog"),
+        C("提供部门", NAME, "yes", ("提供方",), ref="dept"),
+        C("使用部门", NAME, "yes", ("需求部门", "请求方"), ref="dept"),
+        C("交换通道", TEXT, "yes", ("通道", "交换方式"), codelist="交换通道",
+          note="共享平台/专项共享通道/点对点/前置机直连/邮件/介质拷贝"),
+        C("是否涉密", BOOL, "no", ("涉密",), default=False, note="是/否，默认 否"),
+        C("申请编号", CODE, "no", note="有条件共享资源：批准使用的共享申请编号"),
+        C("用途", TEXT, "no", ("使用用途",)),
+        C("记录数", INT, "no", ("数据量",), note="整数"),
+        C("交换结果", TEXT, "no", ("结果", "状态"), codelist="交换结果", note="成功/失败"),
+    ), key=("交换流水号",), description="共享平台及前置机记录的数据交换，每次交换一行"),
+    Table("updates", "数据更新", ("数据更新", "数据更新记录", "updates"), (
+        C("信息资源代码", CODE, "yes", ("资源代码",), ref="catalog"),
+        C("数据变化时间", DATETIME, "yes", ("变化时间",), counts_from=True, note="源数据发生变化的时间"),
+        C("平台更新时间", DATETIME, "no", ("更新时间",), note="变化数据到达平台的时间，空 = 尚未更新"),
+    ), description="信息资源源数据变化及其上平台更新，每次变化一行"),
+    Table("officers", "责任人员", ("责任人员", "共享责任人员", "officers"), (
+        C("部门", NAME, "yes", ("部门名称",), ref="dept"),
+        C("姓名", TEXT, "yes"),
+        C("职务", TEXT, "no"),
+        C("联系电话", TEXT, "yes", ("电话",)),
+        C("是否已发布", BOOL, "yes", ("平台发布",), note="是/否：已在平台发布"),
+        C("变动日期", DATE, "no", ("任职日期",), note="责任人变动（接任）之日"),
+        C("告知日期", DATE, "no", ("书面告知日期",), note="书面告知平台管理机构之日"),
+    ), description="政务信息共享工作责任人，每人一行"),
+    Table("requests", "共享申请", ("共享申请", "requests"), (
+        C("申请编号", CODE, "yes", ("编号",), note="唯一"),
+        C("申请部门", NAME, "yes", ("使用部门",), ref="dept"),
+        C("提供部门", NAME, "yes", ref="dept"),
+        C("信息资源代码", CODE, "yes", ("资源代码",), ref="catalog"),
+        C("申请日期", DATE, "yes", counts_from=True),
+        C("答复日期", DATE, "no", note="空 = 尚未答复"),
+        C("答复结果", TEXT, "no", ("审核结果",), codelist="答复结果", note="同意/部分同意/不同意"),
+        C("不同意理由", TEXT, "cond.", ("理由",), note="不同意或部分同意时必填"),
+        C("申请用途", TEXT, "yes", ("用途",)),
+    ), key=("申请编号",), description="有条件共享资源的使用申请，每个申请一行"),
+    Table("disputes", "数据异议", ("数据异议", "disputes"), (
+        C("异议编号", CODE, "yes", ("编号",), note="唯一"),
+        C("提出部门", NAME, "yes", ref="dept"),
+        C("提供部门", NAME, "yes", ref="dept"),
+        C("信息资源代码", CODE, "yes", ("资源代码",), ref="catalog"),
+        C("提出日期", DATE, "yes", counts_from=True),
+        C("核实日期", DATE, "no", ("答复日期",), note="提供部门核实并答复之日"),
+        C("更正日期", DATE, "no", note="更正数据重新上平台之日"),
+    ), key=("异议编号",), description="使用部门对共享数据提出的异议，每个异议一行"),
+    Table("systems", "信息系统", ("信息系统", "业务信息系统", "systems"), (
+        C("系统名称", TEXT, "yes"),
+        C("所属部门", NAME, "yes", ("部门",), ref="dept"),
+        C("是否跨部门共享", BOOL, "yes", ("跨部门共享",), note="是/否"),
+        C("是否接入共享平台", BOOL, "yes", ("接入平台",), note="是/否"),
+        C("建设类型", TEXT, "no", codelist="建设类型", note="新建/原有"),
+    ), description="部门业务信息系统，每个系统一行"),
+)
+TABLES: dict[str, Table] = {t.name: t for t in TABLE_LIST}
+REQUIRED_INPUTS = tuple(t.name for t in TABLE_LIST if t.required_input)
+
+
+def table(name: str) -> Table:
+    return TABLES[name]

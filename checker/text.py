@@ -1,0 +1,171 @@
+"""Text normalisation shared by the loader and the engine.
+
+All Series functions are vectorised (``Series.str``) and keep the index. They accept any object Series: non-string
+values (numbers from Excel cells) are turned into text first (an integral float ``12.0`` becomes ``"12"``).
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+# Placeholders that mean "nothing given" in a free-text field (compared after NFKC, whitespace removal, upper-case).
+PLACEHOLDERS = frozenset({"/", "-", "—", "——", "－", "–", "无", "暂无", "N/A", "NA", "NULL"})
+_PLACEHOLDERS_NORM = frozenset(unicodedata.normalize("NFKC", p).upper() for p in PLACEHOLDERS)
+
+_WS_RE = r"\s+"          # after NFKC, U+3000 is a plain space; \s also covers tabs, line breaks, NBSP
+
+
+def _scalar_to_text(v):
+    """One cell -> str or None (used only for non-str objects, which are few: numbers, dates from Excel)."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, (float, np.floating)):
+        if math.isnan(v):
+            return None
+        if float(v).is_integer() and abs(v) < 1e16:
+            return str(int(v))
+        return repr(float(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if v is pd.NaT:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat(sep=" ")
+    try:
+        if pd.isna(v):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(v)
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Object Series of ``str`` / ``None`` (no normalisation). Strings pass through untouched."""
+    s = pd.Series(series, copy=False)
+    if s.dtype == object:
+        is_str = s.map(type).eq(str).to_numpy()          # one cheap pass; strings are the common case
+        if is_str.all():
+            return s.where(s.notna(), None)
+        out = s.astype(object).copy()
+        other = ~is_str
+        out[other] = [_scalar_to_text(v) for v in s[other]]   # only the non-string cells
+        return out
+    if pd.api.types.is_string_dtype(s.dtype):
+        return s.astype(object).where(s.notna(), None)
+    return pd.Series([_scalar_to_text(v) for v in s.astype(object)], index=s.index, dtype=object)
+
+
+def _on_uniques(s: pd.Series, fn) -> pd.Series:
+    """Apply a vectorised str function to the distinct values only (exports repeat names/codes a lot)."""
+    if len(s) < 2048:
+        return fn(s)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if len(uniques) > len(s) // 2:
+        return fn(s)
+    mapped = fn(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    out = np.empty(len(s), dtype=object)
+    ok = codes >= 0
+    out[ok] = mapped[codes[ok]]
+    out[~ok] = None
+    return pd.Series(out, index=s.index, dtype=object)
+
+
+def _fast_ascii(s: pd.Series, clean_re: str, fn) -> pd.Series:
+    """Rows fully matching ``clean_re`` (plain ASCII already in normal form) are kept as they are; ``fn`` runs on
+    the others only. Big exports are mostly such values (serial numbers, timestamps)."""
+    if len(s) < 2048 or not s.notna().any():
+        return fn(s)
+    clean = s.str.fullmatch(clean_re).eq(True).to_numpy()
+    if not clean.any():
+        return fn(s)
+    out = s.astype(object).copy()
+    if (~clean).any():
+        out[~clean] = fn(s[~clean])
+    return out
+
+
+_CLEAN_TEXT = r"[!-~](?:[ -~]*[!-~])?"          # printable ASCII, no surrounding spaces
+_CLEAN_CODE = r"[!-`{-~]+"                      # printable ASCII, no spaces, no lower-case letters
+_CLEAN_NAME = r"[!-~]+"                         # printable ASCII, no spaces
+
+
+def _finish(s: pd.Series) -> pd.Series:
+    """Empty strings -> None; object dtype."""
+    s = s.astype(object)
+    return s.where(s.notna() & s.ne(""), None)
+
+
+def nfkc_strip(series: pd.Series) -> pd.Series:
+    """NFKC-normalise and trim (incl. full-width spaces); ``None`` for empty."""
+    s = as_text(series)
+    return _on_uniques(s, lambda y: _fast_ascii(
+        y, _CLEAN_TEXT, lambda x: _finish(x.str.normalize("NFKC").str.strip())))
+
+
+def norm_code(series: pd.Series) -> pd.Series:
+    """Codes: NFKC, every whitespace removed (incl. U+3000), upper-cased; ``None`` for empty."""
+    s = as_text(series)
+    return _on_uniques(s, lambda y: _fast_ascii(
+        y, _CLEAN_CODE, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True).str.upper())))
+
+
+def norm_name(series: pd.Series) -> pd.Series:
+    """Names (部门名称 …): NFKC, every whitespace removed; ``None`` for empty."""
+    s = as_text(series)
+    return _on_uniques(s, lambda y: _fast_ascii(
+        y, _CLEAN_NAME, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True))))
+
+
+def is_missing(series: pd.Series) -> pd.Series:
+    """Bool Series: None/NaN/empty, or a placeholder (``/ - — 无 暂无 N/A``, ``－``, ``——``, ``n/a``, ``NA``…)."""
+    s = norm_code(series)
+    return (s.isna() | s.isin(_PLACEHOLDERS_NORM)).astype(bool)
+
+
+# ---- scalar versions ------------------------------------------------------------------------------------------
+
+def nfkc_strip1(value) -> str | None:
+    t = _scalar_to_text(value)
+    if t is None:
+        return None
+    t = unicodedata.normalize("NFKC", t).strip()
+    return t or None
+
+
+def norm_code1(value) -> str | None:
+    t = _scalar_to_text(value)
+    if t is None:
+        return None
+    t = re.sub(_WS_RE, "", unicodedata.normalize("NFKC", t)).upper()
+    return t or None
+
+
+def norm_name1(value) -> str | None:
+    t = _scalar_to_text(value)
+    if t is None:
+        return None
+    t = re.sub(_WS_RE, "", unicodedata.normalize("NFKC", t))
+    return t or None
+
+
+def is_missing1(value) -> bool:
+    t = norm_code1(value)
+    return t is None or t in _PLACEHOLDERS_NORM
+
+
+def norm_header(value) -> str:
+    """A header cell for matching: NFKC, whitespace/line breaks and ``*`` markers removed, brackets' notes kept."""
+    t = _scalar_to_text(value)
+    if t is None:
+        return ""
+    t = unicodedata.normalize("NFKC", t)
+    t = re.sub(r"[\s*]+", "", t)
+    return t

@@ -1,0 +1,37 @@
+import numpy as np
+import pandas as pd
+
+from checker.text import (is_missing, is_missing1, nfkc_strip, nfkc_strip1, norm_code, norm_code1, norm_header,
+                          norm_name, norm_name1)
+
+
+def test_nfkc_strip_full_width_spaces_and_empty():
+    s = pd.Series(["\u3000 市公安局 \u3000", "", "   ", None, np.nan, "ＡＢＣ１２", 12.0, 3.5])
+    out = nfkc_strip(s)
+    assert out.tolist() == ["市公安局", None, None, None, None, "ABC12", "12", "3.5"]
+    assert out.dtype == object
+
+
+def test_norm_code_removes_inner_whitespace_and_upper_cases():
+    s = pd.Series([" ９１３５ ０１００m000100y43 ", "101001001 / 000012", "a\u3000b\tc\nd"])
+    assert norm_code(s).tolist() == ["91350100M000100Y43", "101001001/000012", "ABCD"]
+    assert norm_code1(" ｘ１ ") == "X1"
+
+
+def test_norm_name_keeps_case_removes_whitespace():
+    assert norm_name(pd.Series(["市 政务服务\u3000数据管理局", "Ab c"])).tolist() == ["市政务服务数据管理局", "Abc"]
+    assert norm_name1(None) is None
+
+
+def test_is_missing_placeholders():
+    vals = ["", None, "/", "-", "—", "——", "－", "无", "暂无", "N/A", "n/a", "NA", " 无 ", "《居民身份证法》第十九条",
+            "无条件", "0"]
+    got = is_missing(pd.Series(vals, dtype=object)).tolist()
+    assert got == [True] * 13 + [False, False, False]
+    assert is_missing1("暂无") and not is_missing1("见附件")
+
+
+def test_scalars_and_header():
+    assert nfkc_strip1("\u3000x\u3000") == "x"
+    assert norm_header("* 部门\n名称 ") == "部门名称"
+    assert norm_header("＊发布日期") == "发布日期"
