@@ -36,6 +36,9 @@ def test_the_shipped_pack_loads():
     assert list(info.columns) == ["rule_id", "article", "article_text", "title", "explanation", "severity",
                                   "dimension", "inputs"]
     assert len(info) == 31 and info["article_text"].str.len().min() > 10
+    # folded YAML prose is shown without spaces between Chinese characters
+    assert not info["explanation"].str.contains(r"[^\x00-\x7f] [^\x00-\x7f]").any()
+    assert info.set_index("rule_id").loc["GZ165-22-1", "inputs"] == "catalog、items、departments"
 
 
 @pytest.mark.parametrize("rule,old,new,words", [

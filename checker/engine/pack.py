@@ -95,8 +95,8 @@ class Pack:
         raise KeyError(rule_id)
 
     def rule_info(self) -> pd.DataFrame:
-        rows = [{"rule_id": r.id, "article": r.data["article"], "article_text": str(r.data["article_text"]).strip(),
-                 "title": r.data["title"], "explanation": str(r.data["explanation"]).strip(),
+        rows = [{"rule_id": r.id, "article": r.data["article"], "article_text": _prose(r.data["article_text"]),
+                 "title": _prose(r.data["title"]), "explanation": _prose(r.data["explanation"]),
                  "severity": r.data["severity"], "dimension": r.data["dimension"],
                  "inputs": "、".join(r.inputs)} for r in self.rules]
         return pd.DataFrame(rows, columns=RULE_INFO_COLUMNS)
@@ -107,6 +107,14 @@ class Pack:
     def subset(self, rule_ids: list[str]) -> "Pack":
         keep = [r for r in self.rules if r.id in set(rule_ids)]
         return Pack(self.root, self.manifest, self.codelists, keep, self.params_file)
+
+
+_FOLD_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
+
+
+def _prose(text: Any) -> str:
+    """Chinese prose from a folded YAML scalar: drop the spaces folding put between two CJK characters."""
+    return _FOLD_SPACE.sub("", str(text).strip())
 
 
 # ----------------------------------------------------------------------------------------- loading
