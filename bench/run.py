@@ -49,14 +49,15 @@ def ensure_scale() -> None:
 
 
 def bench_load():
-    from checker.load import load_inputs, read_sheets, read_table
-    print("\n== load (per input, checker.load.read_table) ==")
+    from checker.load import load_inputs, read_table
+    print("\n== load, file by file (checker.load.load_inputs on one file: read, header, coerce, defects) ==")
     exports = sorted((SCALE / "exports").iterdir())
     for path in exports:
-        for sheet, table in _sheet_tables(path, read_sheets):
-            t = time.perf_counter()
-            frame, _defects, _entry = read_table(path, sheet, table)
-            line(f"{table} ({path.name}{':' + sheet if sheet else ''})", time.perf_counter() - t, len(frame))
+        t = time.perf_counter()
+        res = load_inputs([path], require=False)
+        seconds = time.perf_counter() - t
+        for table, frame in res.tables.items():
+            line(f"{table} ({path.name}, {path.stat().st_size / 2**20:.1f} MiB)", seconds, len(frame))
 
     csv_dir = SCALE / "exports_csv"
     csv = next(iter(sorted(csv_dir.glob("*.csv"))), None) if csv_dir.is_dir() else None
@@ -87,17 +88,6 @@ def bench_load():
     return loaded
 
 
-def _sheet_tables(path: Path, read_sheets):
-    from checker.load.recognize import recognize_file  # noqa: F401  (presence check only)
-    return [(s, t) for s, t in _recognise(path)]
-
-
-def _recognise(path: Path):
-    from checker.load import load_inputs
-    res = load_inputs([path], require=False)
-    return [(e.get("sheet") or None, e["table"]) for e in res.inputs if e.get("table")]
-
-
 def _title_lines(csv: Path) -> int:
     with open(csv, "rb") as fh:
         head = fh.read(4096).decode("utf-8-sig", errors="replace").splitlines()
@@ -121,16 +111,19 @@ def bench_rules(loaded):
     line(f"evaluate ({n_ex:,} exchanges)", rules_s, None, f"{len(result.findings):,} findings")
 
     sub = pack.subset(["GZ165-16-1", "GZ165-20-2", "GZ165-REQ-4"])
-    t = time.perf_counter()
-    evaluate(loaded.tables, sub, period, period.end, cal)
-    vec_s = time.perf_counter() - t
-    line("evaluate, 3 exchange rules only (16-1, 20-2, REQ-4)", vec_s, n_ex)
+    runs = []
+    for _ in range(3):
+        t = time.perf_counter()
+        evaluate(loaded.tables, sub, period, period.end, cal)
+        runs.append(time.perf_counter() - t)
+    vec_s = min(runs)
+    line("evaluate, 3 exchange rules only (best of 3)", vec_s, n_ex, "16-1, 20-2, REQ-4")
     return result, rules_s, vec_s, n_ex
 
 
 def bench_durable(loaded, vec_s: float, n_ex: int, sample: int) -> None:
     """The same three exchange rules, one fact per exchange row through durable_rules."""
-    from durable.lang import assert_fact, c, m, rule, ruleset
+    from durable.lang import m, post, ruleset
     from checker.model import Period
     print(f"\n== per-row baseline: durable_rules, {sample:,} exchange rows asserted one by one ==")
     period = Period.parse(PERIOD)
@@ -141,19 +134,20 @@ def bench_durable(loaded, vec_s: float, n_ex: int, sample: int) -> None:
     hits = []
     name = f"bench_rows_{time.time_ns()}"
     with ruleset(name):
-        @when_all(m.in_period == True, m.off_platform == True, m.secret == False)  # noqa: E712
+        # one condition per rule, conjunction with `&` (several arguments to when_all would mean a join of facts)
+        @when_all((m.kind == "ex") & (m.in_period == True) & (m.off_platform == True) & (m.secret == False))  # noqa: E712
         def r16_1(cx):
             hits.append(("GZ165-16-1", cx.m.key))
 
-        @when_all(m.in_period == True, m.on_platform == True, m.secret == True)  # noqa: E712
+        @when_all((m.kind == "ex") & (m.in_period == True) & (m.on_platform == True) & (m.secret == True))  # noqa: E712
         def r20_2(cx):
             hits.append(("GZ165-20-2", cx.m.key))
 
-        @when_all(m.in_period == True, m.ok == True, m.share_type == "不予共享")  # noqa: E712
+        @when_all((m.kind == "ex") & (m.in_period == True) & (m.ok == True) & (m.share_type == "不予共享"))  # noqa: E712
         def r_req4(cx):
             hits.append(("GZ165-REQ-4", cx.m.key))
 
-        @when_all(+m.kind)
+        @when_all(m.kind == "ex")          # catch-all, so every fact is handled
         def other(cx):
             pass
     t = time.perf_counter()
@@ -168,12 +162,9 @@ def bench_durable(loaded, vec_s: float, n_ex: int, sample: int) -> None:
             "ok": getattr(row, "交换结果") in (None, "成功") or pd.isna(getattr(row, "交换结果")),
             "share_type": str(cat.get(getattr(row, "信息资源代码"), "")),
         }
-        try:
-            assert_fact(name, fact)
-        except Exception:  # MessageNotHandledException for facts no rule matches
-            pass
+        post(name, fact)
     per_row = (time.perf_counter() - t) / max(len(ex), 1)
-    line("durable_rules per-row", per_row * len(ex), len(ex), f"{len(hits):,} hits")
+    line("durable_rules per-row", per_row * len(ex), len(ex), f"{len(hits):,} findings")
     vec_per_row = vec_s / max(n_ex, 1)
     print(f"  per row: durable {per_row * 1e6:,.1f} µs vs vectorised {vec_per_row * 1e6:,.3f} µs "
           f"→ vectorised is {per_row / vec_per_row:,.0f}× faster "

@@ -107,8 +107,11 @@ class Views:
     """Lazily computed, cached views of one run."""
 
     def __init__(self, tables: dict[str, pd.DataFrame], codelists: dict[str, Any], period, as_of: date,
-                 calendar):
+                 calendar, needed: set[str] | None = None):
         self.raw = tables
+        # view columns the rules of this run read (None: all). Costly derived columns nobody reads are skipped,
+        # so a subset of the pack does only its own work.
+        self.needed = needed
         self.tables = {n: conform(n, tables[n]) if n in tables and tables[n] is not None else _empty_table(n)
                        for n in TABLE_COLUMNS}
         self.given = {n for n in TABLE_COLUMNS if n in tables and tables[n] is not None}
@@ -119,6 +122,9 @@ class Views:
         self.as_of_end = self.as_of_ts + pd.Timedelta(hours=23, minutes=59, seconds=59)
         self.calendar = calendar
         self._cache: dict[tuple, pd.DataFrame] = {}
+
+    def _wants(self, *columns: str) -> bool:
+        return self.needed is None or any(c in self.needed for c in columns)
 
     def get(self, view: str, args: dict[str, Any] | None = None) -> pd.DataFrame:
         key = (view, tuple(sorted((args or {}).items())))
@@ -167,7 +173,7 @@ class Views:
         cat["依据充分"] = pd.Series(False, index=cat.index, dtype=bool)
         cat["依据引用"] = pd.Series([None] * len(cat), dtype=object)
         has = ~is_missing(cat["共享依据"])
-        if has.any():
+        if has.any() and self._wants("依据级别", "依据充分", "依据引用"):
             from ..legal import classify_basis
             texts = cat.loc[has, "共享依据"]
             res = classify_basis(texts)
@@ -175,7 +181,8 @@ class Views:
             cat.loc[has, "依据级别"] = res["level"].astype(object)
             cat.loc[has, "依据充分"] = res["sufficient"].astype("boolean").fillna(False).astype(bool)
             cat.loc[has, "依据引用"] = res["citations"].astype(object)
-        cat["身份项缺失"] = self._identity_missing(cat)
+        if self._wants("身份项缺失"):
+            cat["身份项缺失"] = self._identity_missing(cat)
         return cat
 
     def _identity_missing(self, cat: pd.DataFrame) -> pd.Series:
@@ -217,7 +224,8 @@ class Views:
         ex["目录共享类型"] = ex["信息资源代码"].map(self._catalog_code_attr("共享类型")).astype(object)
         res = ex["交换结果"]
         ex["交换成功"] = (is_missing(res) | (res == "成功")).astype(bool)
-        self._approval(ex)
+        if self._wants("审批有效", "审批问题"):
+            self._approval(ex)
         return ex
 
     def _approval(self, ex: pd.DataFrame) -> None:

@@ -39,7 +39,8 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
         as_of = period.end
     if isinstance(as_of, datetime):
         as_of = as_of.date()
-    views = Views(tables, pack.codelists, period, as_of, calendar)
+    needed = {c for rule in pack.rules for check in rule.checks for c in check.columns}
+    views = Views(tables, pack.codelists, period, as_of, calendar, needed)
     acc = _Acc()
     for rule in pack.rules:
         missing = [t for t in rule.inputs if t not in views.given]
