@@ -222,10 +222,10 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     from .score import score as _score
     scored_in = _with_status(findings)
     manifest = dict(the_pack.manifest)
-    scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _departments(lr))
+    rules = the_pack.rule_info()
+    scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _departments(lr), rules=rules)
 
     params_used = result.params or the_pack.params_used()
-    rules = the_pack.rule_info()
     report = Report(period=per, as_of=day, pack=manifest, params=params_used, rules=rules, load=lr,
                     result=result, scorecard=scorecard, waivers=waiver_frame)
 

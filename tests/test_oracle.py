@@ -4,13 +4,15 @@ Exact sets of (rule_id, key, department) — and severities, pending items and i
 """
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
 from checker.calendar import Calendar
 from checker.engine import evaluate, load_pack
 from checker.load import load_inputs
-from checker.model import Period
+from checker.model import TABLES, Period
 from fixtures.generate import generate
 
 
@@ -38,6 +40,9 @@ def test_engine_equals_oracle(tmp_path, seed, period):
     assert set(want["rule_id"]) == rules
     pend = read("pending.csv")
     assert _set(res.pending, ["rule_id", "key", "department"]) == _set(pend, ["rule_id", "key", "department"])
+    counts = json.loads((tmp_path / "expected" / "load.json").read_text(encoding="utf-8"))
+    assert {t: len(f) for t, f in loaded.tables.items()} == {t: counts[t] for t in loaded.tables}
+    assert set(loaded.tables) == {t for t in counts if t in TABLES}
     defects = read("defects.csv")
     got = loaded.defects.assign(row=loaded.defects["row"].astype("Int64").astype(str))
     assert _set(got, ["table", "row", "column"]) == _set(defects, ["table", "row", "column"])
