@@ -13,7 +13,7 @@ install:
 	@$(BIN)/sharecheck --version
 
 test:
-	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -n 2 -q
 
 demo:
 	$(BIN)/sharecheck run fixtures/sample/exports --period $(PERIOD) --out 审计结果/$(PERIOD)

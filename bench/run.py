@@ -127,7 +127,8 @@ def bench_durable(loaded, vec_s: float, n_ex: int, sample: int) -> None:
     from checker.model import Period
     print(f"\n== per-row baseline: durable_rules, {sample:,} exchange rows asserted one by one ==")
     period = Period.parse(PERIOD)
-    ex = loaded.tables["exchanges"].head(sample)
+    allex = loaded.tables["exchanges"]
+    ex = allex.sample(n=min(sample, len(allex)), random_state=0).sort_index()   # spread over the whole log
     cat = loaded.tables["catalog"].set_index("信息资源代码")["共享类型"]
     off = {"点对点", "前置机直连", "邮件", "介质拷贝"}
     on = {"共享平台", "专项共享通道"}

@@ -295,41 +295,9 @@ def _read_user_file(path: str) -> pd.DataFrame:
     """Rows of a user calendar file as a frame: day (day number), year, work (bool)."""
     if not os.path.isfile(path):
         raise InputError("日历文件不存在或不是文件", file=path, hint="请检查 --calendar 后面的路径")
-    ext = os.path.splitext(path)[1].lower()
-    sheet = ""
-    try:
-        if ext in (".xlsx", ".xlsm", ".xls", ".ods"):
-            xl = pd.ExcelFile(path, engine="calamine")
-            names = [str(s) for s in xl.sheet_names]
-            sheet = next((s for s in names if _norm_text(s) in ("日历", "工作日历", "节假日")), names[0])
-            raw = xl.parse(sheet, header=None, dtype=object)
-            first_row = 1
-        elif ext in (".csv", ".txt", ""):
-            with open(path, "rb") as fh:
-                data = fh.read()
-            text = None
-            for enc in ("utf-8-sig", "gb18030"):
-                try:
-                    text = data.decode(enc)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            if text is None:
-                raise InputError("日历文件的编码无法识别", file=path, hint="请另存为 UTF-8 或 GB18030 编码的 CSV")
-            import csv
-            import io
-            rows = list(csv.reader(io.StringIO(text)))
-            width = max((len(r) for r in rows), default=0)
-            raw = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
-            first_row = 1
-        else:
-            raise InputError(f"日历文件类型「{ext}」不支持", file=path,
-                             hint="请提供 .csv 或 .xlsx 文件（列：日期、类型，可选 名称）")
-    except InputError:
-        raise
-    except Exception as exc:  # unreadable workbook / CSV
-        raise InputError(f"日历文件无法读取（{type(exc).__name__}）", file=path,
-                         hint="请确认文件未损坏，并另存为 .xlsx 或 UTF-8 CSV") from None
+    from .load.readers import read_grid
+    raw, sheet = read_grid(path, path, sheets=("日历", "工作日历", "节假日"), first_sheet=True, what="日历文件")
+    first_row = 1
 
     # drop fully empty rows, find the header (first non-empty row)
     cells = raw.map(_norm_text) if len(raw) else raw

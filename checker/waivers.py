@@ -75,50 +75,12 @@ def _parse_date(v) -> date | None:
 
 
 def _read_raw(path: Path) -> tuple[pd.DataFrame, str, int]:
-    """The raw grid (all object), the sheet name ('' for CSV) and the Excel row of grid row 0."""
-    suffix = path.suffix.lower()
+    """The raw grid (all object, "" for empty), the sheet name ('' for CSV) and the Excel row of grid row 0."""
+    from .load.readers import read_grid
     if not path.exists():
         raise InputError("豁免文件不存在", file=str(path), hint="请检查 --waivers 的路径")
-    if suffix == ".csv":
-        data = path.read_bytes()
-        for enc in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(enc)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise InputError("无法识别文件编码", file=str(path), hint="请另存为 UTF-8 或 GB18030 编码的 CSV")
-        import csv
-        import io
-        rows = list(csv.reader(io.StringIO(text)))
-        width = max((len(r) for r in rows), default=0)
-        grid = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype="object")
-        return grid, "", 1
-    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
-        try:
-            from python_calamine import CalamineWorkbook
-            wb = CalamineWorkbook.from_path(str(path))
-            names = list(wb.sheet_names)
-        except Exception as exc:  # noqa: BLE001 - any reader failure is an unreadable file for the auditor
-            raise InputError(f"无法读取豁免文件（{type(exc).__name__}）", file=str(path),
-                             hint="请确认它是未加密的 Excel 工作簿，或另存为 CSV") from None
-        if SHEET in names:
-            sheet = SHEET
-        elif len(names) == 1:
-            sheet = names[0]
-        else:
-            raise InputError(f"找不到工作表「{SHEET}」（现有：{'、'.join(names)}）", file=str(path),
-                             hint=f"请把豁免清单放在名为「{SHEET}」的工作表")
-        try:
-            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"无法读取工作表（{type(exc).__name__}）", file=str(path), sheet=sheet) from None
-        width = max((len(r) for r in rows), default=0)
-        grid = pd.DataFrame([list(r) + [""] * (width - len(r)) for r in rows], dtype="object")
-        return grid, sheet, 1
-    raise InputError(f"豁免文件格式「{suffix or '无扩展名'}」不支持", file=str(path),
-                     hint="请使用 .xlsx（工作表「豁免」）或 .csv")
+    grid, sheet = read_grid(str(path), str(path), sheets=(SHEET,), what="豁免清单")
+    return grid.where(grid.notna(), ""), sheet, 1
 
 
 def _header_name(v) -> str:

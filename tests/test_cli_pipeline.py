@@ -62,7 +62,7 @@ def fake_modules(monkeypatch, bad_input=False):
     engine.evaluate = evaluate
     score = types.ModuleType("checker.score")
 
-    def fake_score(findings, checked, not_checked, pack, departments):
+    def fake_score(findings, checked, not_checked, pack, departments, rules=None):
         CALLS.append(("score", tuple(findings["status"])))
         counted = findings[findings["status"] != "已豁免"].groupby("department").size()
         d = ["市公安局", "市民政局"]
@@ -163,7 +163,7 @@ def test_missing_input_path(monkeypatch, tmp_path, capsys):
 def test_internal_error_exit_3_with_debug_log(monkeypatch, tmp_path, capsys):
     fake_modules(monkeypatch)
     (tmp_path / "in").mkdir()
-    monkeypatch.setattr(sys.modules["checker.score"], "score", lambda *a: 1 / 0)
+    monkeypatch.setattr(sys.modules["checker.score"], "score", lambda *a, **k: 1 / 0)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     monkeypatch.delenv("SHARECHECK_DEBUG", raising=False)
     code = cli_mod.main(["run", str(tmp_path / "in"), "--period", "2026-10", "--out", str(tmp_path / "o")])

@@ -38,6 +38,7 @@ def test_engine_equals_oracle(tmp_path, seed, period):
     if p.start.month not in (1, 4, 7, 10):
         rules.discard("GZ165-19-3")
     assert set(want["rule_id"]) == rules
+    assert (res.checked["checked"] > 0).all()          # checked units list only departments with units
     pend = read("pending.csv")
     assert _set(res.pending, ["rule_id", "key", "department"]) == _set(pend, ["rule_id", "key", "department"])
     counts = json.loads((tmp_path / "expected" / "load.json").read_text(encoding="utf-8"))

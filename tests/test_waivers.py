@@ -130,7 +130,7 @@ def test_missing_column_and_sheet(tmp_path):
     with pytest.raises(SharecheckError, match="不支持"):
         read_waivers(tmp_path / "c.txt", RULES)
     (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04garbage")
-    with pytest.raises(InputError, match="无法读取豁免文件"):
+    with pytest.raises(InputError, match=r"broken\.xlsx：工作簿已损坏"):
         read_waivers(tmp_path / "broken.xlsx", RULES)
 
 
@@ -148,3 +148,16 @@ def test_excel_datetime_cell(tmp_path):
     rows = [("GZ165-10-1", "市公安局", None, "理由", "张三", datetime(2026, 10, 31, 0, 0))]
     w = read_waivers(write_xlsx(tmp_path / "w.xlsx", rows, title=False), RULES)
     assert w.loc[0, "valid_until"] == date(2026, 10, 31) and w.loc[0, "row"] == 2
+
+
+def test_waivers_workbook_goes_through_the_safety_checks(tmp_path):
+    """A zip bomb named as a waivers workbook is refused from its zip directory, before any parsing."""
+    import zipfile
+    bomb = tmp_path / "豁免.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(300):
+                fh.write(chunk)
+    with pytest.raises(InputError, match="豁免.xlsx"):
+        read_waivers(bomb, RULES)

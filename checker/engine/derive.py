@@ -78,6 +78,14 @@ def _empty_table(name: str) -> pd.DataFrame:
     return conform(name, pd.DataFrame())
 
 
+# Repetitive text columns of the big event tables, held as pandas categoricals inside the engine: membership
+# tests, look-ups and missing checks then run on the few distinct values instead of millions of strings.
+CATEGORICAL = {
+    "exchanges": ("信息资源代码", "提供部门", "使用部门", "交换通道", "交换结果", "申请编号"),
+    "updates": ("信息资源代码",),
+}
+
+
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Ensure every canonical and meta column exists with a usable dtype (robust to optional columns)."""
     df = df.copy(deep=False)          # columns are replaced, never modified in place
@@ -94,6 +102,9 @@ def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:
             df[col] = pd.to_numeric(s, errors="coerce").astype("Int64")
         if typ == "bool" and (name, col) in BOOL_DEFAULT_FALSE:
             df[col] = df[col].astype("boolean").fillna(False)
+    for col in CATEGORICAL.get(name, ()):
+        if df[col].dtype == object:
+            df[col] = df[col].astype("category")
     for col in META_COLUMNS:
         if col not in df.columns:
             df[col] = pd.Series([""] * len(df) if col != META_ROW else [pd.NA] * len(df),
@@ -231,7 +242,7 @@ class Views:
     def _approval(self, ex: pd.DataFrame) -> None:
         """REQ-3: is the exchange's 申请编号 an approved request of this user for this resource, answered in time?"""
         rq = self.tables["requests"].dropna(subset=["申请编号"]).drop_duplicates("申请编号").set_index("申请编号")
-        no = ex["申请编号"]
+        no = ex["申请编号"].astype(object)      # plain values: look-ups below return dates and texts
         empty = is_missing(no)
         known = no.isin(rq.index) & ~empty
         r_user = no.map(rq["申请部门"]).astype(object)
@@ -272,7 +283,7 @@ class Views:
         order = np.lexsort((sel[META_ROW].fillna(0).to_numpy(dtype="int64"), sel[META_FILE].astype(str).to_numpy(),
                             sel["交换时间"].to_numpy()))
         sel = sel.iloc[order]
-        g = sel.groupby(["信息资源代码", "提供部门"], sort=True, dropna=True)
+        g = sel.groupby(["信息资源代码", "提供部门"], sort=True, dropna=True, observed=True)
         first = g.head(1).set_index(["信息资源代码", "提供部门"])
         out = first[META_COLUMNS + ["在目录"]].copy()
         out["交换次数"] = g.size().astype("Int64")
@@ -296,7 +307,7 @@ class Views:
 
     def _v_catalog_freshness(self) -> pd.DataFrame:
         cat = self._catalog_base().copy()
-        last = self._updates_until_as_of().groupby("信息资源代码")["平台更新时间"].max()
+        last = self._updates_until_as_of().groupby("信息资源代码", observed=True)["平台更新时间"].max()
         cat["最近平台更新时间"] = pd.to_datetime(cat["信息资源代码"].map(last))
         cat["基准日期"] = cat["最近平台更新时间"].dt.normalize().fillna(cat["发布日期"].dt.normalize())
         cat["间隔天数"] = (self.as_of_ts - cat["基准日期"]).dt.days.astype("Int64")
@@ -325,7 +336,7 @@ class Views:
         frames = []
         for label, start, end in self.quarters_checked(window_wd):   # at most two quarters per period
             day = ups["平台更新时间"].dt.normalize()
-            n = ups.loc[(day >= start) & (day <= end)].groupby("信息资源代码").size()
+            n = ups.loc[(day >= start) & (day <= end)].groupby("信息资源代码", observed=True).size()
             f = cat.copy()
             f["季度"], f["窗口开始"], f["窗口结束"] = label, start, end
             f["窗口内更新次数"] = f["信息资源代码"].map(n).fillna(0).astype("Int64")

@@ -91,6 +91,7 @@ def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc) -> None:
         decided = pd.Series(True, index=sub.index)
         pend = pd.Series(False, index=sub.index)
     counts = sub.loc[decided, check.department].value_counts(sort=False)
+    counts = counts[counts > 0]          # a categorical column also lists its unused values
     if len(counts):
         acc.checked.append(pd.DataFrame({"rule_id": rule.id, "department": counts.index.astype(object),
                                          "checked": counts.to_numpy().astype("int64")}))

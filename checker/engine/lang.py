@@ -29,6 +29,10 @@ def is_missing(s: pd.Series) -> pd.Series:
     """Empty or a placeholder (inputs.md "Missing"), as ``checker.text.is_missing`` defines it.
 
     Evaluated on the distinct values only, then spread with ``isin`` (a 1M-row column has few distinct texts)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = pd.Series(s.cat.categories.astype(object))
+        cm = np.append(is_missing(cats).to_numpy(dtype=bool), True)   # code -1 (NaN) is missing
+        return pd.Series(cm[s.cat.codes.to_numpy()], index=s.index)
     if not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
         return s.isna().astype(bool)
     na = s.isna()

@@ -242,3 +242,41 @@ def scan_paths(paths) -> list[tuple[str, str]]:
         else:
             raise InputError("文件或文件夹不存在", file=p, hint="请检查路径")
     return out
+
+
+# ---- small side files (waivers, user calendar) -------------------------------------------------------------------
+
+def read_grid(path: str, shown: str, sheets: tuple[str, ...] = (), first_sheet: bool = False,
+              what: str = "文件") -> tuple[pd.DataFrame, str]:
+    """The whole object grid (positional columns, ``None`` for empty cells) and sheet name of a small side file.
+
+    Goes through the same safety checks and encoding detection as the exports. The sheet is the first of
+    ``sheets`` present, else the only sheet, else (with ``first_sheet``) the first one.
+    """
+    safety.check_file(path, shown)
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".csv":
+        enc = detect_encoding(path)
+        try:
+            if enc == "utf-16":
+                raise UnicodeDecodeError(enc, b"", 0, 1, "utf-16")
+            with open(path, encoding=enc, errors="strict", newline="") as fh:
+                rows = list(csv.reader(fh))
+        except UnicodeDecodeError:
+            raise InputError(f"{what}的编码无法识别", file=shown,
+                             hint="请另存为 UTF-8 或 GB18030 编码的 CSV") from None
+        width = max((len(r) for r in rows), default=0)
+        grid = pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+        return (grid.where(grid.ne(""), None) if width else grid), ""
+    if ext in EXCEL_EXTS:
+        found = _read_excel(path, shown, os.path.splitext(os.path.basename(path))[0])
+        by_name = {r.sheet: r for r in found}
+        pick = next((by_name[s] for s in sheets if s in by_name), None)
+        if pick is None and (len(found) == 1 or first_sheet) and found:
+            pick = found[0]
+        if pick is None:
+            names = "、".join(by_name) or "无"
+            raise InputError(f"找不到工作表「{sheets[0] if sheets else ''}」（现有：{names}）", file=shown,
+                             hint=f"请把{what}放在名为「{sheets[0] if sheets else ''}」的工作表")
+        return pick.preview, pick.sheet
+    raise InputError(f"{what}格式「{ext or '无扩展名'}」不支持", file=shown, hint="请使用 .xlsx 或 .csv")
