@@ -16,6 +16,7 @@ test:
 	$(BIN)/python -m pytest -n 2 -q
 
 demo:
+	$(BIN)/sharecheck validate fixtures/sample/exports
 	$(BIN)/sharecheck run fixtures/sample/exports --period $(PERIOD) --out 审计结果/$(PERIOD)
 
 fixtures:
