@@ -78,12 +78,25 @@ def _on_uniques(s: pd.Series, fn) -> pd.Series:
     return pd.Series(out, index=s.index, dtype=object)
 
 
+def fullmatch(s: pd.Series, pattern: str) -> np.ndarray:
+    """Bool array: the value is a str that fully matches ``pattern`` (RE2 syntax through pyarrow, in C++; falls back
+    to ``Series.str.fullmatch`` for values pyarrow cannot take). Missing values do not match."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return s.str.fullmatch(pattern).eq(True).to_numpy()
+    hit = pc.match_substring_regex(arr, f"^(?:{pattern})$")
+    return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _fast_ascii(s: pd.Series, clean_re: str, fn) -> pd.Series:
     """Rows fully matching ``clean_re`` (plain ASCII already in normal form) are kept as they are; ``fn`` runs on
     the others only. Big exports are mostly such values (serial numbers, timestamps)."""
     if len(s) < 2048 or not s.notna().any():
         return fn(s)
-    clean = s.str.fullmatch(clean_re).eq(True).to_numpy()
+    clean = fullmatch(s, clean_re)
     if not clean.any():
         return fn(s)
     out = s.astype(object).copy()

@@ -9,7 +9,7 @@ import pandas as pd
 from .. import schema
 from ..codes import resource_code_valid, uscc_valid
 from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
-from ..text import as_text, nfkc_strip, norm_code, norm_name
+from ..text import as_text, fullmatch, nfkc_strip, norm_code, norm_name
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
@@ -92,7 +92,7 @@ def _parse_text(txt: pd.Series) -> pd.Series:
     res = pd.Series(pd.NaT, index=txt.index, dtype="datetime64[ns]")
     t = txt.fillna("")
     # fast path: the platform's own ISO form, parsed by pandas' C parser; the rest goes through the regexes
-    fast = t.str.fullmatch(_FAST_RE).eq(True)
+    fast = pd.Series(fullmatch(t, _FAST_RE), index=t.index)
     if fast.any():
         res[fast] = pd.to_datetime(t[fast], format="ISO8601", errors="coerce")
         t = t[~fast]
@@ -108,7 +108,7 @@ def _parse_text(txt: pd.Series) -> pd.Series:
     if hit8.any():
         res[hit8[hit8].index] = _compose(m8[hit8])
     rest = rest & ~t.index.isin(hit8[hit8].index)
-    ser = t[rest].str.fullmatch(_SERIAL_RE).eq(True)
+    ser = pd.Series(fullmatch(t[rest], _SERIAL_RE), index=t[rest].index)
     if ser.any():
         idx = ser[ser].index
         res[idx] = _from_serial(pd.to_numeric(t[idx], errors="coerce"))
