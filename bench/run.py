@@ -121,7 +121,7 @@ def bench_rules(loaded):
 
 def bench_durable(loaded, vec_s: float, n_ex: int, sample: int, vector_findings=None) -> None:
     """The same three exchange rules, one fact per exchange row through durable_rules."""
-    from durable.lang import m, post, ruleset
+    from durable.lang import assert_fact, post
     from checker.model import Period
     print(f"\n== per-row baseline: durable_rules, {sample:,} exchange rows asserted one by one ==")
     period = Period.parse(PERIOD)
@@ -130,7 +130,40 @@ def bench_durable(loaded, vec_s: float, n_ex: int, sample: int, vector_findings=
     cat = loaded.tables["catalog"].set_index("信息资源代码")["共享类型"]
     off = {"点对点", "前置机直连", "邮件", "介质拷贝"}
     on = {"共享平台", "专项共享通道"}
-    hits = []
+    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end) + pd.Timedelta(days=1)
+    vec_per_row = vec_s / max(n_ex, 1)
+    keys = set(ex["交换流水号"].astype(str))
+    vec = None
+    if vector_findings is not None:
+        vec = {(r, k) for r, k in zip(vector_findings["rule_id"], vector_findings["key"]) if k in keys}
+    for mode, send in (("post (events)", post), ("assert_fact (facts, as checker/policy.py does)", assert_fact)):
+        hits: list[tuple[str, str]] = []
+        name = _ruleset(hits)
+        t = time.perf_counter()
+        for i, row in enumerate(ex.itertuples(index=False)):   # the per-row baseline, deliberately
+            ts = getattr(row, "交换时间")
+            fact = {
+                "id": i, "kind": "ex", "key": str(getattr(row, "交换流水号")),
+                "in_period": bool(pd.notna(ts) and start <= ts < end),
+                "off_platform": getattr(row, "交换通道") in off, "on_platform": getattr(row, "交换通道") in on,
+                "secret": bool(getattr(row, "是否涉密") is True),
+                "ok": getattr(row, "交换结果") in (None, "成功") or pd.isna(getattr(row, "交换结果")),
+                "share_type": str(cat.get(getattr(row, "信息资源代码"), "")),
+            }
+            send(name, fact)
+        per_row = (time.perf_counter() - t) / max(len(ex), 1)
+        line(f"durable_rules, {mode}", per_row * len(ex), len(ex), f"{len(hits):,} findings")
+        if vec is not None:   # the two implementations must agree on the sampled rows
+            print(f"    same findings as the vectorised engine on the sampled rows: "
+                  f"{'yes' if vec == set(hits) else 'NO'} ({len(vec)} vs {len(hits)})")
+        print(f"    per row: durable {per_row * 1e6:,.1f} µs vs vectorised {vec_per_row * 1e6:,.3f} µs "
+              f"→ vectorised is {per_row / vec_per_row:,.0f}× faster "
+              f"(durable extrapolated to {n_ex:,} rows: {per_row * n_ex / 60:,.1f} min)")
+
+
+def _ruleset(hits: list) -> str:
+    """A fresh durable ruleset with the three exchange rules; findings are appended to ``hits``."""
+    from durable.lang import m, ruleset
     name = f"bench_rows_{time.time_ns()}"
     with ruleset(name):
         # one condition per rule, conjunction with `&` (several arguments to when_all would mean a join of facts)
@@ -149,30 +182,7 @@ def bench_durable(loaded, vec_s: float, n_ex: int, sample: int, vector_findings=
         @when_all(m.kind == "ex")          # catch-all, so every fact is handled
         def other(cx):
             pass
-    t = time.perf_counter()
-    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end) + pd.Timedelta(days=1)
-    for i, row in enumerate(ex.itertuples(index=False)):   # the per-row baseline, deliberately
-        ts = getattr(row, "交换时间")
-        fact = {
-            "id": i, "kind": "ex", "key": str(getattr(row, "交换流水号")),
-            "in_period": bool(pd.notna(ts) and start <= ts < end),
-            "off_platform": getattr(row, "交换通道") in off, "on_platform": getattr(row, "交换通道") in on,
-            "secret": bool(getattr(row, "是否涉密") is True),
-            "ok": getattr(row, "交换结果") in (None, "成功") or pd.isna(getattr(row, "交换结果")),
-            "share_type": str(cat.get(getattr(row, "信息资源代码"), "")),
-        }
-        post(name, fact)
-    per_row = (time.perf_counter() - t) / max(len(ex), 1)
-    line("durable_rules per-row", per_row * len(ex), len(ex), f"{len(hits):,} findings")
-    if vector_findings is not None:   # the two implementations must agree on the sampled rows
-        keys = set(ex["交换流水号"].astype(str))
-        vec = {(r, k) for r, k in zip(vector_findings["rule_id"], vector_findings["key"]) if k in keys}
-        print(f"  same findings as the vectorised engine on the sampled rows: {'yes' if vec == set(hits) else 'NO'}"
-              f" ({len(vec)} vs {len(hits)})")
-    vec_per_row = vec_s / max(n_ex, 1)
-    print(f"  per row: durable {per_row * 1e6:,.1f} µs vs vectorised {vec_per_row * 1e6:,.3f} µs "
-          f"→ vectorised is {per_row / vec_per_row:,.0f}× faster "
-          f"(durable extrapolated to {n_ex:,} rows: {per_row * n_ex / 60:,.1f} min)")
+    return name
 
 
 def when_all(*a):  # bound lazily so importing this module does not need durable_rules
@@ -181,19 +191,37 @@ def when_all(*a):  # bound lazily so importing this module does not need durable
 
 
 def bench_whole() -> None:
-    from checker import pipeline
+    from checker import pipeline, render
     print("\n== whole check: sharecheck run on the scale folder (load + rules + score + all report files) ==")
     out = OUT / PERIOD
     shutil.rmtree(out, ignore_errors=True)
+    stages: list[tuple[str, float]] = []
     t = time.perf_counter()
-    outcome = pipeline.run([SCALE / "exports"], PERIOD, out=out)
-    line("pipeline.run", time.perf_counter() - t)
-    timings = getattr(outcome, "timings", None)
-    if timings:
-        for phase, seconds in timings.items():
-            line(f"  {phase}", seconds)
-    total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"  wrote {sum(1 for f in out.rglob('*') if f.is_file())} files, {total / 2**20:.1f} MiB under {out}")
+    outcome = pipeline.run([SCALE / "exports"], PERIOD, out=out,
+                           progress=lambda stage: stages.append((stage, time.perf_counter())))
+    total = time.perf_counter() - t
+    line("pipeline.run", total)
+    marks = stages + [("end", t + total)]
+    for (stage, start), (_next, stop) in zip(marks, marks[1:]):
+        line(f"  stage {stage}", stop - start)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"  wrote {sum(1 for f in out.rglob('*') if f.is_file())} files, {size / 2**20:.1f} MiB under {out}")
+
+    print("\n== writers, one by one, on the same report ==")
+    report = outcome.report
+    n_find = len(report.result.findings)
+    n_dept = len(report.scorecard)
+    for fmt in render.writers():
+        target = OUT / f"writer-{fmt}"
+        shutil.rmtree(target, ignore_errors=True)
+        t = time.perf_counter()
+        files = render.write(report, target, [fmt])
+        seconds = time.perf_counter() - t
+        extra = f"{len(files)} files"
+        if fmt == "dept_xlsx" and files:
+            extra += f", {seconds / len(files) * 1000:.0f} ms per department workbook ({n_dept} departments, " \
+                     f"{n_find:,} findings in all)"
+        line(fmt, seconds, None, extra)
 
 
 def main(argv=None) -> int:

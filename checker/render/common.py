@@ -104,6 +104,12 @@ def clean_text(s: pd.Series) -> pd.Series:
     return out
 
 
+def clean_text1(value: str) -> str:
+    """``clean_text`` for one string (header labels, key-value cells): no pandas machinery per cell."""
+    value = re.sub(ILLEGAL_XML_RE, "\ufffd", value)
+    return value if len(value) <= MAX_CELL_CHARS else value[:MAX_CELL_CHARS - 1] + "…"
+
+
 def formula_like(s: pd.Series) -> pd.Series:
     """Boolean mask: text cells a spreadsheet could take for a formula (=, +, -, @ after blanks)."""
     if s.dtype != object or len(s) == 0:

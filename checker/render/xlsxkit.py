@@ -16,7 +16,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from .common import clean_text, display_width, formula_like, text_width, to_cells
+from .common import clean_text, clean_text1, display_width, formula_like, text_width, to_cells
 
 # Big plain tables (no per-cell styles) have their rows written straight as sheet XML (inline strings:
 # always text, never a formula), ~10x faster than openpyxl's per-cell path. Tests switch it off to compare.
@@ -71,7 +71,7 @@ def setup_print(ws, landscape: bool = True, title_rows: str | None = "1:1") -> N
 def text_cell(ws, value: Any) -> Any:
     """A write-only cell holding ``value``; a str is always an explicit text cell (never a formula)."""
     if isinstance(value, str):
-        value = clean_text(pd.Series([value], dtype=object)).iloc[0]
+        value = clean_text1(value)
         c = WriteOnlyCell(ws, value=None)
         c.value = value
         c.data_type = "s"
