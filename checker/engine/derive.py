@@ -6,42 +6,25 @@ Everything here is vectorised: joins, group-bys and ``isin``; no per-row Python.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..model import META_COLUMNS, META_FILE, META_ROW, META_SHEET
+from .. import schema
+from ..model import META_COLUMNS, META_FILE, META_ROW
 from .lang import is_missing
 
-# Canonical columns of the ten tables (inputs.md) and their types.
+# Canonical columns of the ten tables (inputs.md) and their types, from the loader's schema (one source of truth).
+# The engine only distinguishes date/datetime/bool/int from text (names, codes and 共享类型 are text here).
 TABLE_COLUMNS: dict[str, dict[str, str]] = {
-    "departments": {"部门名称": "text", "部门代码": "code", "层级": "text", "所属区": "text", "职能类别": "text",
-                    "是否主管部门": "bool"},
-    "catalog": {"信息资源代码": "code", "信息资源名称": "text", "提供部门": "text", "资源分类": "text",
-                "基础信息类别": "text", "信息类别细目": "text", "共享类型": "text", "共享条件": "text",
-                "共享依据": "text", "共享方式": "text", "共享范围": "text", "更新周期": "text", "具体用途": "text",
-                "采集部门": "text", "核准部门": "text", "是否保密审查": "bool", "是否涉密": "bool",
-                "标识类型": "text", "特殊更新批准文号": "text", "发布日期": "date", "最近更新日期": "date"},
-    "items": {"信息资源代码": "code", "信息项名称": "text", "数据类型": "text", "是否基础信息项": "bool"},
-    "catalog_changes": {"变更编号": "code", "部门": "text", "变更原因": "text", "变化发生日期": "date",
-                        "报送日期": "date", "主管部门更新日期": "date"},
-    "exchanges": {"交换流水号": "code", "交换时间": "datetime", "信息资源代码": "code", "提供部门": "text",
-                  "使用部门": "text", "交换通道": "text", "是否涉密": "bool", "申请编号": "code", "用途": "text",
-                  "记录数": "int", "交换结果": "text"},
-    "updates": {"信息资源代码": "code", "数据变化时间": "datetime", "平台更新时间": "datetime"},
-    "officers": {"部门": "text", "姓名": "text", "职务": "text", "联系电话": "text", "是否已发布": "bool",
-                 "变动日期": "date", "告知日期": "date"},
-    "requests": {"申请编号": "code", "申请部门": "text", "提供部门": "text", "信息资源代码": "code",
-                 "申请日期": "date", "答复日期": "date", "答复结果": "text", "不同意理由": "text", "申请用途": "text"},
-    "disputes": {"异议编号": "code", "提出部门": "text", "提供部门": "text", "信息资源代码": "code",
-                 "提出日期": "date", "核实日期": "date", "更正日期": "date"},
-    "systems": {"系统名称": "text", "所属部门": "text", "是否跨部门共享": "bool", "是否接入共享平台": "bool",
-                "建设类型": "text"},
+    t.name: {c.name: c.type if c.type in ("date", "datetime", "bool", "int", "code") else "text" for c in t.columns}
+    for t in schema.TABLE_LIST
 }
-# Booleans with a default (inputs.md): missing → False.
-BOOL_DEFAULT_FALSE = {("departments", "是否主管部门"), ("exchanges", "是否涉密"), ("items", "是否基础信息项")}
+# Booleans with a default of 否 (inputs.md): missing → False.
+BOOL_DEFAULT_FALSE = {(t.name, c.name) for t in schema.TABLE_LIST for c in t.columns
+                      if c.type == "bool" and c.default is False}
 
 # view name -> (base table whose rows the view holds, derived columns, view arguments it accepts)
 VIEWS: dict[str, tuple[str, list[str], tuple[str, ...]]] = {

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_ROW, META_SHEET, NOT_CHECKED_COLUMNS,
+from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_SHEET, NOT_CHECKED_COLUMNS,
                      PENDING_COLUMNS, SKIPPED_COLUMNS, EvalResult, Period, empty_frame)
 from .derive import Views
 from .lang import Env, is_missing, to_bool

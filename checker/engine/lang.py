@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PackError
+from ..text import is_missing as _text_is_missing
 
 EMPTY_TEXT = "（空）"
 _PARAM_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]+)\}")
-PLACEHOLDERS = {"/", "-", "—", "无", "暂无", "N/A"}
 
 
 def is_missing(s: pd.Series) -> pd.Series:
@@ -39,13 +39,7 @@ def is_missing(s: pd.Series) -> pd.Series:
     uniq = pd.unique(s[~na].astype(object))
     if len(uniq) == 0:
         return na.astype(bool)
-    u = pd.Series(uniq, dtype=object)
-    try:
-        from ..text import is_missing as _im
-        um = _im(u).to_numpy(dtype=bool)
-    except ImportError:  # pragma: no cover - loader not there yet
-        t = u.astype(str).str.strip().str.upper()
-        um = t.isin(["", "/", "-", "—", "无", "暂无", "N/A"]).to_numpy(dtype=bool)
+    um = _text_is_missing(pd.Series(uniq, dtype=object)).to_numpy(dtype=bool)
     return (na | s.isin(uniq[um])).astype(bool)
 
 

@@ -4,7 +4,7 @@ Not used by a run: the pipeline builds the real Report. ``make_report(n_findings
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import numpy as np
 import pandas as pd

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
-import numpy as np
 import pandas as pd
 
 from .. import model

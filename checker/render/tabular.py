@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import model
 from ..model import Report
 from . import common as cm
 
