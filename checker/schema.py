@@ -231,3 +231,12 @@ REQUIRED_INPUTS = tuple(t.name for t in TABLE_LIST if t.required_input)
 
 def table(name: str) -> Table:
     return TABLES[name]
+
+
+# Repetitive code/name columns of the big event tables, loaded as pandas categoricals: a million exchange rows
+# name a few thousand resources and a hundred departments, so membership tests, look-ups and missing checks run
+# on the distinct values, and memory holds one string per distinct value.
+CATEGORICAL: dict[str, tuple[str, ...]] = {
+    "exchanges": ("信息资源代码", "提供部门", "使用部门", "交换通道", "交换结果", "申请编号"),
+    "updates": ("信息资源代码",),
+}

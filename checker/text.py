@@ -63,8 +63,18 @@ def as_text(series: pd.Series) -> pd.Series:
     return pd.Series([_scalar_to_text(v) for v in s.astype(object)], index=s.index, dtype=object)
 
 
-def _on_uniques(s: pd.Series, fn) -> pd.Series:
-    """Apply a vectorised str function to the distinct values only (exports repeat names/codes a lot)."""
+def _on_uniques(s: pd.Series, fn, categorical: bool = False) -> pd.Series:
+    """Apply a vectorised str function to the distinct values only (exports repeat names/codes a lot).
+
+    ``categorical``: return a pandas categorical built from the same factorisation (for the repetitive columns of
+    the big event tables), instead of spreading the values back into millions of Python strings."""
+    if categorical:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        mapped = pd.Series(fn(pd.Series(uniques, dtype=object)).to_numpy(dtype=object), dtype=object)
+        new_codes, cats = pd.factorize(mapped, use_na_sentinel=True)   # normalisation may merge values
+        if len(new_codes):
+            codes = np.where(codes >= 0, new_codes[np.maximum(codes, 0)], -1)
+        return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object)), index=s.index)
     if len(s) < 2048:
         return fn(s)
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
@@ -123,18 +133,20 @@ def nfkc_strip(series: pd.Series) -> pd.Series:
         y, _CLEAN_TEXT, lambda x: _finish(x.str.normalize("NFKC").str.strip())))
 
 
-def norm_code(series: pd.Series) -> pd.Series:
+def norm_code(series: pd.Series, categorical: bool = False) -> pd.Series:
     """Codes: NFKC, every whitespace removed (incl. U+3000), upper-cased; ``None`` for empty."""
     s = as_text(series)
     return _on_uniques(s, lambda y: _fast_ascii(
-        y, _CLEAN_CODE, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True).str.upper())))
+        y, _CLEAN_CODE, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True).str.upper())),
+        categorical)
 
 
-def norm_name(series: pd.Series) -> pd.Series:
+def norm_name(series: pd.Series, categorical: bool = False) -> pd.Series:
     """Names (部门名称 …): NFKC, every whitespace removed; ``None`` for empty."""
     s = as_text(series)
     return _on_uniques(s, lambda y: _fast_ascii(
-        y, _CLEAN_NAME, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True))))
+        y, _CLEAN_NAME, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True))),
+        categorical)
 
 
 def is_missing(series: pd.Series) -> pd.Series:

@@ -35,3 +35,17 @@ def test_scalars_and_header():
     assert nfkc_strip1("\u3000x\u3000") == "x"
     assert norm_header("* 部门\n名称 ") == "部门名称"
     assert norm_header("＊发布日期") == "发布日期"
+
+
+def test_categorical_normalisation_equals_plain():
+    """The categorical form of norm_code/norm_name holds exactly the plain values (merged after normalisation)."""
+    import pandas as pd
+    from checker.text import norm_code, norm_name
+    raw = pd.Series([" ab1", "AB1", "ａｂ１", None, "", "x y", "XY", "—"] * 700, dtype=object)
+    for fn in (norm_code, norm_name):
+        plain, cat = fn(raw), fn(raw, categorical=True)
+        assert isinstance(cat.dtype, pd.CategoricalDtype)
+        assert cat.astype(object).where(cat.notna(), None).tolist() == plain.tolist()
+        assert len(cat.cat.categories) == plain.dropna().nunique()
+    empty = pd.Series([None, ""] * 5, dtype=object)
+    assert norm_code(empty, categorical=True).isna().all()

@@ -61,12 +61,9 @@ def _empty_table(name: str) -> pd.DataFrame:
     return conform(name, pd.DataFrame())
 
 
-# Repetitive text columns of the big event tables, held as pandas categoricals inside the engine: membership
-# tests, look-ups and missing checks then run on the few distinct values instead of millions of strings.
-CATEGORICAL = {
-    "exchanges": ("信息资源代码", "提供部门", "使用部门", "交换通道", "交换结果", "申请编号"),
-    "updates": ("信息资源代码",),
-}
+# Repetitive text columns of the big event tables are categoricals (the loader's schema.CATEGORICAL); frames
+# built elsewhere (rule examples, tests) are converted here.
+CATEGORICAL = schema.CATEGORICAL
 
 
 def conform(name: str, df: pd.DataFrame) -> pd.DataFrame:

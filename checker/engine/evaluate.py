@@ -68,37 +68,46 @@ def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc) -> None:
         keep = to_bool(check.scope(_env(frame, rule, views)), frame.index)
         if check.out_of_scope_reason:
             acc.skip(rule.id, check.input, int((~keep).sum()), check.out_of_scope_reason)
-    sub = frame.loc[keep.to_numpy(), check.columns]
+    # Deadline checks read every column of their (small) scoped records; the others carry only the deciding
+    # columns through the filters, and fetch the rest for the findings alone (positions, not labels).
+    wanted = check.columns if check.deadline is not None else check.decide_columns
+    pos = np.flatnonzero(keep.to_numpy())
+    sub = frame.iloc[pos, frame.columns.get_indexer(wanted)]
     extra: dict[str, Any] = {}
     if check.deadline is not None:
         sub, extra = _deadline_scope(rule, check, sub, views, acc)
     for cond, reason in check.skips:
         if len(sub) == 0:
             break
-        m = to_bool(cond(_env(sub, rule, views)), sub.index)
+        m = to_bool(cond(_env(sub, rule, views)), sub.index).to_numpy()
         acc.skip(rule.id, check.input, int(m.sum()), reason)
-        sub = sub[~m]
-    nodept = is_missing(sub[check.department]) if len(sub) else pd.Series(False, index=sub.index, dtype=bool)
+        sub, pos = sub[~m], pos[~m] if check.deadline is None else pos
+    nodept = (is_missing(sub[check.department]) if len(sub)
+              else pd.Series(False, index=sub.index, dtype=bool)).to_numpy()
     if nodept.any():
         acc.skip(rule.id, check.input, int(nodept.sum()), f"无法归属部门（{check.department}为空）")
-        sub = sub[~nodept]
+        sub, pos = sub[~nodept], pos[~nodept] if check.deadline is None else pos
     if len(sub) == 0:
         return
     if check.deadline is not None:
         sub, hit, decided, pend = _deadline_decide(rule, check, sub, views)
+        full = sub
     else:
         hit = to_bool(check.when(_env(sub, rule, views)), sub.index)
         decided = pd.Series(True, index=sub.index)
         pend = pd.Series(False, index=sub.index)
-    counts = sub.loc[decided, check.department].value_counts(sort=False)
+        full = None
+    counts = sub.loc[decided.to_numpy(), check.department].value_counts(sort=False)
     counts = counts[counts > 0]          # a categorical column also lists its unused values
     if len(counts):
         acc.checked.append(pd.DataFrame({"rule_id": rule.id, "department": counts.index.astype(object),
                                          "checked": counts.to_numpy().astype("int64")}))
     if hit.any():
-        acc.findings.append(_rows(rule, check, sub[hit], views, FINDING_COLUMNS))
+        rows = (full[hit.to_numpy()] if full is not None
+                else frame.iloc[pos[hit.to_numpy()], frame.columns.get_indexer(check.columns)])
+        acc.findings.append(_rows(rule, check, rows, views, FINDING_COLUMNS))
     if pend.any():
-        acc.pending.append(_rows(rule, check, sub[pend], views, PENDING_COLUMNS))
+        acc.pending.append(_rows(rule, check, sub[pend.to_numpy()], views, PENDING_COLUMNS))
 
 
 def _deadline_scope(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, acc: _Acc):

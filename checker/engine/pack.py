@@ -61,6 +61,9 @@ class Check:
     severity_cases: list[tuple[Callable, str]]
     out_of_scope_reason: str | None
     columns: list[str] = field(default_factory=list)   # view columns this check reads (for narrow subsets)
+    # the columns that decide which records are checked and which are findings (scope, skips, when, department);
+    # the rest (key, messages, severity cases) are read for the findings only
+    decide_columns: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -323,11 +326,14 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
     inp = c.get("input", base_table(view))
     if inp not in TABLES:
         raise PackError(f"{where}：input「{inp}」不是已知的表")
+    scope_fn = comp.compile(c["scope"]) if c.get("scope") is not None else None
+    when_fn = comp.compile(c["when"]) if c.get("when") is not None else None
     skips = []
     for s in c.get("skip") or []:
         if not isinstance(s, dict) or "when" not in s or "reason" not in s:
             raise PackError(f"{where}：skip 的每一项应包含 when 和 reason")
         skips.append((comp.compile(s["when"]), str(s["reason"])))
+    deciding = set(comp.used) | {c["department"]}
     msgs = c["message"]
     if isinstance(msgs, str):
         messages = [(None, comp.template(msgs))]
@@ -349,8 +355,6 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
         if deadline is None:
             raise PackError(f"{where}：pending_message 只用于 deadline 规则")
         pend = comp.template(c["pending_message"])
-    scope_fn = comp.compile(c["scope"]) if c.get("scope") is not None else None
-    when_fn = comp.compile(c["when"]) if c.get("when") is not None else None
     key_fn = comp.template(c["key"])
     used = set(comp.used) | {c["department"], c.get("row", "_row")} | set(META_COLUMNS)
     if c.get("counterpart"):
@@ -360,7 +364,7 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
     view_cols = view_columns(view)
     check_cols = [col for col in view_cols if col in used]
     return Check(
-        columns=check_cols,
+        columns=check_cols, decide_columns=[col for col in view_cols if col in deciding],
         view=view, view_args=view_args,
         scope=scope_fn,
         skips=skips,

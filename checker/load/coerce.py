@@ -139,8 +139,8 @@ def parse_sharetype(raw: pd.Series) -> pd.Series:
     return mapped.where(mapped.notna(), nfkc_strip(raw)).astype(object).where(key.notna(), None)
 
 
-def coerce_column(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Series | None]:
-    """(typed values, bad mask or None)."""
+def coerce_column(raw: pd.Series, col: schema.Column, categorical: bool = False) -> tuple[pd.Series, pd.Series | None]:
+    """(typed values, bad mask or None). ``categorical``: a code/name column held as a pandas categorical."""
     if col.type in (schema.DATE, schema.DATETIME):
         return parse_datetime(raw, date_only=col.type == schema.DATE)
     if col.type == schema.BOOL:
@@ -153,9 +153,9 @@ def coerce_column(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Ser
     if col.type == schema.SHARETYPE:
         return parse_sharetype(raw), None
     if col.type == schema.CODE:
-        return norm_code(raw), None
+        return norm_code(raw, categorical), None
     if col.type == schema.NAME or col.codelist:
-        return norm_name(raw), None
+        return norm_name(raw, categorical), None
     return nfkc_strip(raw), None
 
 
@@ -206,7 +206,7 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
         if col.name not in raw.columns:
             frame[col.name] = empty_value(col, len(raw), raw.index)
             continue
-        val, bad = coerce_column(raw[col.name], col)
+        val, bad = coerce_column(raw[col.name], col, col.name in schema.CATEGORICAL.get(table.name, ()))
         frame[col.name] = val
         if bad is not None and not col.business:
             add(bad, col.name, raw[col.name], _PROBLEM_BAD[col.type])
