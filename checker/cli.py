@@ -123,20 +123,24 @@ def cli() -> None:
               help="存在该严重程度或更严重的未豁免问题时，退出码为 1（用于自动化流程）")
 @click.option("--table", "tables", multiple=True, metavar="NAME=PATH[:SHEET]",
               help="指定某张表的来源，如 exchanges=交换日志.csv 或 catalog=目录.xlsx:信息资源；可重复")
+@click.option("--format", "formats", multiple=True, type=click.Choice(["xlsx", "dept_xlsx", "html", "csv", "json"]),
+              help="只写出这些报告（可重复；默认全部）：xlsx 审计报告，dept_xlsx 部门报告，html，csv，json")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度条和摘要 (no progress, no summary)")
-def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out, fail_on, tables, quiet):
+def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out, fail_on, tables, formats, quiet):
     """检查 INPUT...（文件和/或文件夹）中的导出数据，写出审计报告。
 
     \b
     示例：
       sharecheck run 导出/2026-10 --period 2026-10
       sharecheck run 导出/2026-10 --period 2026-10 --waivers 豁免.xlsx --history 历史.db
+      sharecheck run 导出/2026-10 --period 2026-10 --format xlsx --format csv
     """
     from .pipeline import STAGES, run
     bar = _Bar(STAGES, enabled=_interactive() and not quiet)
     try:
         outcome = run(list(inputs), period, as_of=as_of, pack=pack, params=params, calendar=calendar,
-                      waivers=waivers, history=history, out=out, overrides=list(tables), progress=bar)
+                      waivers=waivers, history=history, out=out, overrides=list(tables),
+                      formats=list(formats) or None, progress=bar)
     finally:
         bar.close()
     if not quiet:

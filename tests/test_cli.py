@@ -219,3 +219,14 @@ def test_progress_only_on_a_terminal_outside_ci(monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
     assert _interactive() is False
 
+
+
+def test_format_option_writes_only_those_reports(capsys, tmp_path):
+    out = tmp_path / "out"
+    code, _out, err = run_main(capsys, "run", SAMPLE, "--period", "2026-10", "--out", out, "-q",
+                               "--format", "csv", "--format", "json")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "manifest.json", "scorecard.csv"]
+    code, _out, err = run_main(capsys, "run", SAMPLE, "--period", "2026-10", "--out", tmp_path / "o2",
+                               "--format", "pdf")
+    assert code == 2 and err.startswith("错误：--format") and "Traceback" not in err
