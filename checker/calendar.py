@@ -305,7 +305,10 @@ def _read_user_file(path: str) -> pd.DataFrame:
     if not nonempty.any():
         raise InputError("日历文件是空的", file=path, sheet=sheet or None,
                          hint="至少需要表头行（日期、类型）和一行日期")
-    h = int(np.flatnonzero(nonempty.to_numpy())[0])
+    # the header: the first row naming a 日期 column (a title row above it is allowed), else the first non-empty row
+    date_names = set(_COLUMN_ALIASES["日期"])
+    named = cells.apply(lambda r: any(str(x).lower() in date_names for x in r), axis=1).to_numpy(dtype=bool)
+    h = int(np.flatnonzero(named)[0]) if named.any() else int(np.flatnonzero(nonempty.to_numpy())[0])
     header = cells.iloc[h].tolist()
     cols: dict[str, int] = {}
     for canon, aliases in _COLUMN_ALIASES.items():
@@ -327,20 +330,11 @@ def _read_user_file(path: str) -> pd.DataFrame:
         raise InputError("日历文件没有任何日期行", file=path, sheet=sheet or None,
                          hint="每行写一个日期及其类型（节假日/休息日 或 调休上班/工作日）")
 
-    # dates: real date cells, or text like 2027-01-01, 2027/1/1, 2027年1月1日, 20270101
-    dcol = body.iloc[:, cols["日期"]]
-    dates = pd.Series(pd.NaT, index=dcol.index, dtype="datetime64[ns]")
-    is_dt = dcol.map(lambda v: isinstance(v, (_dt.date, pd.Timestamp, np.datetime64)))
-    if is_dt.any():
-        dates[is_dt] = pd.to_datetime(dcol[is_dt], errors="coerce")
-    txt = body_cells.iloc[:, cols["日期"]][~is_dt]
-    if len(txt):
-        t = (txt.str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
-             .str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True)
-             .str.replace(r"[T ]?00:00(:00)?$", "", regex=True))
-        m = t.str.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}")
-        parsed = pd.to_datetime(t.where(m), format="%Y-%m-%d", errors="coerce")
-        dates[~is_dt] = parsed
+    # dates: real date cells, serial numbers, or text like 2027-01-01, 2027/1/1, 2027年1月1日, 20270101 — read as
+    # the loader reads a date column of an export
+    from .load.coerce import parse_datetime
+    dates, _ = parse_datetime(body.iloc[:, cols["日期"]].reset_index(drop=True), date_only=True)
+    dates.index = body.index
     bad = dates.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

@@ -8,6 +8,7 @@ prints the traceback instead); 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -25,6 +26,13 @@ EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3,
 
 CONTEXT = {"help_option_names": [], "max_content_width": 100}
 _help = click.help_option("-h", "--help", help="显示帮助 (show help)")
+
+EXIT_CODES_HELP = ("\b\n退出码：\n"
+                   "  0    运行完成（有问题也是 0，除非用了 --fail-on）\n"
+                   "  1    用了 --fail-on，且存在该级别或更严重的未豁免问题\n"
+                   "  2    用法错误，或输入无法读取/不合格（一行「错误：…」，不写出任何文件）\n"
+                   "  3    程序内部错误（会提示调试日志的位置，请发给维护人员）\n"
+                   "  130  被 Ctrl-C 中断")
 
 
 # ---------------------------------------------------------------------------------------------------- output
@@ -89,16 +97,108 @@ class _Bar:
         self.bar.label = _pad(stage, self.width)
         self.bar.render_progress()
 
-    def close(self) -> None:
+    def close(self, finished: bool = True) -> None:
+        """Fill the bar when the run finished; on an error or Ctrl-C leave it where it stopped."""
         if self.bar is not None:
-            self.bar.update(len(self.stages) - self.done)
+            if finished:
+                self.bar.update(len(self.stages) - self.done)
             self.bar.__exit__(None, None, None)
             self.bar = None
 
 
+# ---------------------------------------------------------------------------------------------------- help text
+_HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+_EXTRA = re.compile(r"\s*\[([^\[\]]*)\]\s*$")
+
+
+def _extra_text(extra: str) -> str:
+    """click's ``[default: x; required]`` in Chinese."""
+    parts = []
+    for item in extra.split("; "):
+        if item == "required":
+            parts.append("必填")
+        elif item.startswith("default: "):
+            parts.append("默认 " + item[len("default: "):])
+        else:
+            parts.append(item.replace("x>=", "≥").replace("x<=", "≤"))
+    return "[" + "；".join(parts) + "]"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Greedy wrap by display width (a CJK character is two columns): breaks at spaces, or between wide
+    characters; an ASCII word longer than the line is cut."""
+    lines: list[str] = []
+    for para in text.splitlines() or [""]:
+        line = ""
+        for unit in re.findall(r"[^\s\u1100-\uffff]+\s*|[\u1100-\uffff]\s*|\s+", para):
+            if line and _width((line + unit).rstrip()) > width:
+                lines.append(line.rstrip())
+                line = unit.lstrip()
+            else:
+                line += unit
+            while _width(line.rstrip()) > width:        # a single ASCII word wider than the line
+                cut = next(i for i in range(1, len(line) + 1) if _width(line[:i]) > width) - 1
+                lines.append(line[:max(cut, 1)])
+                line = line[max(cut, 1):]
+        lines.append(line.rstrip())
+    return lines
+
+
+class _Formatter(click.HelpFormatter):
+    """click's help layout in Chinese, with columns aligned by display width."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{_HEADINGS.get(heading, heading)}：\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = [(first, _EXTRA.sub(lambda m: "  " + _extra_text(m[1]), second or "")) for first, second in rows]
+        first_w = min(max((_width(f) for f, _ in rows), default=0), col_max)
+        first_col = first_w + col_spacing
+        text_width = max(self.width - first_col - self.current_indent - 2, 20)
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if _width(first) <= first_w:
+                self.write(" " * (first_col - _width(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = _wrap(second, text_width)
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(" " * (first_col + self.current_indent) + line + "\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+class _Command(click.Command):
+    context_class = _Context
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
+class _Group(click.Group):
+    context_class = _Context
+    command_class = _Command
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------------- command
-@click.group(context_settings=CONTEXT, help="广州市政务信息共享合规检查（《广州市政务信息共享管理规定》市政府令第165号）。\n\n"
-             "常用：sharecheck template → sharecheck validate 导出文件夹 → sharecheck run 导出文件夹 --period 2026-10")
+@click.group(cls=_Group, context_settings=CONTEXT, epilog=EXIT_CODES_HELP, help="广州市政务信息共享合规检查（《广州市政务信息共享管理规定》市政府令第165号）。\n\n"
+             "\b\n常用：sharecheck template → sharecheck validate 导出文件夹 → sharecheck run 导出文件夹 --period 2026-10\n"
+             "每个命令的说明：sharecheck 命令 --help")
 @_help
 @click.version_option(__version__, "--version", "-V", prog_name="sharecheck", message="%(prog)s %(version)s",
                       help="显示版本号 (show the version)")
@@ -106,12 +206,13 @@ def cli() -> None:
     pass
 
 
-@cli.command("run", context_settings=CONTEXT, short_help="检查一个审计期间，生成报告 (run an audit)")
+@cli.command("run", context_settings=CONTEXT, epilog=EXIT_CODES_HELP,
+             short_help="检查一个审计期间，生成报告 (run an audit)")
 @_help
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str), metavar="INPUT...")
 @click.option("--period", required=True, metavar="P", help="审计期间：YYYY-MM（如 2026-10）或 YYYY-Qn（如 2026-Q4）")
 @click.option("--as-of", "as_of", metavar="D", help="基准日 YYYY-MM-DD，须在审计期间内；默认期间最后一天")
-@click.option("--pack", default="gz165", show_default=True, help="规则包名称或文件夹 (rule pack)")
+@click.option("--pack", default="gz165", show_default=True, metavar="NAME", help="规则包名称或文件夹 (rule pack)")
 @click.option("--params", type=click.Path(path_type=str), metavar="FILE",
               help="本次运行的参数覆盖文件（YAML），如修改期限天数 (parameter overrides)")
 @click.option("--calendar", type=click.Path(path_type=str), metavar="FILE",
@@ -123,7 +224,8 @@ def cli() -> None:
               help="存在该严重程度或更严重的未豁免问题时，退出码为 1（用于自动化流程）")
 @click.option("--table", "tables", multiple=True, metavar="NAME=PATH[:SHEET]",
               help="指定某张表的来源，如 exchanges=交换日志.csv 或 catalog=目录.xlsx:信息资源；可重复")
-@click.option("--format", "formats", multiple=True, type=click.Choice(["xlsx", "dept_xlsx", "html", "csv", "json"]),
+@click.option("--format", "formats", multiple=True, metavar="FORMAT",
+              type=click.Choice(["xlsx", "dept_xlsx", "html", "csv", "json"]),
               help="只写出这些报告（可重复；默认全部）：xlsx 审计报告，dept_xlsx 部门报告，html，csv，json")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度条和摘要 (no progress, no summary)")
 def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out, fail_on, tables, formats, quiet):
@@ -141,8 +243,10 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
         outcome = run(list(inputs), period, as_of=as_of, pack=pack, params=params, calendar=calendar,
                       waivers=waivers, history=history, out=out, overrides=list(tables),
                       formats=list(formats) or None, progress=bar)
-    finally:
-        bar.close()
+    except BaseException:
+        bar.close(finished=False)
+        raise
+    bar.close()
     if not quiet:
         click.echo(_summary(outcome))
     if outcome.fails(fail_on):
@@ -158,6 +262,26 @@ def _summary(outcome) -> str:
     lines = [f"审计期间 {r.period.label}（基准日 {r.as_of.isoformat()}），部门 {n_dept} 个。",
              "问题（未豁免）：" + "，".join(f"{k} {v}" for k, v in counts.items())
              + f"；已豁免 {outcome.waived_count()}。"]
+    from .model import TABLE_TITLES
+    empty = [t for t in ("departments", "catalog") if t in r.load.tables and not len(r.load.tables[t])]
+    if empty:
+        lines.append("注意：" + "、".join(f"「{TABLE_TITLES[t]}」" for t in empty)
+                     + " 没有任何数据行（只有表头？），请检查输入文件。")
+    unread = [i for i in (r.load.inputs or []) if not i.get("table")]
+    if unread:
+        lines.append(f"未读取的工作表/文件 {len(unread)} 个：")
+        groups: dict[tuple[str, str], list[str]] = {}
+        for i in unread:
+            groups.setdefault((str(i.get("path")), str(i.get("note") or "")), []).append(str(i.get("sheet") or ""))
+        shown = 8
+        for (path, note), sheets in list(groups.items())[:shown]:
+            named = "、".join(f"「{x}」" for x in sheets if x)
+            lines.append(f"  {path}{named}" + (f"：{note}" if note else ""))
+        if len(groups) > shown:
+            lines.append(f"  ……另有 {len(groups) - shown} 个文件（完整清单见 sharecheck validate 或报告「说明」）")
+    nd = 0 if r.load.defects is None else len(r.load.defects)
+    if nd:
+        lines.append(f"输入问题 {nd} 条（单元格读不出、引用不存在、编号重复等，详见报告「输入问题」）。")
     nc = r.result.not_checked
     if nc is not None and len(nc):
         lines.append(f"未检查的规则 {nc['rule_id'].nunique()} 条（缺少输入，详见报告「未检查」）。")
@@ -181,11 +305,13 @@ def _summary(outcome) -> str:
 
 @cli.command("rules", context_settings=CONTEXT, short_help="列出规则包的全部规则 (list rules)")
 @_help
-@click.option("--pack", default="gz165", show_default=True, help="规则包名称或文件夹")
+@click.option("--pack", default="gz165", show_default=True, metavar="NAME", help="规则包名称或文件夹")
 @click.option("--params", type=click.Path(path_type=str), metavar="FILE", help="参数覆盖文件（显示覆盖后的值）")
 def rules_cmd(pack, params):
     """列出每条规则：编号、条款、名称、严重程度、参数及其取值。"""
     from .engine import load_pack
+    from .pipeline import check_params_file
+    check_params_file(params)
     p = load_pack(pack, params)
     info = p.rule_info()
     used = p.params_used() or {}
@@ -216,11 +342,13 @@ def _value_text(v: Any) -> str:
 @cli.command("explain", context_settings=CONTEXT, short_help="解释一条规则 (explain a rule)")
 @_help
 @click.argument("rule_id", metavar="RULE-ID")
-@click.option("--pack", default="gz165", show_default=True, help="规则包名称或文件夹")
+@click.option("--pack", default="gz165", show_default=True, metavar="NAME", help="规则包名称或文件夹")
 @click.option("--params", type=click.Path(path_type=str), metavar="FILE", help="参数覆盖文件")
 def explain_cmd(rule_id, pack, params):
     """显示规则的条款原文、含义、参数，以及合规/不合规的示例。"""
     from .engine import load_pack
+    from .pipeline import check_params_file
+    check_params_file(params)
     p = load_pack(pack, params)
     info = p.rule_info()
     want = unicodedata.normalize("NFKC", rule_id).strip().upper()
@@ -325,7 +453,7 @@ def _render_example(i: int, ex: Any) -> list[str]:
 @_help
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str), metavar="INPUT...")
 @click.option("--table", "tables", multiple=True, metavar="NAME=PATH[:SHEET]", help="指定某张表的来源；可重复")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="列出的输入问题条数上限")
+@click.option("--limit", default=20, show_default=True, metavar="N", type=click.IntRange(0), help="列出的输入问题条数上限")
 def validate_cmd(inputs, tables, limit):
     """读取 INPUT...，报告识别到的表、行数和输入问题（不运行规则）。无法读取时退出码 2。"""
     from .model import TABLE_TITLES
@@ -334,7 +462,7 @@ def validate_cmd(inputs, tables, limit):
     rows = [(TABLE_TITLES.get(i.get("table"), i.get("table")) or "未识别", i.get("table") or "", i.get("path"),
              i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
     click.echo("识别到的表：")
-    click.echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=60))
+    click.echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
     absent = [f"{TABLE_TITLES[t]}（{t}）" for t in TABLE_TITLES if t not in lr.tables]
     if absent:
         click.echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
@@ -361,10 +489,12 @@ def validate_cmd(inputs, tables, limit):
 @_help
 @click.option("--out", type=click.Path(path_type=str), default="模板", show_default=True, metavar="DIR",
               help="模板输出文件夹")
-def template_cmd(out):
-    """为 inputs.md 的每张表生成一个带格式的空白 Excel 模板：必填列标 *，表头下一行是填写说明，编码列有下拉选项。"""
+@click.option("--force", is_flag=True, help="文件夹中已有同名且已改动（可能已填写）的文件时，仍用空白模板覆盖")
+def template_cmd(out, force):
+    """为每张输入表生成一个带格式的空白 Excel 模板：第 1 行表头（必填列标 *），第 2 行填写说明，数据从第 3 行起填写；
+    编码列有下拉选项。已填写过的同名文件不会被覆盖（除非加 --force）。"""
     from .templates import write_templates
-    files = write_templates(out)
+    files = write_templates(out, force=force)
     click.echo(f"已生成 {len(files)} 个模板，位于 {out}：")
     for f in files:
         click.echo(f"  {Path(f).name}")
@@ -378,7 +508,7 @@ def _click_error_text(err: click.ClickException) -> str:
         if p is not None and getattr(p, "opts", None) and p.opts[0].startswith("-"):
             return f"缺少选项 {p.opts[0]}：例如 --period 2026-10"
         name = (p.metavar or p.name.upper()) if p is not None else "参数"
-        return f"缺少参数 {name}"
+        return f"缺少参数 {name}：用 --help 查看用法"
     if isinstance(err, click.NoSuchOption):
         extra = f"（是否想用 {'、'.join(err.possibilities)}？）" if err.possibilities else ""
         return f"没有选项 {err.option_name}{extra}：用 --help 查看可用选项"
@@ -390,6 +520,13 @@ def _click_error_text(err: click.ClickException) -> str:
         if p is not None and isinstance(p.type, click.IntRange):
             return f"{name} 的值不对：应为不小于 {p.type.min} 的整数"
         return f"{name} 的值不对：{err.message}"
+    if isinstance(err, click.BadOptionUsage):
+        name = err.option_name
+        if "requires" in err.message:
+            return f"选项 {name} 后面缺少取值：例如 {_OPTION_EXAMPLES.get(name, name + ' 值')}"
+        if "does not take a value" in err.message:
+            return f"选项 {name} 不带取值：只写 {name}，不要写 {name}=…"
+        return f"选项 {name} 用法不对：用 --help 查看用法"
     if isinstance(err, click.UsageError):
         msg = err.message
         if msg.startswith("No such command"):
@@ -398,6 +535,18 @@ def _click_error_text(err: click.ClickException) -> str:
             return f"多余的参数：{msg.split('(')[-1].rstrip(')')}"
         return f"用法错误：{msg}"
     return err.format_message()
+
+
+_OPTION_EXAMPLES = {"--period": "--period 2026-10", "--as-of": "--as-of 2026-10-31", "--out": "--out 审计结果/2026-10",
+                    "--waivers": "--waivers 豁免.xlsx", "--history": "--history 审计历史.db",
+                    "--params": "--params 本次参数.yaml", "--calendar": "--calendar 2027工作日历.xlsx",
+                    "--table": "--table exchanges=交换日志.csv", "--fail-on": "--fail-on 严重",
+                    "--format": "--format xlsx", "--pack": "--pack gz165", "--limit": "--limit 50"}
+
+
+def _quiet_unraisable(_unraisable) -> None:
+    """After an interrupt or error, half-finished writers (openpyxl's write-only generators) are closed when
+    they are garbage-collected and may complain on stderr; the user has already been told what happened."""
 
 
 def _write_debug_log() -> Path | None:
@@ -414,6 +563,8 @@ def _write_debug_log() -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point. Never shows a traceback unless SHARECHECK_DEBUG=1."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None and os.environ.get("SHARECHECK_DEBUG") != "1":      # the console script, not a caller
+        sys.unraisablehook = _quiet_unraisable
     if not args:
         args = ["--help"]
     try:
@@ -421,6 +572,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = rv if isinstance(rv, int) and not isinstance(rv, bool) else EXIT_OK
     except SystemExit as e:
         code = e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_USAGE)
+        if type(sys.stdout).__name__.lstrip("_") == "PacifyFlushWrapper":
+            # click's answer to a closed pipe (`sharecheck rules | head`): the reader stopped, nothing failed;
+            # exit 1 would read as --fail-on's "findings of that severity exist"
+            code = EXIT_OK
     except SharecheckError as e:
         click.echo(f"错误：{' '.join(str(e).split())}", err=True)
         code = getattr(e, "exit_code", EXIT_USAGE)
@@ -453,4 +608,4 @@ def _entry() -> None:  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    _entry()

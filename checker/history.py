@@ -15,11 +15,12 @@ previous period is the latest recorded one of the same kind that starts before t
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pandas as pd
 
@@ -29,6 +30,7 @@ from .model import (RESOLVED_COLUMNS, STATUS_NEW, STATUS_PERSISTING, STATUS_RESO
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
+POLL_MS = 200                 # one slice of the wait for another run's write transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS periods (
@@ -61,6 +63,11 @@ CREATE TABLE IF NOT EXISTS scores (
     PRIMARY KEY (period, department)
 );
 """
+
+
+def _busy_text(p: Path) -> str:
+    waited = f"（已等待 {BUSY_TIMEOUT_MS / 1000:g} 秒仍未释放）" if BUSY_TIMEOUT_MS >= 1000 else ""
+    return f"历史库 {p} 正被另一次运行占用，请稍后重试{waited}"
 
 
 def _kind(p: Period) -> str:
@@ -115,7 +122,7 @@ class History:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise UsageError(f"历史库 {p} 正被另一次运行占用，请稍后重试") from None
+                raise UsageError(_busy_text(p)) from None
             raise UsageError(f"历史库 {p} 不是 sharecheck 的历史库（无法作为 SQLite 数据库读取）："
                              "请换一个文件名，或删除后重新生成") from None
         if version > SCHEMA_VERSION:
@@ -157,12 +164,25 @@ class History:
     @staticmethod
     @contextmanager
     def _immediate(p: Path, conn: sqlite3.Connection) -> Iterator[None]:
+        # Wait for another run's write transaction in short slices, so Ctrl-C is honoured while waiting
+        # (one long sqlite busy wait would hold the interpreter for the whole BUSY_TIMEOUT_MS).
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        slice_ms = max(1, min(BUSY_TIMEOUT_MS, POLL_MS))
+        conn.execute(f"PRAGMA busy_timeout = {slice_ms}")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise UsageError(f"历史库 {p} 正被另一次运行占用，请稍后重试") from None
-            raise UsageError(f"历史库 {p} 无法写入（{exc}）：请检查文件权限") from None
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    break
+                except sqlite3.OperationalError as exc:
+                    busy = "locked" in str(exc) or "busy" in str(exc)
+                    if busy and time.monotonic() < deadline:
+                        continue
+                    if busy:
+                        raise UsageError(_busy_text(p)) from None
+                    raise UsageError(f"历史库 {p} 无法写入（{exc}）：请检查文件权限") from None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
             yield
         except BaseException:
@@ -198,8 +218,12 @@ class History:
             "SELECT rule_id, department, key, message, severity, status, since FROM findings "
             "WHERE period = ? ORDER BY rule_id, department, key", self.conn, params=(period,))
 
-    def compare(self, period: Period, findings: pd.DataFrame) -> Comparison:
-        """Statuses against the previous recorded period. Waived findings keep 已豁免 (and get ``since``)."""
+    def compare(self, period: Period, findings: pd.DataFrame, not_checked: Iterable[str] = ()) -> Comparison:
+        """Statuses against the previous recorded period. Waived findings keep 已豁免 (and get ``since``).
+
+        ``not_checked``: rules this period could not check (an input missing). Their findings of the previous
+        period are not 已整改 — nobody looked — so they are left out of ``resolved``.
+        """
         f = findings.copy()
         if "status" not in f.columns:
             f["status"] = None
@@ -228,7 +252,8 @@ class History:
         if len(before):
             now = fk.drop_duplicates().assign(_now=True)
             r = before.drop_duplicates(key_cols).merge(now, on=key_cols, how="left")
-            resolved = r[r["_now"].isna()][RESOLVED_COLUMNS].reset_index(drop=True)
+            gone = r["_now"].isna() & ~r["rule_id"].isin(list(not_checked))
+            resolved = r[gone][RESOLVED_COLUMNS].reset_index(drop=True)
         else:
             resolved = pd.DataFrame({c: pd.Series(dtype="object") for c in RESOLVED_COLUMNS})
         return Comparison(findings=f, resolved=resolved, previous_period=prev)

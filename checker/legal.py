@@ -26,9 +26,13 @@ RESULT_COLUMNS = ["level", "sufficient", "citations"]
 
 _HAN = r"\u4e00-\u9fff"
 _TITLE_RE = r"《[^《》]+》"
+# a title directly followed by its own number in brackets: 《人口信息管理规定》（公安部令第XX号）
+# and/or preceded by its issuer: 公安部关于印发《…规定》的通知, 广州市人民政府印发的《…》
+_TITLE_TAIL_RE = (rf"(?:(?P<pre>[{_HAN}]{{2,40}}?)(?:关于)?(?:印发|发布|颁布)的?)?"
+                  r"(?P<text>《[^《》]+》)(?:\((?P<tail>[^()《》]{1,80})\))?")
 _PRC_RE = (rf"中华人民共和国[{_HAN}〈〉]{{1,24}}?(?:法典|(?<![办方])法(?:实施条例)?(?![规律院人官])|条例)")
 _ORDER_RE = rf"[{_HAN}]{{1,20}}令第[0-9Xx一二三四五六七八九十百千零〇]+号"
-_DOC_RE = rf"[{_HAN}]{{1,16}}\[\d{{4}}\]第?\d+号"
+_DOC_RE = rf"[{_HAN}]{{1,16}}\[\d{{4}}\]第?(?:\d+|[Xx]+)号?"   # 号 is sometimes left out; XX号 = not yet known
 _INTERNAL_RE = (rf"(?:本|我)(?:部门|单位|局|委|办|厅|中心|机关|院|所)[{_HAN}]{{0,12}}?(?:制度|规定|办法|规程|细则|规范)"
                 rf"|内部[{_HAN}]{{0,10}}?(?:制度|规定|办法|规程|规范)")
 _VERBS_RE = r"^.*(?:根据|依据|依照|按照|参照|遵照|参见|详见|执行|符合)"
@@ -60,7 +64,7 @@ class _Table:
         self.order_rules = self._rules(need("order_rules"), subst, "order_rules")
         self.doc_rules = self._rules(need("doc_rules"), subst, "doc_rules")
         laws = sorted(need("national_laws"), key=len, reverse=True)
-        self.known_re = "(?:" + "|".join(re.escape(x) for x in laws) + ")(?![规律院人官])"
+        self.known_re = "(?:" + "|".join(re.escape(x) for x in laws) + ")(?![规律院人官务定])"   # not 公司法务
         self.examples = list(data.get("examples") or [])
         self.rank = {lv: i for i, lv in enumerate(self.levels)}
 
@@ -138,11 +142,47 @@ def _extract(s: pd.Series, pattern: str) -> pd.DataFrame:
                          "text": m["text"].astype(object).to_numpy()})
 
 
+def _extract_titles(s: pd.Series) -> pd.DataFrame:
+    """(row, n, text, tail, pre) of every 《title》: tail = the text of a bracket right after it, pre = the words
+    before a 印发/发布/颁布 right before it (the issuer); NaN when absent."""
+    cols = {"row": pd.Series(dtype="int64"), "n": pd.Series(dtype="int64"), "text": pd.Series(dtype=object),
+            "tail": pd.Series(dtype=object), "pre": pd.Series(dtype=object)}
+    if s.empty:
+        return pd.DataFrame(cols)
+    m = s.str.extractall(_TITLE_TAIL_RE)
+    if m.empty:
+        return pd.DataFrame(cols)
+    m = m.reset_index()
+    return pd.DataFrame({"row": m.iloc[:, 0].to_numpy(), "n": m["match"].to_numpy(),
+                         "text": m["text"].astype(object).to_numpy(), "tail": m["tail"].astype(object).to_numpy(),
+                         "pre": m["pre"].astype(object).to_numpy()})
+
+
+def _number_class(tails: pd.Series, tb: _Table) -> pd.Series:
+    """Class of the order (…令第N号) or document number (<prefix>[YYYY]N号) a bracket holds; None if neither."""
+    out = pd.Series(None, index=tails.index, dtype=object)
+    has = tails.notna()
+    if not has.any():
+        return out
+    tx = tails[has].astype(str)
+    order = tx.str.extract(f"({_ORDER_RE})", expand=False)
+    ok = order.notna()
+    if ok.any():
+        o = order[ok].str.replace(_VERBS_RE, "", regex=True).str.replace(_JOIN_RE, "", regex=True)
+        out[o.index] = _Table.apply(tb.order_rules, o).to_numpy()
+    doc = tx[~ok].str.extract(f"({_DOC_RE})", expand=False).dropna()
+    if len(doc):
+        doc = doc.str.replace(_VERBS_RE, "", regex=True).str.replace(r"^.*(?:及|与|或|和|、)", "", regex=True)
+        prefix = doc.str.replace(r"\[\d{4}\]第?(?:\d+|[Xx]+)号?$", "", regex=True)
+        out[prefix.index] = _Table.apply(tb.doc_rules, prefix).to_numpy()
+    return out
+
+
 def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.DataFrame:
     """Classify 共享依据 texts. Returns a frame on the same index with columns
 
-    - ``level``: 法律 / 行政法规 / 党中央国务院政策 / 不足 / 无法识别 (the strongest citation; 无法识别 when nothing
-      recognisable is cited); ``None`` for an empty or placeholder text;
+    - ``level``: 法律 / 行政法规 / 党中央国务院政策 / 不足 / 无法识别 (the strongest recognised citation; 无法识别 only
+      when nothing recognisable is cited); ``None`` for an empty or placeholder text;
     - ``sufficient`` (bool): level is 法律, 行政法规 or 党中央国务院政策;
     - ``citations`` (str): the recognised citations with their class, strongest first, joined with ``；``,
       e.g. ``《中华人民共和国统计法》（法律）；《广州市信息化促进条例》（地方性法规、规章或规范性文件）``.
@@ -157,11 +197,30 @@ def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.Data
 
     parts = []
     # a) titles
-    t = _extract(s, _TITLE_RE)
+    t = _extract_titles(s)
     if len(t):
         inner = pd.Series(t["text"].str.slice(1, -1).to_numpy(), dtype=object)
         core = inner.str.replace(r"(\([^()]*\))+$", "", regex=True)
-        t["cls"] = _Table.apply(tb.title_rules, core).to_numpy()
+        cls = _Table.apply(tb.title_rules, core)
+        # The number in brackets right after a title names its issuer: 《…规定》（公安部令第N号） is a departmental
+        # rule, not a 行政法规; 《…办法》（国务院令第N号） is a 行政法规. It decides a title that the title alone
+        # could only place by its ending (行政法规) or not at all (待核实).
+        # Likewise the issuer named right before it: 公安部关于印发《…规定》的通知 is the ministry's.
+        tail_cls = _number_class(pd.Series(t["tail"].to_numpy(), dtype=object), tb)
+        pre = pd.Series(t["pre"].to_numpy(), dtype=object)
+        pre_cls = pd.Series(None, index=pre.index, dtype=object)
+        has_pre = pre.notna()
+        if has_pre.any():
+            who = (pre[has_pre].astype(str).str.replace(_VERBS_RE, "", regex=True)
+                   .str.replace(_JOIN_RE, "", regex=True))
+            pre_cls[who.index] = _Table.apply(tb.title_rules, who).to_numpy()
+        level_of = lambda c: c.map(lambda x: tb.classes[x]["level"] if isinstance(x, str) else None)  # noqa: E731
+        for other in (pre_cls, tail_cls):          # the number wins over the issuer's name
+            own, lv = level_of(cls), level_of(other)
+            use = ((own == "无法识别") | ((own == "行政法规") & (lv == "不足"))) & other.notna() & (other != "待核实")
+            cls = cls.where(~use, other)
+        t["cls"] = cls.to_numpy()
+        t = t.drop(columns=["tail", "pre"])
         t["kind"] = 0
         parts.append(t)
     rest = s.str.replace(_TITLE_RE, "|", regex=True)
@@ -185,7 +244,7 @@ def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.Data
     if len(d):
         d["text"] = (d["text"].str.replace(_VERBS_RE, "", regex=True)
                      .str.replace(r"^.*(?:及|与|或|和|、)", "", regex=True))
-        prefix = d["text"].str.replace(r"\[\d{4}\]第?\d+号$", "", regex=True)
+        prefix = d["text"].str.replace(r"\[\d{4}\]第?(?:\d+|[Xx]+)号?$", "", regex=True)
         d["cls"] = _Table.apply(tb.doc_rules, prefix).to_numpy()
         d["kind"] = 3
         parts.append(d)
@@ -215,7 +274,12 @@ def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.Data
         c["cite"] = c["text"] + "（" + c["cls"].map(lambda x: tb.classes[x].get("label", x)) + "）"
         c = (c.sort_values(["row", "rank", "kind", "n"], kind="stable")
              .drop_duplicates(["row", "cite"]))
-        best = c.drop_duplicates("row")
+        # rules.md: "Text that cites nothing recognizable is unclassified" -- so an unplaceable citation decides the
+        # level only when the text cites nothing else; 《广州市…》 plus an unknown 《…办法》 is 不足. (The listing
+        # keeps the `levels` order: an unplaceable citation is shown before the insufficient ones, for review.)
+        unknown = (c["level"] == "无法识别").astype("int64")
+        best = (c.assign(_u=unknown.to_numpy()).sort_values(["row", "_u", "rank", "kind", "n"], kind="stable")
+                .drop_duplicates("row"))
         level[best["row"].to_numpy()] = best["level"].to_numpy()
         joined = c.groupby("row", sort=True)["cite"].agg("；".join)
         citations[joined.index.to_numpy()] = joined.to_numpy()

@@ -10,7 +10,11 @@ report them twice), so both are usage errors (exit 2).
 """
 from __future__ import annotations
 
+import errno
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -117,6 +121,13 @@ def parse_table_override(spec: str) -> tuple[str, str, str | None]:
     return name, path, sheet
 
 
+def check_params_file(params: str | Path | None) -> None:
+    """A --params file that does not exist is named as the parameter file it is (not as a rule pack file)."""
+    if params and not Path(params).is_file():
+        what = "是一个文件夹" if Path(params).is_dir() else "不存在"
+        raise UsageError(f"参数文件 {params} {what}：请检查 --params 后面的路径（YAML 文件，如 本次参数.yaml）")
+
+
 def default_out(period: Period) -> Path:
     return Path("审计结果") / period.label
 
@@ -124,6 +135,16 @@ def default_out(period: Period) -> Path:
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"输出位置 {out} 已存在且不是文件夹：请用 --out 换一个文件夹")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"输出位置 {out} 无法创建：{parent} 是一个文件，不是文件夹。请用 --out 换一个文件夹")
+            break
+
+
+_OS_ERRORS = {errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.ENOSPC: "磁盘空间不足",
+              errno.EROFS: "磁盘为只读", errno.EEXIST: "已有同名文件", errno.ENOTDIR: "路径中有同名文件，不是文件夹",
+              errno.EISDIR: "是一个文件夹", errno.ENAMETOOLONG: "路径太长", errno.EBUSY: "文件正被占用"}
 
 
 def _note(progress: Progress | None, stage: str) -> None:
@@ -155,7 +176,12 @@ def load(inputs: Sequence[str | Path], overrides: Any = None) -> LoadResult:
     for p in paths:
         if not Path(p).exists():
             raise UsageError(f"输入 {p} 不存在：请检查路径")
-    return load_inputs(paths, _overrides_for_loader(overrides))
+    over = _overrides_for_loader(overrides)
+    for name, (path, _sheet) in (over or {}).items():
+        if not Path(path).is_file():
+            what = "是一个文件夹（应为一个文件）" if Path(path).is_dir() else "不存在"
+            raise UsageError(f"--table {name}= 指定的文件 {path} {what}：请检查路径")
+    return load_inputs(paths, over)
 
 
 def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
@@ -201,6 +227,7 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     from .calendar import Calendar
     from .history import History
     from .waivers import apply_waivers, read_waivers
+    check_params_file(params)
     the_pack = _engine.load_pack(pack, str(params) if params else None)
     rule_ids = list(the_pack.rule_info()["rule_id"])
     waiver_frame = read_waivers(waivers, rule_ids) if waivers else None
@@ -233,7 +260,7 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     files: list[Path] = []
     if history:
         with History.open(history) as h, h.transaction():
-            cmp = h.compare(per, findings)
+            cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
             h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
             report.result = _replace_findings(result, _with_status(cmp.findings))
             report.resolved, report.previous_period = cmp.resolved, cmp.previous_period
@@ -248,6 +275,11 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     return RunOutcome(report=report, out_dir=out_dir if write else None, files=files)
 
 
+def _not_checked_rules(result: EvalResult) -> list[str]:
+    nc = result.not_checked
+    return [] if nc is None or not len(nc) else sorted(set(nc["rule_id"].astype(str)))
+
+
 def _replace_findings(result: EvalResult, findings: pd.DataFrame) -> EvalResult:
     extra = [c for c in findings.columns if c not in FINDING_COLUMNS]
     return EvalResult(findings=findings[FINDING_COLUMNS + extra].reset_index(drop=True), checked=result.checked,
@@ -256,9 +288,63 @@ def _replace_findings(result: EvalResult, findings: pd.DataFrame) -> EvalResult:
 
 
 def _render(report: Report, out_dir: Path, formats: Iterable[str] | None) -> list[Path]:
+    """Write the reports into a staging folder beside ``out_dir``, then move them into place.
+
+    A failure or Ctrl-C while writing leaves no half-written workbook and no new folder behind. Department
+    workbooks of this period left in ``out_dir`` by an earlier run of the same period (a department that is
+    gone) are removed, so re-running a period replaces its reports. An OS error (no permission, disk full, a
+    file open in Excel) is a one-line error, exit 2.
+    """
     from .render import write
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = write(report, out_dir, list(formats) if formats else None)
-    if isinstance(written, (list, tuple)):
-        return [Path(p) for p in written]
-    return sorted(p for p in out_dir.rglob("*") if p.is_file())
+    out_dir = Path(out_dir)
+    created = _first_missing(out_dir)
+    stage: Path | None = None
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".sharecheck-", dir=out_dir.parent))
+        written = write(report, stage, list(formats) if formats else None)
+        if not isinstance(written, (list, tuple)):
+            written = sorted(p for p in stage.rglob("*") if p.is_file())
+        rel = [Path(w).resolve().relative_to(stage.resolve()) for w in written]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for r in rel:
+            (out_dir / r).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / r, out_dir / r)
+        _remove_stale(out_dir, rel, report.period.label)
+        return [out_dir / r for r in rel]
+    except OSError as exc:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        what = _OS_ERRORS.get(exc.errno, exc.strerror or type(exc).__name__)
+        where = exc.filename or out_dir
+        raise UsageError(f"无法写入输出文件夹 {out_dir}（{where}：{what}）：请检查文件夹权限和磁盘空间，"
+                         "并关闭正在 Excel 中打开的报告后重试") from None
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The topmost folder of ``path`` that does not exist yet (None when ``path`` exists)."""
+    top = None
+    for p in [path, *path.parents]:
+        if p.exists():
+            break
+        top = p
+    return top
+
+
+def _remove_stale(out_dir: Path, written: list[Path], period_label: str) -> None:
+    """In every sub-folder this run wrote (部门报告/), remove ``*_<period>.xlsx`` files it did not write."""
+    by_folder: dict[Path, set[str]] = {}
+    for r in written:
+        if r.parent != Path("."):
+            by_folder.setdefault(r.parent, set()).add(r.name)
+    for folder, names in by_folder.items():
+        for f in (out_dir / folder).glob(f"*_{period_label}.xlsx"):
+            if f.is_file() and f.name not in names:
+                f.unlink()

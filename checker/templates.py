@@ -131,24 +131,34 @@ def build_workbook(table: "schema.Table") -> Workbook:
     return wb
 
 
-def _normalise_zip(path: Path) -> None:
-    """Fixed member timestamps and document dates, so the same template is byte-identical every time."""
+def _normalised_bytes(wb: Workbook) -> bytes:
+    """The workbook as .xlsx bytes with fixed member timestamps and document dates, so the same template is
+    byte-identical every time."""
+    import io
     import re
     import zipfile
-    with zipfile.ZipFile(path) as z:
+    raw = io.BytesIO()
+    wb.save(raw)
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as z:
         members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
     stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in members:
             if name == "docProps/core.xml":
                 data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</)", rb"\g<1>" + stamp + rb"\g<2>", data)
             info = zipfile.ZipInfo(name, date_time=FIXED_TIME.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, data)
+    return out.getvalue()
 
 
-def write_templates(out_dir: str | Path, tables: Iterable[str] | None = None) -> list[Path]:
-    """Write one template workbook per table (all ten by default). Returns the files written."""
+def write_templates(out_dir: str | Path, tables: Iterable[str] | None = None, force: bool = False) -> list[Path]:
+    """Write one template workbook per table (all ten by default). Returns the files written.
+
+    A file of the same name that differs from the blank template (a filled-in template, a real export) is
+    never overwritten unless ``force``: the command stops before writing anything and names the files.
+    """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise UsageError(f"模板输出位置 {out} 已存在且不是文件夹：请用 --out 换一个文件夹")
@@ -156,15 +166,21 @@ def write_templates(out_dir: str | Path, tables: Iterable[str] | None = None) ->
     unknown = [n for n in names if n not in schema.TABLES]
     if unknown:
         raise UsageError(f"没有这张表：{'、'.join(unknown)}")
-    out.mkdir(parents=True, exist_ok=True)
+    blobs = [(out / f"{schema.TABLES[n].title}.xlsx", _normalised_bytes(build_workbook(schema.TABLES[n])))
+             for n in names]
+    if not force:
+        taken = [p for p, data in blobs if p.exists() and (not p.is_file() or p.read_bytes() != data)]
+        if taken:
+            raise UsageError(f"{out} 中已有 {'、'.join(p.name for p in taken)}，且与空白模板不同（可能已填写数据）："
+                             "请用 --out 换一个文件夹；确定要用空白模板覆盖时加 --force")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"无法创建模板文件夹 {out}（{exc.strerror or exc}）：请换一个文件夹") from None
     files = []
-    for name in names:
-        t = schema.TABLES[name]
-        path = out / f"{t.title}.xlsx"
-        wb = build_workbook(t)
+    for path, data in blobs:
         try:
-            wb.save(path)
-            _normalise_zip(path)
+            path.write_bytes(data)
         except OSError as exc:
             raise UsageError(f"无法写入模板 {path}（{exc.strerror or exc}）：文件是否正被 Excel 打开？") from None
         files.append(path)

@@ -15,8 +15,11 @@ import pandas as pd
 # Placeholders that mean "nothing given" in a free-text field (compared after NFKC, whitespace removal, upper-case).
 PLACEHOLDERS = frozenset({"/", "-", "—", "——", "－", "–", "无", "暂无", "N/A", "NA", "NULL"})
 _PLACEHOLDERS_NORM = frozenset(unicodedata.normalize("NFKC", p).upper() for p in PLACEHOLDERS)
+PLACEHOLDER_CODES = _PLACEHOLDERS_NORM          # placeholders as ``norm_code`` writes them (for ``isin``)
 
-_WS_RE = r"\s+"          # after NFKC, U+3000 is a plain space; \s also covers tabs, line breaks, NBSP
+# after NFKC, U+3000 is a plain space; \s also covers tabs, line breaks, NBSP; plus the invisible zero-width
+# characters copy-paste leaves in cells (ZWSP/ZWNJ/ZWJ, LRM/RLM, word joiner, a stray BOM)
+_WS_RE = r"[\s\u200b-\u200f\u2060\ufeff]+"
 
 
 def _scalar_to_text(v):
@@ -155,6 +158,25 @@ def is_missing(series: pd.Series) -> pd.Series:
     return (s.isna() | s.isin(_PLACEHOLDERS_NORM)).astype(bool)
 
 
+def is_placeholder(series: pd.Series) -> pd.Series:
+    """Bool Series: a non-empty placeholder (``/ - — 无 暂无 N/A``…). Cheap on long columns of real values: only
+    short strings are normalised (placeholders are at most a few characters); a categorical is judged on its
+    categories."""
+    if isinstance(getattr(series, "dtype", None), pd.CategoricalDtype):
+        cats = is_placeholder(pd.Series(series.cat.categories, dtype=object)).to_numpy(dtype=bool)
+        codes = series.cat.codes.to_numpy()
+        hit = np.zeros(len(codes), dtype=bool)
+        if len(cats):
+            hit = np.where(codes >= 0, cats[np.maximum(codes, 0)], False)
+        return pd.Series(hit, index=series.index)
+    s = as_text(series)
+    out = pd.Series(False, index=s.index)
+    short = s.notna() & s.str.len().le(12).fillna(False).astype(bool)
+    if short.any():
+        out[short] = norm_code(s[short]).isin(_PLACEHOLDERS_NORM).to_numpy()
+    return out
+
+
 # ---- scalar versions ------------------------------------------------------------------------------------------
 
 def nfkc_strip1(value) -> str | None:
@@ -192,5 +214,5 @@ def norm_header(value) -> str:
     if t is None:
         return ""
     t = unicodedata.normalize("NFKC", t)
-    t = re.sub(r"[\s*]+", "", t)
+    t = re.sub(r"[\s*\u200b-\u200f\u2060\ufeff]+", "", t)
     return t

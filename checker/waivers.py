@@ -103,7 +103,8 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
             break
     if header_at is None:
         raise InputError("找不到表头行（应含「规则编号」「部门」「记录」「理由」「批准人」「有效期至」）",
-                         file=str(path), sheet=sheet or None, hint="请按 outputs.md 的豁免清单格式填写表头")
+                         file=str(path), sheet=sheet or None,
+                         hint="请在第一行写表头：规则编号、部门、记录、理由、批准人、有效期至（记录可留空）")
     header = list(names.iloc[header_at])
     missing = [c for c in REQUIRED if c not in header]
     if missing:
@@ -131,8 +132,13 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
     rid = norm_match(frame["规则编号"])
     if rule_ids is not None:
         known = {str(r).upper() for r in rule_ids}
-        fail(~rid.isin(known), "规则编号", "规则编号不存在",
-             "请用 `sharecheck rules` 查看全部规则编号")
+        unknown = ~rid.isin(known)
+        near = ""
+        if unknown.any():
+            import difflib
+            close = difflib.get_close_matches(str(rid[unknown].iloc[0]), sorted(known), n=3, cutoff=0.6)
+            near = f"（相近的规则编号：{'、'.join(close)}）" if close else ""
+        fail(unknown, "规则编号", "规则编号不存在", f"请改正{near}；全部规则编号可用 sharecheck rules 查看")
     for c, what in (("理由", "豁免理由"), ("批准人", "批准人")):
         fail(is_missing(frame[c]), c, f"缺少{what}", f"每条豁免都须写明{what}")
     until = frame["有效期至"].map(_parse_date)

@@ -40,7 +40,7 @@ def test_department_isolation(written):
     for p in paths:
         dept = by_file[p.name]
         wb = openpyxl.load_workbook(p)
-        assert wb.sheetnames[:5] == ["说明", "评分", "问题明细", "待办", "输入问题"]
+        assert wb.sheetnames[:6] == ["说明", "评分", "各规则合规率", "问题明细", "待办", "输入问题"]
         values = set(map(str, _cells(wb)))
         own = f[f["department"] == dept]
         other = f[f["department"] != dept]

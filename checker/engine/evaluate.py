@@ -66,7 +66,11 @@ def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc) -> None:
     keep = pd.Series(True, index=frame.index)
     if check.scope is not None:
         keep = to_bool(check.scope(_env(frame, rule, views)), frame.index)
-        if check.out_of_scope_reason:
+        # A deadline check's scope selects the kind of record (19-1: base resources; 19-2: the others): records of
+        # another kind belong to another rule and are not "outside the period". Its out-of-window records are
+        # counted by _deadline_scope among the records of its own kind only (rules.md: "update rows that the
+        # scoping rule does not select ... the report counts them").
+        if check.out_of_scope_reason and check.deadline is None:
             acc.skip(rule.id, check.input, int((~keep).sum()), check.out_of_scope_reason)
     # Deadline checks read every column of their (small) scoped records; the others carry only the deciding
     # columns through the filters, and fetch the rest for the findings alone (positions, not labels).

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import PackError
 from ..text import is_missing as _text_is_missing
+from ..text import norm_name as _norm_name
 
 EMPTY_TEXT = "（空）"
 _PARAM_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
@@ -140,8 +141,17 @@ def _f_hours(env, a, b):
     return (b - a).dt.total_seconds() / 3600.0
 
 
-def _f_codelist(env, name):
+def _mapping(env, name):
+    """A code list by name: a rule parameter whose value is a mapping/list wins over codelists.yaml, so that
+    a table of numbers (e.g. GZ165-18-1's cycle days) can be changed with --params like any deadline."""
+    value = env.params.get(name)
+    if isinstance(value, (dict, list)):
+        return value
     return env.codelists[name]
+
+
+def _f_codelist(env, name):
+    return _mapping(env, name)
 
 
 def _joined(mapping: dict) -> dict:
@@ -149,7 +159,7 @@ def _joined(mapping: dict) -> dict:
 
 
 def _f_lookup(env, name, x):
-    mapping = env.codelists[name]
+    mapping = _mapping(env, name)
     out = as_series(x, env.index).map(_joined(mapping))
     if mapping and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in mapping.values()):
         return out.astype("Float64")
@@ -158,7 +168,7 @@ def _f_lookup(env, name, x):
 
 def _f_pair_in(env, name, k, v):
     """True where value v is one of the codelist's values for key k ('*' allows any value)."""
-    mapping = env.codelists[name]
+    mapping = _mapping(env, name)
     k, v = as_series(k, env.index), as_series(v, env.index)
     pairs = sorted(f"{a}\x1f{b}" for a, vals in mapping.items() for b in (vals or []))
     any_keys = sorted(a for a, vals in mapping.items() if "*" in (vals or []))
@@ -186,6 +196,14 @@ def _f_param(env, name):
     return env.params[name]
 
 
+def _f_norm(env, x):
+    """rules.md "Key": a free-text value as keys write it (NFKC, trimmed, every inner space removed)."""
+    s = as_series(x, env.index)
+    if pd.api.types.is_datetime64_any_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s
+    return _norm_name(s.astype(object)).astype(object)
+
+
 FUNCTIONS: dict[str, Func] = {f.name: f for f in [
     Func("missing", (1, 1), False, "missing(x)：为空或占位符（/ - — 无 暂无 N/A）", _f_missing),
     Func("in_period", (1, 1), False, "in_period(x)：x 的日历日期在审计期间内且不晚于核查日", _f_in_period),
@@ -199,6 +217,7 @@ FUNCTIONS: dict[str, Func] = {f.name: f for f in [
          _f_labels),
     Func("date", (1, 1), False, "date(x)：日期文字 YYYY-MM-DD", _f_date),
     Func("datetime", (1, 1), False, "datetime(x)：日期时间文字 YYYY-MM-DD HH:MM:SS", _f_datetime),
+    Func("norm", (1, 1), False, "norm(x)：键中的文字（NFKC、去首尾及中间空格，规则说明“Key”）", _f_norm),
     Func("param", (1, 1), True, "param('名称') 或 ${名称}：本规则的参数", _f_param),
 ]}
 
@@ -339,8 +358,8 @@ class Compiler:
                     if fname == "param":
                         if name not in self.params:
                             raise self.err(f"引用了未定义的参数「{name}」（本规则参数：{', '.join(sorted(self.params)) or '无'}）", expr)
-                    elif name not in self.codelists:
-                        raise self.err(f"引用了未知的代码表「{name}」（codelists.yaml 中有：{', '.join(sorted(self.codelists))}）", expr)
+                    elif name not in self.codelists and not isinstance(self.params.get(name), (dict, list)):
+                        raise self.err(f"引用了未知的代码表「{name}」（本规则的表格型参数或 codelists.yaml 中有：{', '.join(sorted(self.codelists))}）", expr)
                     args.append(lambda env, v=name: v)
                 else:
                     args.append(self._node(a, expr))

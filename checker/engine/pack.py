@@ -121,13 +121,13 @@ def _prose(text: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------------- loading
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, what: str = "规则包文件") -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PackError(f"规则包文件 {path} 不存在") from None
+        raise PackError(f"{what} {path} 不存在") from None
     except UnicodeDecodeError:
-        raise PackError(f"规则包文件 {path} 不是 UTF-8 文本") from None
+        raise PackError(f"{what} {path} 不是 UTF-8 文本（请另存为 UTF-8 编码）") from None
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
@@ -135,7 +135,7 @@ def _read_yaml(path: Path) -> Any:
     except (yaml.YAMLError, json.JSONDecodeError) as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else ""
-        raise PackError(f"规则包文件 {path} {where}格式错误（YAML/JSON 无法解析），请检查缩进和冒号") from None
+        raise PackError(f"{what} {path} {where}格式错误（YAML/JSON 无法解析），请检查缩进和冒号") from None
 
 
 def _param_value(spec: Any) -> Any:
@@ -196,13 +196,14 @@ def load_pack(name_or_path: str | Path = "gz165", params_file: str | Path | None
         if rid not in files:
             raise PackError(f"{root / 'pack.yaml'}：列出了规则 {rid}，但没有规则文件 {root / (rid + '.yaml')}")
     overrides = _read_params(params_file, files) if params_file else {}
-    rules = [_load_rule(files[rid], dim_of, codelists, overrides.get(rid, {}), manifest) for rid in order]
+    rules = [_load_rule(files[rid], dim_of, codelists, overrides.get(rid, {}), manifest,
+                        f"参数文件 {params_file}" if params_file else "参数文件") for rid in order]
     return Pack(root, manifest, codelists, rules, str(params_file) if params_file else None)
 
 
 def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
     path = Path(params_file)
-    data = _read_yaml(path)
+    data = _read_yaml(path, "参数文件")
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -215,7 +216,7 @@ def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
     return {rid: dict(v) for rid, v in data.items()}
 
 
-def _load_rule(path: Path, dim_of, codelists, override: dict, manifest) -> Rule:
+def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: str = "参数文件") -> Rule:
     data = _read_yaml(path)
     where = f"规则文件 {path.name}"
     if not isinstance(data, dict):
@@ -245,10 +246,17 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest) -> Rule:
             raise PackError(f"{where}：参数「{name}」缺少 value（默认值）") from None
     for name, value in override.items():
         if name not in params:
-            raise PackError(f"参数文件：规则 {data['id']} 没有参数「{name}」（可用：{', '.join(sorted(params)) or '无'}）")
+            raise PackError(f"{pwhere}：规则 {data['id']} 没有参数「{name}」（可用：{', '.join(sorted(params)) or '无'}）")
         if not _type_ok(params[name], value):
-            raise PackError(f"参数文件：规则 {data['id']} 的参数「{name}」应为{_type_name(params[name])}，"
-                            f"实际为「{value!r}」")
+            raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」应为{_type_name(params[name])}，"
+                            f"实际为「{value}」")
+        if isinstance(params[name], dict):
+            # a table parameter (e.g. cycle days): the override changes only the entries it names
+            bad = [k for k, v in value.items() if k not in params[name] or not _type_ok(params[name][k], v)]
+            if bad:
+                raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」中「{'、'.join(map(str, bad))}」无效"
+                                f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")
+            value = {**params[name], **value}
         params[name] = value
     for name, value in params.items():
         if isinstance(value, str) and isinstance(data.get("params", {}).get(name), dict) \

@@ -15,13 +15,16 @@ import pandas as pd
 from .. import schema
 from ..errors import InputError
 from ..model import DEFECT_COLUMNS, META_COLUMNS, META_FILE, META_ROW, META_SHEET, LoadResult, empty_frame
-from ..text import as_text, norm_code
+from ..text import as_text, is_placeholder, nfkc_strip, norm_code
 from . import coerce, header, readers, recognize, references, safety  # noqa: F401  (safety: limits for the README)
 from .readers import RawSheet
 
 __all__ = ["load_inputs", "read_table", "read_sheets", "LoadResult"]
 
 NOTE_KEYWORDS = ("必填", "选填", "填写", "填报说明", "格式：", "格式:", "说明：", "说明:")
+# a cell that starts with a note keyword (after brackets/markers): 「必填，唯一」「（选填）」「填写说明：…」
+_NOTE_CELL_RE = ("^[\\s(（\\[【*]*(?:" + "|".join(NOTE_KEYWORDS + ("非必填", "条件必填", "注：", "注:"))
+                 .replace("(", "\\(").replace(")", "\\)") + ")")
 TOTAL_WORDS = ("合计", "总计")
 NOTE_SCAN_ROWS = 3
 
@@ -39,10 +42,19 @@ def read_sheets(path: str, shown: str | None = None) -> list[RawSheet]:
     return readers.read_file(path, shown or path)
 
 
+# A typed cell (date/datetime/int/bool) that describes the column instead of holding a value: "是/否", "Y/N",
+# "YYYY-MM-DD", "日期，如 2026-10-08", "整数"…
+_DESCRIPTOR_RE = (r"是\s*[/／|或、]\s*否|[YyTt]\s*[/／]\s*[NnFf]|YYYY|yyyy|格式|日期|时间|整数|数字|如[:：\s]|例[:：]"
+                  r"|示例|填写|必填|选填")
+
+
 def _note_mask(raw: pd.DataFrame, table: schema.Table) -> np.ndarray:
     """Template/description rows right under the header (at most NOTE_SCAN_ROWS, contiguous from the top):
-    a row none of whose typed cells (date/datetime/int/bool) parses while at least one is filled, or a row with a
-    note keyword (必填, 选填, 填写…)."""
+    a row with a note keyword (必填, 选填, 填写…), or a row none of whose typed cells (date/datetime/int/bool)
+    parses while at least one of them describes its column ("是/否", "YYYY-MM-DD", "日期，如 …").
+
+    A first record whose typed cells merely fail to parse (a date "2026-13-01", a flag "未知") is data, not a note:
+    it is kept and its bad cells are reported as input defects."""
     k = min(NOTE_SCAN_ROWS, len(raw))
     mask = np.zeros(len(raw), dtype=bool)
     if k == 0:
@@ -50,18 +62,24 @@ def _note_mask(raw: pd.DataFrame, table: schema.Table) -> np.ndarray:
     head = raw.iloc[:k]
     typed = [c for c in table.columns if c.name in head.columns
              and c.type in (schema.DATE, schema.DATETIME, schema.INT, schema.BOOL)]
-    filled = np.zeros(k, dtype=bool)
     parsed = np.zeros(k, dtype=bool)
+    describes = np.zeros(k, dtype=bool)
     for c in typed:
         val, bad = coerce.coerce_column(head[c.name], c)
-        raw_filled = norm_code(head[c.name]).notna().to_numpy()
-        filled |= raw_filled
+        txt = as_text(head[c.name])
+        raw_filled = (txt.notna() & ~is_placeholder(txt)).to_numpy()
         parsed |= raw_filled & ~np.asarray(bad, dtype=bool)
-    text = pd.DataFrame({c: as_text(head[c]) for c in head.columns if c not in META_COLUMNS})
-    keyword = np.zeros(k, dtype=bool)
-    for kw in NOTE_KEYWORDS:
-        keyword |= text.apply(lambda s: s.str.contains(kw, regex=False, na=False)).any(axis=1).to_numpy()
-    note = (filled & ~parsed) | keyword
+        describes |= txt.str.contains(_DESCRIPTOR_RE, regex=True, na=False).to_numpy(dtype=bool)
+    # a note keyword opening the row's first filled cell, or opening two or more cells (one real value such as a
+    # name starting with 填写 does not make a note row)
+    cells = pd.DataFrame({c: nfkc_strip(head[c]) for c in head.columns if c not in META_COLUMNS})
+    starts = cells.apply(lambda s: s.str.contains(_NOTE_CELL_RE, regex=True, na=False)).to_numpy(dtype=bool)
+    filled_cells = cells.notna().to_numpy()
+    first_filled = np.argmax(filled_cells, axis=1) if filled_cells.size else np.zeros(k, dtype=int)
+    keyword = (starts.sum(axis=1) >= 2) if starts.size else np.zeros(k, dtype=bool)
+    if starts.size:
+        keyword |= starts[np.arange(k), first_filled] & filled_cells.any(axis=1)
+    note = (describes & ~parsed) | keyword
     for i in range(k):                       # contiguous from the header down
         if not note[i]:
             break
@@ -88,18 +106,24 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
     data, rows, read_defects = sheet.data(match.row, width)
     if len(data.columns):
         nonempty = pd.DataFrame({c: _nonempty(data[c]) for c in data.columns})
-        keep = nonempty.any(axis=1).to_numpy()
+        anything = nonempty.any(axis=1).to_numpy()
+        # a record has a value in at least one recognised column; a row holding only extra columns (a pre-numbered
+        # 序号, a 备注) is not a record
+        mapped = [p for p in match.mapping.values() if p in nonempty.columns]
+        keep = nonempty[mapped].any(axis=1).to_numpy() if mapped else np.zeros(len(data), dtype=bool)
     else:
-        keep = np.zeros(len(data), dtype=bool)
-    # a final 合计/总计 row: the last non-empty row whose first non-empty cell is 合计/总计 (spaces ignored)
-    if keep.any():
-        last = np.flatnonzero(keep)[-1]
+        anything = keep = np.zeros(len(data), dtype=bool)
+    # a final 合计/总计 row: the last non-empty row whose first non-empty cell is 合计/总计 (spaces and a trailing
+    # colon ignored)
+    if anything.any():
+        last = np.flatnonzero(anything)[-1]
         cells = [v for v, f in zip(data.iloc[last].tolist(), nonempty.iloc[last].tolist()) if f]
-        if cells and norm_code(pd.Series([cells[0]], dtype=object)).iloc[0] in TOTAL_WORDS:
+        first = norm_code(pd.Series([cells[0]], dtype=object)).iloc[0] if cells else None
+        if first is not None and first.rstrip(":") in TOTAL_WORDS:
             keep[last] = False
     data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
     raw = pd.DataFrame({name: data[pos] if pos in data.columns else pd.Series([None] * len(data), dtype=object)
-                        for name, pos in match.mapping.items()})
+                        for name, pos in sorted(match.mapping.items(), key=lambda kv: kv[1])})   # sheet order
     raw[META_FILE] = sheet.shown
     raw[META_SHEET] = sheet.sheet
     raw[META_ROW] = rows

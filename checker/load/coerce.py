@@ -9,19 +9,26 @@ import pandas as pd
 from .. import schema
 from ..codes import resource_code_valid, uscc_valid
 from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
-from ..text import as_text, fullmatch, nfkc_strip, norm_code, norm_name
+from ..text import PLACEHOLDER_CODES, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip, norm_code, norm_name
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
+# Local time of the audited exports: timezone-aware values (Parquet timestamps with a zone, ISO text with an
+# offset) are converted to it and then handed on as naive wall-clock times.
+LOCAL_TZ = "Asia/Shanghai"
+LOCAL_UTC_OFFSET_MIN = 8 * 60            # UTC+08:00 all year (no daylight saving time)
+# A number cell holding exactly 8 digits in this range is a YYYYMMDD date (as a serial it would be past 9999).
+_YMD8_MIN, _YMD8_MAX = 19000101, 29991231
 
-_DATE_RE = (r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-            r"(?:(?:\s+|T|\s*日?\s*)(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})"
-            r"(?:\s*[:分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?)?$")
+_DATE_RE = (r"^(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?"
+            r"(?:(?:\s+|T|\s*[日号]?\s*)(?P<H>\d{1,2})\s*[:时]\s*(?P<M>\d{1,2})"
+            r"(?:\s*[:分]\s*(?P<S>\d{1,2})(?:\.\d+)?\s*秒?)?"
+            r"(?:\s*(?P<Z>Z|[+-]\d{2}:?\d{2}))?)?$")
 _YMD8_RE = r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?$"
 _SERIAL_RE = r"^\d{1,5}(?:\.\d+)?$"
 
 BOOL_TRUE = ("是", "Y", "YES", "1", "TRUE", "T", "√", "✓", "✔", "对")
-BOOL_FALSE = ("否", "N", "NO", "0", "FALSE", "F", "×", "✗", "✘", "错")
+BOOL_FALSE = ("否", "N", "NO", "0", "FALSE", "F", "×", "✗", "✘", "错", "X")   # X: the × typed on a keyboard
 _BOOL_MAP = {**{k: True for k in BOOL_TRUE}, **{k: False for k in BOOL_FALSE}}
 
 
@@ -29,38 +36,84 @@ def _types(s: pd.Series) -> pd.Series:
     return s.map(type)
 
 
+def _naive_local(ts: pd.Series) -> pd.Series:
+    """A datetime Series (naive or timezone-aware) as naive local wall-clock times (``LOCAL_TZ``)."""
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    return ts.astype("datetime64[ns]")
+
+
 def parse_datetime(raw: pd.Series, date_only: bool = False) -> tuple[pd.Series, pd.Series]:
-    """(datetime64[ns] Series, bool Series "non-empty but unreadable")."""
+    """(datetime64[ns] Series, bool Series "non-empty but unreadable").
+
+    A placeholder (``/ - — 无 暂无 N/A``) counts as empty, not as unreadable (rules.md: "Missing")."""
     s = pd.Series(raw, copy=False)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = pd.to_datetime(s, errors="coerce")
-        if getattr(out.dt, "tz", None) is not None:
-            out = out.dt.tz_localize(None)
-        out = out.astype("datetime64[ns]")
-        bad = pd.Series(False, index=s.index)
+        ts = pd.to_datetime(s, errors="coerce")
+        if getattr(ts.dt, "tz", None) is None and ts.dtype != "datetime64[ns]":
+            # Parquet timestamps in ms/us may lie outside the ns range (9999-12-31 as "never"): unreadable
+            lo, hi = pd.Timestamp.min, pd.Timestamp.max
+            ts = ts.where(ts.isna() | ((ts >= lo) & (ts <= hi)))
+            out = ts.astype("datetime64[ns]")
+        else:
+            out = _naive_local(ts)
+        bad = s.notna() & out.isna()
     else:
         s = s.astype(object)
         t = _types(s)
         is_dt = t.isin([_dt.datetime, _dt.date, pd.Timestamp]).to_numpy()
-        is_num = t.isin([int, float, np.int64, np.float64]).to_numpy()
+        is_num = t.isin([int, float, np.int64, np.float64, np.int32, np.float32]).to_numpy()
         is_str = t.eq(str).to_numpy()
         bad = pd.Series(False, index=s.index)
         if is_dt.any():
-            out[is_dt] = pd.to_datetime(s[is_dt], errors="coerce")
+            out[is_dt] = _from_objects(s[is_dt])
         if is_num.any():
             num = pd.to_numeric(s[is_num], errors="coerce")
-            out[is_num] = _from_serial(num)
-        if is_str.any():
-            txt = nfkc_strip(s[is_str])
-            out[is_str] = _parse_text(txt)
+            out[is_num] = _from_number(num)
         filled = s.notna().to_numpy().copy()
         if is_str.any():
+            txt = nfkc_strip(s[is_str])
+            parsed = _parse_text(txt)
+            failed = txt.notna() & parsed.isna()
+            if failed.any():                                 # placeholders are empty, not unreadable
+                txt = txt.copy()
+                txt[failed] = txt[failed].where(~is_placeholder(txt[failed]), None)
+            out[is_str] = parsed
             filled[is_str] = txt.notna().to_numpy()
         bad = pd.Series(filled, index=s.index) & out.isna()
     if date_only:
         out = out.dt.normalize()
     return out, bad.astype(bool)
+
+
+def _from_objects(objs: pd.Series) -> pd.Series:
+    """datetime/date/Timestamp objects (from Excel/ODS cells or Parquet) -> naive local datetimes."""
+    try:
+        conv = pd.to_datetime(objs, errors="coerce")          # the common case: all naive (Excel cells)
+    except (ValueError, TypeError):
+        conv = None                                          # naive and timezone-aware values mixed
+    if conv is not None and pd.api.types.is_datetime64_any_dtype(conv.dtype) and getattr(conv.dt, "tz", None) is None:
+        return conv.astype("datetime64[ns]")
+    aware = objs.map(lambda v: getattr(v, "tzinfo", None) is not None).to_numpy(dtype=bool)
+    res = pd.Series(pd.NaT, index=objs.index, dtype="datetime64[ns]")
+    if (~aware).any():
+        res[~aware] = pd.to_datetime(objs[~aware], errors="coerce").astype("datetime64[ns]")
+    if aware.any():
+        res[aware] = _naive_local(pd.to_datetime(objs[aware], errors="coerce", utc=True))
+    return res
+
+
+def _from_number(num: pd.Series) -> pd.Series:
+    """Number cells: an Excel serial, or — an integral 8-digit YYYYMMDD number (20261008 as a number cell, or
+    20261008.0 as pandas/calamine hand it over) — a date."""
+    ymd = num.notna() & (num >= _YMD8_MIN) & (num <= _YMD8_MAX) & (num == np.floor(num.fillna(0)))
+    res = _from_serial(num.where(~ymd))
+    if ymd.any():
+        v = num[ymd].astype("int64")
+        parts = pd.DataFrame({"y": v // 10000, "m": v // 100 % 100, "d": v % 100}, index=v.index)
+        res[ymd] = _compose(parts)
+    return res
 
 
 def _from_serial(num: pd.Series) -> pd.Series:
@@ -73,7 +126,8 @@ def _from_serial(num: pd.Series) -> pd.Series:
 
 
 def _compose(parts: pd.DataFrame) -> pd.Series:
-    parts = parts.astype(float)
+    zone = parts["Z"] if "Z" in parts else None
+    parts = parts[[c for c in parts.columns if c != "Z"]].astype(float)
     if parts.empty:
         return pd.Series(pd.NaT, index=parts.index, dtype="datetime64[ns]")
     frame = pd.DataFrame({"year": parts["y"], "month": parts["m"], "day": parts["d"],
@@ -81,8 +135,18 @@ def _compose(parts: pd.DataFrame) -> pd.Series:
                           "second": parts.get("S", 0)}).fillna({"hour": 0, "minute": 0, "second": 0})
     valid = (frame["hour"] < 24) & (frame["minute"] < 60) & (frame["second"] < 60) & frame["year"].between(1900, 2999)
     frame.loc[~valid] = np.nan
-    res = pd.to_datetime(frame, errors="coerce")
-    return res.astype("datetime64[ns]")
+    res = pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
+    if zone is not None and zone.notna().any():
+        # an explicit UTC offset (ISO 8601 text from an API export): convert to local wall-clock time
+        z = zone.fillna("").str.replace(":", "", regex=False)
+        sign = np.where(z.str.startswith("-"), -1, 1)
+        hh = pd.to_numeric(z.str.slice(1, 3), errors="coerce").fillna(0)
+        mm = pd.to_numeric(z.str.slice(3, 5), errors="coerce").fillna(0)
+        offset_min = np.where(z.eq(""), np.nan, np.where(z.eq("Z"), 0, sign * (hh * 60 + mm)))
+        has = ~np.isnan(offset_min)
+        shift = pd.to_timedelta(np.where(has, LOCAL_UTC_OFFSET_MIN - np.nan_to_num(offset_min), 0), unit="m")
+        res = res + shift
+    return res
 
 
 _FAST_RE = r"\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?"
@@ -118,6 +182,7 @@ def _parse_text(txt: pd.Series) -> pd.Series:
 def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(nullable boolean Series, bool Series "non-empty but unknown")."""
     key = norm_code(raw)
+    key = key.where(~key.isin(PLACEHOLDER_CODES), None)      # a placeholder is empty, not unreadable
     val = key.map(_BOOL_MAP)
     bad = key.notna() & val.isna()
     return val.astype("boolean"), bad.astype(bool)
@@ -125,6 +190,7 @@ def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_int(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     key = norm_code(raw)
+    key = key.where(~key.isin(PLACEHOLDER_CODES), None)      # a placeholder is empty, not "not an integer"
     cleaned = key.str.replace(",", "", regex=False)
     num = pd.to_numeric(cleaned, errors="coerce")
     integral = num.notna() & (num == np.floor(num.fillna(0))) & (num.abs() < 2 ** 62)
@@ -146,7 +212,7 @@ def coerce_column(raw: pd.Series, col: schema.Column, categorical: bool = False)
     if col.type == schema.BOOL:
         val, bad = parse_bool(raw)
         if col.default is not None:
-            val = val.mask(norm_code(raw).isna().to_numpy(), col.default)
+            val = val.mask(is_missing(raw).to_numpy(), col.default)
         return val, bad
     if col.type == schema.INT:
         return parse_int(raw)
@@ -154,7 +220,9 @@ def coerce_column(raw: pd.Series, col: schema.Column, categorical: bool = False)
         return parse_sharetype(raw), None
     if col.type == schema.CODE:
         return norm_code(raw, categorical), None
-    if col.type == schema.NAME or col.codelist:
+    if col.type == schema.NAME or col.codelist or col.name in schema.RULE_CODE_LISTS:
+        # code-list values (also those a rule judges: 共享方式, 更新周期, 标识类型, 信息类别细目) are compared
+        # whole, so a stray inner space (`平台 接口`) must not make a valid code invalid
         return norm_name(raw, categorical), None
     return nfkc_strip(raw), None
 
@@ -212,7 +280,7 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
             add(bad, col.name, raw[col.name], _PROBLEM_BAD[col.type])
         if col.codelist and not col.business:
             allowed = schema.CODE_LISTS[col.codelist]
-            unknown = val.notna() & ~val.isin(allowed)
+            unknown = val.notna() & ~val.isin(allowed) & ~is_placeholder(val).to_numpy()   # placeholder = empty
             add(unknown, col.name, raw[col.name], f"{col.name}不在代码表中（应为：{'/'.join(allowed[:8])}"
                 f"{'…' if len(allowed) > 8 else ''}）")
         empty = val.isna()
@@ -234,7 +302,9 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
         add(code.notna() & ~resource_code_valid(code), "信息资源代码", raw["信息资源代码"],
             "信息资源代码格式不对（应为 分类码/顺序码，如 101001001/000012）")
         if "信息类别细目" in raw.columns:
-            add(frame["资源分类"].eq("基础信息资源") & frame["信息类别细目"].isna(), "信息类别细目",
+            # base resource (rules.md): 资源分类 = 基础信息资源, or 基础信息类别 set
+            base = frame["资源分类"].eq("基础信息资源") | ~is_missing(frame["基础信息类别"])
+            add(base & is_missing(frame["信息类别细目"]), "信息类别细目",
                 raw["信息类别细目"], "基础信息资源未填写信息类别细目")
 
     frame[META_FILE] = files.to_numpy(dtype=object)

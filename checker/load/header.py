@@ -17,6 +17,8 @@ from ..text import norm_header
 
 HEADER_SCAN_ROWS = 30
 _NOTE_RE = re.compile(r"[(（\[【].*?[)）\]】]$")
+_LEAD_NOTE_RE = re.compile(r"^[(（\[【][^)）\]】]*[)）\]】]")      # （必填）部门名称
+_COLON_RE = re.compile(r"[:：]+$")                                   # 部门名称：
 
 
 def _variants(cell) -> list[str]:
@@ -24,7 +26,7 @@ def _variants(cell) -> list[str]:
     if not h:
         return []
     out = [h]
-    stripped = _NOTE_RE.sub("", h)
+    stripped = _COLON_RE.sub("", _NOTE_RE.sub("", _LEAD_NOTE_RE.sub("", h)))
     if stripped and stripped != h:
         out.append(stripped)
     return out
@@ -77,16 +79,35 @@ def match_row(cells: list, table: schema.Table) -> tuple[dict[str, int], int]:
 
 
 def find_header(grid: pd.DataFrame, table: schema.Table) -> HeaderMatch:
+    """The header row: the row (of the first ``HEADER_SCAN_ROWS``) matching the most required, then most columns.
+
+    A two-row header (group headings merged over sub-headings in the next row, single headings merged down over
+    both rows, so the lower row is empty under them) is read as one: the lower row's cell where it has one, else the
+    upper row's. It is used only when it matches more (required, then any) columns than either row alone; the data
+    then start under the lower row."""
     best = None
     n = min(len(grid), HEADER_SCAN_ROWS)
     req = table.required_columns
-    for i in range(n):
-        cells = grid.iloc[i].tolist()
+
+    def consider(idx, cells):
+        nonlocal best
         mapping, hits = match_row(cells, table)
         rhit = sum(1 for c in req if c in mapping)
-        cand = HeaderMatch(table.name, i, mapping, [norm_header(c) for c in cells], rhit, len(req), hits)
+        cand = HeaderMatch(table.name, idx, mapping, [norm_header(c) for c in cells], rhit, len(req), hits)
         if best is None or (rhit, hits) > (best.required_hit, best.hits):
             best = cand
+        return rhit, hits
+
+    single = [consider(i, grid.iloc[i].tolist()) for i in range(n)]
+    for i in range(n - 1):
+        if not single[i][0] or not single[i + 1][1]:
+            continue                               # the upper row names required columns, the lower row columns
+        upper, lower = grid.iloc[i].tolist(), grid.iloc[i + 1].tolist()
+        combined = [lo if norm_header(lo) else up for up, lo in zip(upper, lower)]
+        mapping, hits = match_row(combined, table)
+        rhit = sum(1 for c in req if c in mapping)
+        if (rhit, hits) > max(single[i], single[i + 1]) and (rhit, hits) > (best.required_hit, best.hits):
+            best = HeaderMatch(table.name, i + 1, mapping, [norm_header(c) for c in combined], rhit, len(req), hits)
     if best is None:
         best = HeaderMatch(table.name, 0, {}, [], 0, len(req), 0)
     return best

@@ -1,17 +1,22 @@
 """Readers: every file becomes a list of ``RawSheet`` (a preview grid for header finding + a loader for the data).
 
 - Excel/ODS (.xlsx .xlsm .xls .ods): ``pandas.read_excel(engine="calamine", header=None, dtype=object)``, sheet by
-  sheet (names fetched first). The grid starts at A1, so grid row i is Excel row i + 1.
-- CSV: encoding detected (UTF-8 with/without BOM, else GB18030); the header line is found on a preview of the first
-  lines; the data are read by pyarrow as strings. A row with the wrong number of fields is reported (defect) and
-  skipped. ``_row`` is the 1-based line number (records with quoted line breaks make later numbers approximate).
+  sheet (names fetched first). The grid starts at A1, so grid row i is Excel row i + 1. A cell merged down over
+  several rows gives its value to each of them (where the workbook carries merge information: .xlsx/.xlsm/.xls).
+- CSV: encoding detected (UTF-8 with/without BOM, else GB18030); delimiter guessed (, tab ; |); the header line is
+  found on a preview of the first records; the data are read by pyarrow as strings. When some records have another
+  field count than the header (blank lines, a short 合计 line, a cut line), the file is read again record by record:
+  blank lines are dropped, a short final 合计 line is kept for the loader to drop, any other odd record is reported
+  (defect) and skipped. ``_row`` is the 1-based line number where the record starts (quoted line breaks counted).
 - Parquet: pyarrow; the column names are the header (row 1), records are rows 2….
 """
 from __future__ import annotations
 
 import codecs
 import csv
+import io
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -59,7 +64,29 @@ def _excel_error(exc: Exception, shown: str, sheet: str | None = None) -> InputE
     text = str(exc).lower()
     if "password" in text or "encrypt" in text:
         return InputError("工作簿已加密（设置了打开密码）", file=shown, sheet=sheet, hint=safety.FIX_RESAVE)
+    if "cell limit" in text or "memory" in text:
+        return InputError("工作表的使用区域过大，读取需要的内存过多，疑似恶意文件或表格远处有零星内容", file=shown,
+                          sheet=sheet, hint="请删除多余的空行空列（或远处的单元格）后另存；大表请改用 CSV 或 Parquet 导出")
     return InputError("工作簿无法读取（文件损坏或格式不受支持）", file=shown, sheet=sheet, hint=safety.FIX_RESAVE)
+
+
+def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame) -> None:
+    """A cell merged down over several rows (a 部门 spanning its officers, a heading spanning a two-row header) holds
+    its value in the top cell only; give every row of the merge that value. Horizontal spans are left alone (a
+    title over the columns, a group heading over sub-headings). Workbooks without merge information are unchanged."""
+    try:
+        ranges = xf.book.get_sheet_by_name(name).merged_cell_ranges or []
+    except Exception:  # noqa: BLE001 - merge information is optional (not every format/version has it)
+        return
+    nrows, ncols = grid.shape
+    for (r0, c0), (r1, _c1) in ranges:
+        if r1 <= r0 or r0 >= nrows or c0 >= ncols:
+            continue
+        value = grid.iat[r0, c0]
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        below = grid.iloc[r0 + 1:min(r1, nrows - 1) + 1, c0]
+        grid.iloc[r0 + 1:min(r1, nrows - 1) + 1, c0] = below.where(below.notna(), value)
 
 
 def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
@@ -80,6 +107,7 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
                                  hint="请改用 CSV 或 Parquet 导出大表")
             grid.columns = range(grid.shape[1])
             grid.index = range(len(grid))
+            _fill_vertical_merges(xf, name, grid)
             rows = np.arange(1, len(grid) + 1, dtype=np.int64)
 
             def load(h, ncols, grid=grid, rows=rows):
@@ -119,22 +147,37 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
     except UnicodeDecodeError as exc:
         raise InputError("CSV 编码无法识别（既不是 UTF-8 也不是 GB18030）", file=shown,
                          hint="请另存为 UTF-8 编码的 CSV") from exc
-    lines = text.splitlines()[:PREVIEW_ROWS]
+    delim = _guess_delimiter(text)
+    # preview: the first records, with the physical line each starts and ends on (a quoted field may hold line
+    # breaks, also in a title line)
+    preview_rows: list[list[str]] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     try:
-        delim = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|").delimiter
-    except csv.Error:
-        delim = ","
-    preview_rows = list(csv.reader(lines, delimiter=delim))
+        prev = 0
+        for rec in reader:
+            preview_rows.append(rec)
+            starts.append(prev + 1)
+            ends.append(reader.line_num)
+            prev = reader.line_num
+            if len(preview_rows) >= PREVIEW_ROWS:
+                break
+    except csv.Error:                          # the 256 KiB head may end inside a quoted field
+        pass
     width = max((len(r) for r in preview_rows), default=0)
     preview = pd.DataFrame([r + [None] * (width - len(r)) for r in preview_rows], dtype=object)
     preview = preview.where(preview.ne(""), None) if width else preview
-    prows = np.arange(1, len(preview) + 1, dtype=np.int64)
+    prows = np.asarray(starts, dtype=np.int64)
 
     def load(h, ncols):
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.csv as pcsv
 
-        names = [f"c{i}" for i in range(ncols)]
+        # the header record's own field count (the preview grid is padded to its widest line)
+        n = max(len(preview_rows[h]) if h < len(preview_rows) else ncols, 1)
+        names = [f"c{i}" for i in range(n)]
         invalid: list[str] = []
 
         def handler(row):
@@ -144,52 +187,119 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         try:
             tbl = pcsv.read_csv(
                 path,
-                read_options=pcsv.ReadOptions(encoding=enc if enc != "utf-8-sig" else "utf-8", skip_rows=h + 1,
+                read_options=pcsv.ReadOptions(encoding=enc if enc != "utf-8-sig" else "utf-8",
+                                              skip_rows=ends[h] if h < len(ends) else h + 1,
                                               column_names=names, block_size=1 << 24),
                 parse_options=pcsv.ParseOptions(delimiter=delim, invalid_row_handler=handler,
                                                 ignore_empty_lines=False, newlines_in_values=True),
-                convert_options=pcsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in names},
                                                     strings_can_be_null=True, null_values=[""]))
-        except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
+        except pa.ArrowInvalid:
+            # e.g. a header-only file without a final line break; the record reader copes (or names the problem)
+            return _csv_records(path, enc, delim, h, n, shown)
+        except (UnicodeDecodeError, OSError) as exc:
             raise InputError(f"CSV 无法解析（{str(exc).splitlines()[0][:80]}）", file=shown,
                              hint="请确认是逗号分隔、UTF-8 或 GB18030 编码的 CSV") from exc
+        if invalid:
+            # rows with another field count than the header (blank lines, a short 合计 line, a cut line…): read
+            # again record by record, with exact line numbers
+            return _csv_records(path, enc, delim, h, n, shown)
         if tbl.num_rows > safety.MAX_ROWS:
             raise InputError(f"行数过多（{tbl.num_rows} 行，上限 {safety.MAX_ROWS} 行）", file=shown,
                              hint="请按月拆分")
+        # line number of each record: the first data line, plus one line per record before it, plus the line
+        # breaks held inside quoted fields of the records before it
+        extra = np.zeros(tbl.num_rows, dtype=np.int64)
+        for col in tbl.columns:
+            cnt = pc.count_substring(col, "\n").fill_null(0)
+            extra += np.asarray(cnt.to_numpy(zero_copy_only=False), dtype=np.int64)
+        first = (ends[h] if h < len(ends) else h + 1) + 1
+        before = np.concatenate([[0], np.cumsum(extra)[:-1]]) if len(extra) else extra
+        rows = first + np.arange(tbl.num_rows, dtype=np.int64) + before
         df = tbl.to_pandas()
-        df.columns = range(ncols)
-        first = h + 2                                   # line number of the first data line
-        defects = []
-        if invalid:
-            bad_lines = _locate_lines(path, enc, h + 1, invalid)
-            total = len(df) + len(invalid)
-            all_lines = np.arange(first, first + total, dtype=np.int64)
-            keep = ~np.isin(all_lines, bad_lines)
-            rows = all_lines[keep][:len(df)]
-            for line, txt in zip(bad_lines, invalid):
-                defects.append({"row": int(line), "column": "", "value": txt[:200],
-                                "problem": f"字段个数与表头不符（表头 {ncols} 列），该行已跳过"})
-        else:
-            rows = np.arange(first, first + len(df), dtype=np.int64)
+        df.columns = range(n)
         df = df.astype(object)
-        return df, rows, defects
+        return df, rows, []
 
     return RawSheet(path, shown, "", stem, 1, preview, prows, load)
 
 
-def _locate_lines(path: str, enc: str, skip: int, texts: list[str]) -> list[int]:
-    """Line numbers of the invalid rows (rare: only read again when there are some)."""
-    want = list(texts)
-    found = []
-    with open(path, encoding=enc, errors="replace", newline="") as fh:
-        for no, line in enumerate(fh, start=1):
-            if no <= skip or not want:
-                continue
-            if line.rstrip("\r\n") == want[0]:
-                found.append(no)
-                want.pop(0)
-    found += [0] * len(want)
-    return found
+_TOTAL_WORDS = ("合计", "总计")
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+def _guess_delimiter(text: str) -> str:
+    """The delimiter that splits the most of the first lines into the same number (≥ 2) of fields; title lines
+    (one field) do not count. Ties go to the comma."""
+    sample = text[:64 * 1024]
+    best, best_score = ",", (0, 0)
+    for d in _DELIMITERS:
+        try:
+            counts = [len(rec) for _, rec in zip(range(30), csv.reader(io.StringIO(sample, newline=""), delimiter=d))]
+        except csv.Error:
+            continue
+        multi = [c for c in counts if c > 1]
+        if not multi:
+            continue
+        mode = max(set(multi), key=lambda c: (multi.count(c), c))
+        score = (multi.count(mode), mode)
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
+                 ) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+    """Records after the header record ``h``, read with the csv module (exact start lines). A record with another
+    field count than the header's ``n``: blank lines are dropped; trailing empty fields beyond ``n`` are dropped; a
+    short final 合计/总计 line is padded (the loader drops it); an extra unnamed column filled on most lines is
+    ignored; any other record is an input defect and skipped."""
+    recs: list[list[str]] = []
+    rows: list[int] = []
+    odd: list[tuple[int, list[str]]] = []
+    try:
+        with open(path, encoding=enc, errors="strict", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delim)
+            prev = 0
+            for i, rec in enumerate(reader):
+                start, prev = prev + 1, reader.line_num
+                if i <= h:
+                    continue
+                if len(rec) == n:
+                    recs.append(rec)
+                    rows.append(start)
+                elif not any(f.strip() for f in rec):
+                    continue                                   # blank line
+                elif len(rec) > n and not any(f.strip() for f in rec[n:]):
+                    recs.append(rec[:n])                        # trailing empty fields
+                    rows.append(start)
+                else:
+                    odd.append((start, rec))
+                if len(recs) > safety.MAX_ROWS:
+                    raise InputError(f"行数过多（超过 {safety.MAX_ROWS} 行）", file=shown, hint="请按月拆分")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"CSV 无法解析（{str(exc).splitlines()[0][:80]}）", file=shown,
+                         hint="请确认是逗号分隔、UTF-8 或 GB18030 编码的 CSV") from exc
+    wide = [o for o in odd if len(o[1]) > n]
+    unnamed_column = len(wide) > (len(recs) + len(odd)) / 2     # data wider than the header on most lines
+    defects = []
+    extra_rows: list[tuple[int, list[str]]] = []
+    for start, rec in odd:
+        first = next((f for f in rec if f.strip()), "")
+        if len(rec) < n and re.sub(r"\s+", "", first).rstrip(":：") in _TOTAL_WORDS:
+            extra_rows.append((start, rec + [""] * (n - len(rec))))
+        elif len(rec) > n and unnamed_column:
+            extra_rows.append((start, rec[:n]))
+        else:
+            defects.append({"row": int(start), "column": "", "value": delim.join(rec)[:200],
+                            "problem": f"字段个数与表头不符（表头 {n} 列，此行 {len(rec)} 列），该行已跳过"})
+    if extra_rows:
+        merged = sorted(list(zip(rows, recs)) + extra_rows, key=lambda t: t[0])
+        rows = [r for r, _ in merged]
+        recs = [x for _, x in merged]
+    df = pd.DataFrame(recs, columns=range(n), dtype=object) if recs else pd.DataFrame(columns=range(n), dtype=object)
+    df = df.where(df.ne(""), None)
+    return df, np.asarray(rows, dtype=np.int64), defects
 
 
 # ---- Parquet ----------------------------------------------------------------------------------------------------
@@ -222,6 +332,11 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
     return RawSheet(path, shown, "", stem, 1, preview, np.array([1], dtype=np.int64), load)
 
 
+def _is_report_dir(path: str) -> bool:
+    """A folder sharecheck wrote: it holds both manifest.json and findings.csv (outputs.md)."""
+    return os.path.isfile(os.path.join(path, "manifest.json")) and os.path.isfile(os.path.join(path, "findings.csv"))
+
+
 def scan_paths(paths) -> list[tuple[str, str]]:
     """(real path, shown path) of every data file; folders recursively, sorted; lock and hidden files skipped."""
     out = []
@@ -230,7 +345,9 @@ def scan_paths(paths) -> list[tuple[str, str]]:
         if os.path.isdir(p):
             found = []
             for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                # hidden folders and sharecheck's own report folders (a run inside the exports folder writes
+                # 审计结果/<period>/ there; the next run must not read its own reports back as exports)
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _is_report_dir(os.path.join(root, d)))
                 for f in files:
                     if f.startswith((".", "~$")) or os.path.splitext(f)[1].lower() not in DATA_EXTS:
                         continue

@@ -31,6 +31,16 @@ def score_sheet(sheet, t: schema.Table) -> float:
     return m.coverage + m.hits / 1000
 
 
+def _by_header(sheet) -> tuple[str | None, tuple]:
+    best, best_score = None, (0.0, 0)
+    for t in schema.TABLE_LIST:
+        m = header.find_header(sheet.preview, t)
+        score = (m.coverage, m.hits)
+        if m.coverage >= MIN_HEADER_COVERAGE and (best is None or score > best_score):
+            best, best_score = t.name, score
+    return best, best_score
+
+
 def recognize(sheet) -> tuple[str | None, str]:
     """(table name or None, Chinese note when not recognised)."""
     if sheet.sheet:
@@ -40,13 +50,14 @@ def recognize(sheet) -> tuple[str | None, str]:
     if not sheet.sheet or sheet.n_sheets == 1:
         name = _by_name(sheet.stem, contains=True)
         if name:
+            # a file name is a weaker hint than a sheet name (部门共享责任人.csv contains 部门): when the header
+            # lacks required columns of the named table but fully matches another table, the header decides
+            if header.find_header(sheet.preview, schema.TABLES[name]).coverage < 1.0:
+                other, score = _by_header(sheet)
+                if other is not None and other != name and score[0] >= 1.0:
+                    return other, ""
             return name, ""
-    best, best_score = None, 0.0
-    for t in schema.TABLE_LIST:
-        m = header.find_header(sheet.preview, t)
-        score = (m.coverage, m.hits)
-        if m.coverage >= MIN_HEADER_COVERAGE and (best is None or score > best_score):
-            best, best_score = t.name, score
+    best, _ = _by_header(sheet)
     if best:
         return best, ""
     if sheet.preview.dropna(how="all").empty:

@@ -8,11 +8,15 @@ Limits (quoted in the README):
 - ``MAX_XML_PROLOG_BYTES`` = 1 MiB: the XML prolog of a member is scanned (streamed) for ``<!DOCTYPE`` / ``<!ENTITY``
   (any DTD is refused: entity bombs, external entities);
 - ``MAX_ROWS`` = 5,000,000 rows per table (sheet, CSV or Parquet file);
+- ``MAX_SHEET_CELLS`` = 30,000,000: rows × columns of a worksheet's used area (the reader allocates the whole
+  rectangle: one stray cell at row 200,000 / column 3,000 would ask for 600 million cells). The extent is taken
+  from the cell and row references of each worksheet XML, streamed;
 - ``MAX_TEXT_FILE_BYTES`` = 2 GiB for a CSV file; ``MAX_XLS_BYTES`` = 200 MiB for an old .xls workbook.
 """
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 
 from ..errors import InputError
@@ -24,6 +28,7 @@ MAX_RATIO = 200
 RATIO_MIN_BYTES = 1024 * 1024
 MAX_XML_PROLOG_BYTES = 1024 * 1024
 MAX_ROWS = 5_000_000
+MAX_SHEET_CELLS = 30_000_000
 MAX_TEXT_FILE_BYTES = 2 * 1024 ** 3
 MAX_XLS_BYTES = 200 * 1024 * 1024
 
@@ -58,7 +63,10 @@ def check_file(path: str, shown: str) -> str:
     head = head_bytes(path)
     if ext in (".xlsx", ".xlsm", ".ods"):
         if head.startswith(OLE2_MAGIC):
-            raise InputError("文件已加密（设置了打开密码）或不是 .xlsx 格式", file=shown, hint=FIX_RESAVE)
+            # an OLE2 container: a password-protected workbook (EncryptedPackage stream), or an old .xls renamed
+            if ext == ".ods" or size > MAX_XLS_BYTES or _ole2_encrypted(path):
+                raise InputError("文件已加密（设置了打开密码）或不是 .xlsx 格式", file=shown, hint=FIX_RESAVE)
+            return "xls"
         if _looks_html(head):
             raise InputError("文件扩展名是 Excel，但内容是网页（HTML）或 XML 文本，不是真正的 Excel 工作簿",
                              file=shown, hint=FIX_RESAVE)
@@ -95,6 +103,25 @@ def check_file(path: str, shown: str) -> str:
                      hint="支持 .xlsx .xlsm .xls .ods .csv .parquet")
 
 
+_ENCRYPTED_STREAMS = ("EncryptedPackage".encode("utf-16-le"), "EncryptionInfo".encode("utf-16-le"))
+
+
+def _ole2_encrypted(path: str) -> bool:
+    """True when an OLE2 file holds the streams of an encrypted OOXML workbook (their names are UTF-16 in the
+    directory). Streamed in 1 MiB chunks; the caller bounds the size."""
+    keep = max(len(x) for x in _ENCRYPTED_STREAMS)
+    tail = b""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                return False
+            buf = tail + chunk
+            if any(x in buf for x in _ENCRYPTED_STREAMS):
+                return True
+            tail = buf[-keep:]
+
+
 def check_zip(path: str, shown: str) -> None:
     """Central-directory limits and an XML prolog scan for DTDs. Never decompresses more than the prolog caps."""
     try:
@@ -120,6 +147,71 @@ def check_zip(path: str, shown: str) -> None:
             name = info.filename.lower()
             if name.endswith((".xml", ".rels", ".vml")) and info.file_size:
                 _scan_xml_prolog(zf, info, shown)
+        for info in infos:
+            name = info.filename.lower()
+            if name.startswith("xl/worksheets/") and name.endswith(".xml") and info.file_size:
+                _check_sheet_extent(zf, info, shown)
+
+
+_ROW_REF = re.compile(rb"<row r=\"(\d{1,9})\"")                     # as Excel and openpyxl write it
+_ANY_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d{1,9})\"")   # any attribute order / prefix
+_WIDE_CELL_REF = re.compile(rb"\sr=\"([A-Z]{2,3})(\d{1,9})\"")       # cells beyond column Z (few in real exports)
+_NARROW_CELL_REF = re.compile(rb"\sr=\"[A-Z](\d{1,9})\"")
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+_VALUE_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]{1,3})(\d{1,9})\"[^>]*?(?<!/)>")
+
+
+def _sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, precise: bool) -> tuple[int, int]:
+    """(max row, max column) of a worksheet XML, streamed. Quick: from row references and the cells beyond column
+    Z. Precise: from the cells that hold something (a style-only ``<c r="X9" s="1"/>`` is ignored by the reader)."""
+    max_row = max_col = 0
+    tail = b""
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            buf = tail + chunk
+            if precise:
+                for m in _VALUE_CELL_REF.finditer(buf):
+                    max_col = max(max_col, _col_number(m.group(1)))
+                    max_row = max(max_row, int(m.group(2)))
+            else:
+                rows = _ROW_REF.findall(buf)
+                if not rows and b"row" in buf:
+                    rows = _ANY_ROW_REF.findall(buf)
+                if rows:
+                    max_row = max(max_row, max(int(x) for x in rows))
+                for m in _WIDE_CELL_REF.finditer(buf):
+                    max_col = max(max_col, _col_number(m.group(1)))
+                    max_row = max(max_row, int(m.group(2)))
+                if max_col < 26 and _NARROW_CELL_REF.search(buf):
+                    max_col = max(max_col, 26)      # a one-letter column: at most Z
+            tail = buf[-256:]
+    return max_row, max_col
+
+
+def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:
+    """Refuse a worksheet whose used rectangle (max row × max column of its filled cells) exceeds
+    ``MAX_SHEET_CELLS``. A quick pass bounds it from above; only a suspicious sheet is scanned cell by cell."""
+    try:
+        max_row, max_col = _sheet_extent(zf, info, precise=False)
+        if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+            max_row, max_col = _sheet_extent(zf, info, precise=True)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
+    if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+        raise InputError(f"工作表的使用区域过大（到第 {max_row} 行、第 {max_col} 列），读取需要的内存过多，"
+                         f"疑似恶意文件或表格远处有零星内容", file=shown,
+                         hint="请删除多余的空行空列（或远处的单元格）后另存；大表请改用 CSV 或 Parquet 导出")
 
 
 def _scan_xml_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:

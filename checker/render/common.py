@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any, Iterable
 
 import numpy as np
@@ -54,7 +56,7 @@ TRACK_LABELS = {"track": "整改状态", "rule_id": "规则编号", "severity": 
                 "key": "记录标识", "message": "问题说明", "since": "首次发现期间"}
 RULE_SUMMARY_LABELS = {
     "rule_id": "规则编号", "article": "条款", "title": "规则名称", "severity": "严重程度", "dimension": "评分维度",
-    "run": "检查情况", "findings": "问题数", "waived": "其中已豁免", "open": "未豁免问题数", "checked": "检查单元数",
+    "run": "检查情况", "findings": "问题数", "waived": "其中已豁免", "open": "未豁免问题数", "counted": "计分问题数", "checked": "检查单元数",
     "rate": "合规率(%)", "departments": "涉及部门数",
 }
 SCORE_META = ["department", "score", "grade", "rank", "coverage", "rules_applicable", "raw_grade", "capped_by"]
@@ -63,7 +65,22 @@ SCORE_LABELS = {"rank": "排名", "department": "部门", "score": "得分", "gr
 
 GRADE_COLOURS = {"优秀": "C6EFCE", "良好": "DDEBF7", "合格": "FFEB9C", "不合格": "FFC7CE"}
 GRADE_FONT_COLOURS = {"优秀": "006100", "良好": "1F4E79", "合格": "9C5700", "不合格": "9C0006"}
+# Bar colours of the score chart (stronger than the cell fills, so that a bar stands out) and their names.
+GRADE_BAR_COLOURS = {"优秀": "70AD47", "良好": "5B9BD5", "合格": "FFC000", "不合格": "C00000"}
+GRADE_BAR_NAMES = {"优秀": "绿", "良好": "蓝", "合格": "黄", "不合格": "红"}
 SEVERITY_COLOURS = {"严重": "FFC7CE", "一般": "FFEB9C", "提示": "EDEDED"}
+
+# Chinese names of the rule parameters (the identifier used in a --params file is shown beside them).
+PARAM_LABELS = {
+    "limit_wd": "期限（工作日）", "limit_hours": "期限（小时）", "window_wd": "季度初更新窗口（工作日）",
+    "cycle_days": "各更新周期的一个周期（天）",
+}
+
+
+def param_label(key) -> str:
+    key = str(key)
+    return f"{PARAM_LABELS[key]}（{key}）" if key in PARAM_LABELS else key
+
 
 # How to read the report (说明 sheet and HTML page).
 HOW_TO_READ = [
@@ -71,9 +88,25 @@ HOW_TO_READ = [
     "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。",
     "「不适用」：该部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
     "「触发的评级政策」：评级政策（如涉密信息上平台一票否决）改变了按分数应得的等级。",
+    "「规则汇总」的合规率 = 1 − 计分问题数 / 检查单元数（全部部门合计；「提示」类规则按其全部未豁免问题计）。",
     "「问题明细」每行一个问题，列出来源文件、工作表和 Excel 行号，可直接回到原表核对；可用表头筛选。",
     "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。",
     "「输入问题」列出无法识别或不一致的单元格；这些记录可能未被相应规则检查（见「未检查」）。",
+    "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。",
+]
+
+
+# How to read a department's own workbook (its sheets: 说明, 评分, 各规则合规率, 问题明细, 待办, 输入问题…).
+HOW_TO_READ_DEPT = [
+    "「评分」是本部门的得分、等级和排名；得分 = 各评分维度权重 × 维度内适用规则合规率的平均值，"
+    "合规率 = 1 − 计分问题数 / 检查单元数。",
+    "「各规则合规率」逐条列出本部门在每条规则下的问题数、计分问题数、检查单元数和合规率。",
+    "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。",
+    "「不适用」：本部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
+    "「触发的评级政策」：评级政策（如涉密信息上平台一票否决）改变了按分数应得的等级。",
+    "「问题明细」每行一个问题，列出来源文件、工作表和 Excel 行号，可直接回到原表核对；可用表头筛选。",
+    "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。",
+    "「输入问题」列出本部门记录中无法识别或不一致的单元格，请核对并更正原表。",
     "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。",
 ]
 
@@ -280,44 +313,58 @@ def table_titles(s: pd.Series) -> pd.Series:
 
 
 def rule_summary(report: Report) -> pd.DataFrame:
-    """Per rule: findings, waived, open (not waived), checked units, rate (%), departments affected."""
+    """Per rule: findings, waived, counted, checked units, rate (%), departments affected.
+
+    ``counted`` are the findings the scorecard counts: not waived and of a scored severity (``pack``
+    ``scored_severities``, default 严重/一般). For an advisory rule (declared severity not scored, e.g. GZ165-18-1)
+    every finding not waived is counted, so that its rate still says how often it was found.
+    ``rate`` = max(0, 1 − counted / checked) in percent, rounded half up to one decimal with exact arithmetic.
+    """
     rules = rules_frame(report)
     f = report.result.findings
     nc = set(not_checked_ids(report))
+    scored = set((report.pack or {}).get("scored_severities") or ["严重", "一般"])
+    declared = dict(zip(rules["rule_id"].astype(str), rules["severity"]))
+    advisory = {r for r, sev in declared.items() if isinstance(sev, str) and sev not in scored}
     if f is not None and len(f):
         st = f["status"] if "status" in f.columns else pd.Series(model.STATUS_NEW, index=f.index)
-        waived = st.eq(model.STATUS_WAIVED)
-        g = pd.DataFrame({"rule_id": f["rule_id"].astype(str), "w": waived.astype(int),
+        waived = st.astype(object).eq(model.STATUS_WAIVED)
+        rid = f["rule_id"].astype(str)
+        counted = ~waived & (f["severity"].isin(scored) | rid.isin(advisory))
+        g = pd.DataFrame({"rule_id": rid, "w": waived.astype(int), "c": counted.astype(int),
                           "department": f["department"]})
-        agg = g.groupby("rule_id", sort=True).agg(findings=("w", "size"), waived=("w", "sum"))
+        agg = g.groupby("rule_id", sort=True).agg(findings=("w", "size"), waived=("w", "sum"), counted=("c", "sum"))
         depts = g.dropna(subset=["department"]).groupby("rule_id")["department"].nunique()
         agg["departments"] = depts.reindex(agg.index).fillna(0).astype(int)
     else:
-        agg = pd.DataFrame(columns=["findings", "waived", "departments"])
+        agg = pd.DataFrame(columns=["findings", "waived", "counted", "departments"])
     ch = report.result.checked
     if ch is not None and len(ch):
-        chk = ch.groupby(ch["rule_id"].astype(str), sort=True)["checked"].sum()
+        chk = pd.to_numeric(ch["checked"], errors="coerce").fillna(0).groupby(ch["rule_id"].astype(str), sort=True).sum()
     else:
         chk = pd.Series(dtype="int64")
     out = rules[["rule_id", "article", "title", "severity", "dimension", "article_text"]].copy()
     ids = out["rule_id"].astype(str)
     out["run"] = np.where(ids.isin(nc), "未检查", "已检查")
-    out["findings"] = ids.map(agg["findings"]).fillna(0).astype(int).to_numpy() if len(agg) else 0
-    out["waived"] = ids.map(agg["waived"]).fillna(0).astype(int).to_numpy() if len(agg) else 0
+    for c in ["findings", "waived", "counted", "departments"]:
+        out[c] = ids.map(agg[c]).fillna(0).astype(int).to_numpy() if len(agg) else 0
     out["open"] = out["findings"] - out["waived"]
     out["checked"] = ids.map(chk).fillna(0).astype(int).to_numpy() if len(chk) else 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(out["checked"] > 0,
-                        np.maximum(0.0, 1.0 - out["open"] / out["checked"].where(out["checked"] > 0, 1)) * 100,
-                        np.nan)
-    out["rate"] = pd.Series(rate, index=out.index).map(lambda v: None if pd.isna(v) else round_half_up(v, 1))
-    out["departments"] = ids.map(agg["departments"]).fillna(0).astype(int).to_numpy() if len(agg) else 0
+    out["rate"] = [None if int(n) <= 0 else exact_rate_percent(int(k), int(n))
+                   for k, n in zip(out["counted"].tolist(), out["checked"].tolist())]
     return out.reset_index(drop=True)
 
 
+def exact_rate_percent(counted: int, checked: int) -> float:
+    """max(0, 1 − counted / checked) in percent, one decimal, rounded half up exactly (no float error)."""
+    fr = max(Fraction(0), 1 - Fraction(counted, checked)) * 1000
+    return int((fr * 2 + 1) // 2) / 10
+
+
 def round_half_up(v: float, nd: int = 1) -> float:
-    q = 10 ** nd
-    return float(np.floor(v * q + 0.5) / q)
+    """Half-up rounding of a float through its shortest decimal representation (84.25 -> 84.3)."""
+    d = Decimal(repr(float(v))).quantize(Decimal(1).scaleb(-nd), rounding=ROUND_HALF_UP)
+    return float(d)
 
 
 def scorecard_columns(report: Report) -> tuple[list[str], list[str]]:
@@ -401,7 +448,14 @@ def waivers_frame(report: Report) -> pd.DataFrame | None:
     cov = pd.to_numeric(w["covered"], errors="coerce").fillna(0).astype(int)
     w["covered"] = cov
     w["expired_text"] = np.where(exp, "已过期", "有效")
-    flag = np.where(exp, "已过期，不适用于任何问题", np.where(cov.eq(0), "未覆盖任何问题", ""))
+    deps = report.load.tables.get("departments") if report.load is not None else None
+    if deps is not None and "部门名称" in deps.columns and len(w):
+        from ..waivers import norm_match
+        unknown = ~norm_match(w["department"]).isin(set(norm_match(deps["部门名称"]).dropna())).to_numpy()
+    else:
+        unknown = np.zeros(len(w), dtype=bool)
+    nothing = np.where(unknown, "未覆盖任何问题（部门名录中无此部门，请核对部门名称）", "未覆盖任何问题")
+    flag = np.where(exp, "已过期，不适用于任何问题", np.where(cov.eq(0), nothing, ""))
     w["flag"] = pd.Series(flag, index=w.index).replace("", None)
     return w.reset_index(drop=True)
 

@@ -82,12 +82,26 @@ def trend_chart(trends: pd.DataFrame | None, departments: list[str], limit: int 
             "lines": lines, "legend_x": left + pw + 20, "more": max(0, len(pv.index) - len(names))}
 
 
+def _grade_legend(report: Report) -> list[dict]:
+    """Grades of the pack, best first, with their colours and score band (the chart's legend)."""
+    grades = sorted((report.pack or {}).get("grades") or [{"grade": g, "min": m} for g, m in
+                                                           [("优秀", 90), ("良好", 75), ("合格", 60), ("不合格", 0)]],
+                    key=lambda g: -float(g.get("min", 0)))
+    out = []
+    for i, g in enumerate(grades):
+        name, lo = str(g.get("grade")), g.get("min")
+        band = f"≥ {lo}" if float(lo or 0) > 0 else (f"< {grades[i - 1].get('min')}" if i else "")
+        out.append({"grade": name, "band": band, "colour": "#" + cm.GRADE_COLOURS.get(name, "DDDDDD"),
+                    "stroke": "#" + cm.GRADE_FONT_COLOURS.get(name, "888888")})
+    return out
+
+
 def context(report: Report) -> dict:
     f = cm.findings_frame(report)
     sc = cm.scorecard_frame(report)
     dims, rule_cols = cm.scorecard_columns(report)
     scv = sc.copy()
-    scv["coverage"] = cm.coverage_percent(scv["coverage"])
+    scv["coverage"] = cm.coverage_percent(scv["coverage"]).map(lambda x: "" if pd.isna(x) else f"{x:.1f}")
     scv["capped_by"] = cm.capped_text(report, scv["capped_by"])
     for c in dims:
         v = pd.to_numeric(scv[c], errors="coerce")
@@ -108,6 +122,7 @@ def context(report: Report) -> dict:
         nc = nc.assign(missing_inputs=cm.table_titles(nc["missing_inputs"]))
     w = cm.waivers_frame(report)
     rs = cm.rule_summary(report)
+    rs["rate"] = rs["rate"].map(lambda x: "" if x is None or pd.isna(x) else f"{float(x):.1f}")
     pack = report.pack or {}
     filters = {
         "departments": sorted(set(f["department"].dropna().astype(str))),
@@ -125,9 +140,9 @@ def context(report: Report) -> dict:
         "score_rows": score_rows, "chart": bar_chart(sc),
         "trend": trend_chart(report.trends, cm.departments_of_report(report)),
         "rule_head": [cm.RULE_SUMMARY_LABELS[k] for k in ["rule_id", "article", "title", "severity", "run", "findings",
-                                                           "waived", "checked", "rate", "departments"]],
-        "rule_rows": _records(rs, ["rule_id", "article", "title", "severity", "run", "findings", "waived", "checked",
-                                   "rate", "departments"]),
+                                                           "waived", "counted", "checked", "rate", "departments"]],
+        "rule_rows": _records(rs, ["rule_id", "article", "title", "severity", "run", "findings", "waived", "counted",
+                                   "checked", "rate", "departments"]),
         "finding_head": [cm.FINDING_LABELS[k] for k in ["rule_id", "severity", "department", "counterpart", "message",
                                                          "key", "input", "file", "sheet", "row", "status"]],
         "finding_rows": _records(shown, fcols), "findings_cut": max(0, len(f) - len(shown)),
@@ -150,7 +165,7 @@ def context(report: Report) -> dict:
         "resolved_rows": _records(report.resolved, model.RESOLVED_COLUMNS) if report.resolved is not None else None,
         "resolved_head": [cm.RESOLVED_LABELS[k] for k in model.RESOLVED_COLUMNS],
         "how_to_read": cm.HOW_TO_READ,
-        "grade_colours": cm.GRADE_COLOURS, "severity_colours": cm.SEVERITY_COLOURS,
+        "grade_colours": cm.GRADE_COLOURS, "grade_legend": _grade_legend(report), "severity_colours": cm.SEVERITY_COLOURS,
         "css": _asset("report.css"), "js": _asset("report.js"),
     }
 

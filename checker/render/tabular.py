@@ -81,6 +81,34 @@ def _jsonable(v: Any) -> Any:
     return str(v)
 
 
+def _scoring(pack: dict[str, Any]) -> dict[str, Any]:
+    """The scoring parameters used (pack.yaml): dimension weights and rules, scored severities, grades, policies."""
+    dims = []
+    for d in pack.get("dimensions") or []:
+        if not isinstance(d, dict):
+            continue
+        item = {"name": d.get("name"), "weight": d.get("weight"), "rules": list(d.get("rules") or [])}
+        if d.get("rule_weights"):
+            item["rule_weights"] = d.get("rule_weights")
+        dims.append(item)
+    return {"dimensions": dims,
+            "scored_severities": list(pack.get("scored_severities") or ["严重", "一般"]),
+            "grades": list(pack.get("grades") or []),
+            "policies": list(pack.get("policies") or [])}
+
+
+def _by_grade(report: Report) -> dict[str, int]:
+    """Departments per grade, in the pack's grade order (best first), then any other grade (无法评分)."""
+    g = cm.scorecard_frame(report)["grade"].dropna().astype(str)
+    vc = g.value_counts()
+    order = [str(x.get("grade")) for x in sorted((report.pack or {}).get("grades") or [],
+                                                   key=lambda x: -float(x.get("min", 0)))]
+    out = {k: int(vc.get(k, 0)) for k in order}
+    for k in sorted(set(vc.index) - set(order)):
+        out[k] = int(vc[k])
+    return out
+
+
 def manifest(report: Report) -> dict[str, Any]:
     f = cm.findings_frame(report)
     pack = report.pack or {}
@@ -104,11 +132,12 @@ def manifest(report: Report) -> dict[str, Any]:
         "pending": int(0 if report.result.pending is None else len(report.result.pending)),
         "input_defects": int(0 if report.load.defects is None else len(report.load.defects)),
         "departments": int(len(cm.scorecard_frame(report))),
+        "by_grade": _by_grade(report),
     }
     if report.waivers is not None:
         w = cm.waivers_frame(report)
         counts["waivers"] = {"total": int(len(w)), "expired": int((w["expired_text"] == "已过期").sum()),
-                             "covering_nothing": int((w["flag"] == "未覆盖任何问题").sum())}
+                             "covering_nothing": int(w["flag"].fillna("").str.startswith("未覆盖任何问题").sum())}
     if report.resolved is not None:
         counts["resolved"] = int(len(report.resolved))
     return _jsonable({
@@ -119,6 +148,7 @@ def manifest(report: Report) -> dict[str, Any]:
         "previous_period": report.previous_period,
         "pack": {"pack": pack.get("pack"), "version": pack.get("version"), "title": pack.get("title")},
         "parameters": report.params or {},
+        "scoring": _scoring(pack),
         "inputs": inputs,
         "rules_run": [r for r in rules["rule_id"].astype(str) if r not in nc_ids],
         "rules_not_checked": not_checked,

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from openpyxl.chart import BarChart, LineChart, Reference
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.pagebreak import Break
 
 from .. import model
 from ..model import Report
@@ -16,23 +17,23 @@ from .xlsxkit import Col, kv_cells, new_workbook, save_deterministic, setup_prin
 # Columns printed of 问题明细 (the rule title and the article text stay on screen only).
 FINDING_PRINT_COLS = 13
 FINDING_COLS = [
-    Col("rule_id", "规则编号", 13), Col("severity", "严重程度", 9), Col("department", "部门", max_width=24),
-    Col("counterpart", "对方部门", max_width=20), Col("article", "条款", max_width=12),
-    Col("message", "问题说明", max_width=50), Col("key", "记录标识", max_width=26),
+    Col("rule_id", "规则编号", 13), Col("severity", "严重程度", 9), Col("department", "部门", max_width=24, wrap=True),
+    Col("counterpart", "对方部门", max_width=20, wrap=True), Col("article", "条款", 14, wrap=True),
+    Col("message", "问题说明", 50, wrap=True), Col("key", "记录标识", max_width=36),
     Col("input_title", "来源表", 10), Col("file", "来源文件", max_width=22), Col("sheet", "工作表", max_width=12),
     Col("row", "行号", 8), Col("status", "状态", 8), Col("waiver_id", "豁免编号", 10),
     Col("title", "规则名称", max_width=30), Col("article_text", "条款原文", 50),
 ]
 PENDING_COLS = [
     Col("rule_id", "规则编号", 13), Col("department", "部门", max_width=28), Col("key", "记录标识", max_width=30),
-    Col("due", "最迟办理时间", 17, number_format="yyyy-mm-dd hh:mm"), Col("message", "说明", max_width=60),
+    Col("due", "最迟办理时间", 17, number_format="yyyy-mm-dd hh:mm"), Col("message", "说明", 50, wrap=True),
     Col("input_title", "来源表", 10), Col("file", "来源文件", max_width=28), Col("sheet", "工作表", max_width=14),
     Col("row", "行号", 8),
 ]
 DEFECT_COLS = [
     Col("table_title", "表", 10), Col("file", "文件", max_width=28), Col("sheet", "工作表", max_width=14),
     Col("row", "行号", 8), Col("column", "列", max_width=16), Col("value", "单元格内容", max_width=30),
-    Col("problem", "问题", max_width=50),
+    Col("problem", "问题", 50, wrap=True),
 ]
 
 SEVERITY_FILLS = {k: PatternFill("solid", fgColor=v) for k, v in cm.SEVERITY_COLOURS.items()}
@@ -99,6 +100,7 @@ def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool =
         ch.y_axis.scaling.min = 0
         ch.y_axis.scaling.max = 100
         ch.x_axis.scaling.orientation = "maxMin"   # rank 1 on top
+        ch.y_axis.crosses = "max"                   # ... and the score axis below the bars, not above
         ch.legend = None
         ch.x_axis.tickLblSkip = 1
         ch.gapWidth = 40
@@ -110,23 +112,38 @@ def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool =
         cats = Reference(ws, min_col=2, min_row=2, max_row=len(sc) + 1)
         ch.add_data(data, titles_from_data=True)
         ch.set_categories(cats)
+        # each bar in its grade's colour (the title says which colour is which grade)
+        from openpyxl.chart.marker import DataPoint
+        from openpyxl.chart.shapes import GraphicalProperties
+        series = ch.series[0]
+        for i, g in enumerate(sc["grade"].tolist()):
+            colour = cm.GRADE_BAR_COLOURS.get(str(g))
+            if colour:
+                series.dPt.append(DataPoint(idx=i, spPr=GraphicalProperties(solidFill=colour)))
+        ch.title = "部门得分（" + "　".join(f"{cm.GRADE_BAR_NAMES[g]}＝{g}" for g in cm.GRADE_BAR_COLOURS) + "）"
         ch.height = max(7.5, 0.7 * len(sc) + 3)
-        ch.width = 18
+        ch.width = 24
         ws.add_chart(ch, f"A{len(sc) + 4}")
+        # the chart starts a printed page of its own (never cut between the table's last page and the next)
+        ws.row_breaks.append(Break(id=len(sc) + 2))
     return ws
 
 
 def _rule_summary_sheet(wb, report: Report):
     rs = cm.rule_summary(report)
-    cols = [Col("rule_id", "规则编号", 13), Col("article", "条款", max_width=14), Col("title", "规则名称", max_width=44),
+    cols = [Col("rule_id", "规则编号", 13), Col("article", "条款", 18, wrap=True),
+            Col("title", "规则名称", 40, wrap=True),
             Col("severity", "严重程度", 9), Col("dimension", "评分维度", 10), Col("run", "检查情况", 9),
-            Col("findings", "问题数", 8), Col("waived", "其中已豁免", 10), Col("checked", "检查单元数", 10),
-            Col("rate", "合规率(%)", 10), Col("departments", "涉及部门数", 10), Col("article_text", "条款原文", 60)]
+            Col("findings", "问题数", 8), Col("waived", "其中已豁免", 10), Col("counted", "计分问题数", 10),
+            Col("checked", "检查单元数", 10), Col("rate", "合规率(%)", 10, number_format="0.0"),
+            Col("departments", "涉及部门数", 10), Col("article_text", "条款原文", 60)]
     write_table(wb, "规则汇总", rs, cols, row_styles={"run": {"未检查": PatternFill("solid", fgColor="EDEDED")}},
                 print_cols=len(cols) - 1)
 
 
 def _not_checked_sheet(wb, report: Report, rules: pd.DataFrame):
+    from openpyxl.cell import WriteOnlyCell
+    from .xlsxkit import WRAP, header_cells, text_cell
     nc = report.result.not_checked
     nc = nc.copy() if nc is not None else model.empty_frame(model.NOT_CHECKED_COLUMNS)
     for c in model.NOT_CHECKED_COLUMNS:
@@ -134,25 +151,32 @@ def _not_checked_sheet(wb, report: Report, rules: pd.DataFrame):
             nc[c] = None
     nc["title"] = nc["rule_id"].map(rules.set_index("rule_id")["title"]) if len(nc) else []
     nc["missing_inputs"] = cm.table_titles(nc["missing_inputs"]) if len(nc) else []
-    cols = [Col("rule_id", "规则编号", 13), Col("title", "规则名称", max_width=40),
-            Col("missing_inputs", "缺少的输入", max_width=30), Col("reason", "原因", max_width=60)]
-    ws = write_table(wb, "未检查", nc, cols, allow_fast=False)[0]
+    # fixed widths: the sheet holds two tables (rules not run; records skipped) sharing the columns
+    cols = [Col("rule_id", "规则编号", 13), Col("title", "规则名称", 40, wrap=True),
+            Col("missing_inputs", "缺少的输入", 24, wrap=True), Col("reason", "原因", 70, wrap=True)]
+    ws = write_table(wb, "未检查", nc, cols, allow_fast=False, autofilter=len(nc) > 0)[0]
+
+    def note(text, bold=False):
+        c = WriteOnlyCell(ws, value=text)
+        c.font = Font(bold=True, color="1F4E79") if bold else Font(color="595959")
+        ws.append([c])
+
+    if not len(nc):
+        note("全部规则均已检查（所需的输入表都已提供）。")
     sk = report.result.skipped
     if sk is not None and len(sk):
         sk = sk.copy()
         sk["input"] = sk["input"].map(cm.table_title)
         ws.append([])
-        from .xlsxkit import header_cells
-        from openpyxl.cell import WriteOnlyCell
-        c = WriteOnlyCell(ws, value="部分记录未检查（规则所需的值缺失或无法识别、或不在检查范围内）")
-        c.font = Font(bold=True, color="1F4E79")
-        ws.append([c])
+        note("部分记录未检查（规则所需的值缺失或无法识别、或不在检查范围内）", bold=True)
         ws.append(header_cells(ws, ["规则编号", "来源表", "跳过记录数", "原因"]))
-        from .xlsxkit import text_cell
         for rid, inp, cnt, why in zip(cm.obj_text(sk["rule_id"]), sk["input"], pd.to_numeric(sk["count"]).tolist(),
                                       cm.obj_text(sk["reason"])):
-            ws.append([text_cell(ws, rid), text_cell(ws, inp), int(cnt) if pd.notna(cnt) else None,
-                       text_cell(ws, why)])
+            reason = text_cell(ws, why)
+            reason.alignment = WRAP
+            n = WriteOnlyCell(ws, value=int(cnt) if pd.notna(cnt) else None)
+            n.alignment = Alignment(horizontal="center", vertical="top")
+            ws.append([text_cell(ws, rid), text_cell(ws, inp), n, reason])
 
 
 def _waiver_sheet(wb, report: Report):
@@ -166,10 +190,12 @@ def _waiver_sheet(wb, report: Report):
             Col("covered", "覆盖问题数", 10), Col("flag", "提示", max_width=26), Col("file", "豁免文件", max_width=24),
             Col("row", "行号", 8)]
     warn = PatternFill("solid", fgColor="FFC7CE")
-    write_table(wb, "豁免", w, cols, row_styles={"flag": {"未覆盖任何问题": warn, "已过期，不适用于任何问题": warn}})
+    write_table(wb, "豁免", w, cols, row_styles={"flag": {"未覆盖任何问题": warn, "未覆盖任何问题（部门名录中无此部门，请核对部门名称）": warn,
+                                                            "已过期，不适用于任何问题": warn}})
 
 
-def tracking_frame(report: Report, findings: pd.DataFrame, resolved: pd.DataFrame | None) -> pd.DataFrame:
+def tracking_frame(report: Report, findings: pd.DataFrame, resolved: pd.DataFrame | None,
+                   severity_of: pd.Series | None = None) -> pd.DataFrame:
     """New / persisting findings of this period and resolved ones since the previous period."""
     f = findings
     st = f["status"].astype("object")
@@ -184,7 +210,9 @@ def tracking_frame(report: Report, findings: pd.DataFrame, resolved: pd.DataFram
         for c in model.RESOLVED_COLUMNS:
             if c not in r.columns:
                 r[c] = None
-        sev = r["rule_id"].map(cm.rules_frame(report).set_index("rule_id")["severity"])
+        if severity_of is None:
+            severity_of = cm.rules_frame(report).set_index("rule_id")["severity"]
+        sev = r["rule_id"].map(severity_of)
         res = pd.DataFrame({"track": model.STATUS_RESOLVED, "rule_id": r["rule_id"], "severity": sev,
                             "department": r["department"], "key": r["key"], "message": r["message"],
                             "since": r["since"]})
@@ -205,7 +233,7 @@ def trend_pivot(trends: pd.DataFrame, departments: list[str]) -> pd.DataFrame:
 
 
 def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends, departments: list[str],
-                    chart_departments: int = 15):
+                    chart_departments: int = 15, severity_of: pd.Series | None = None):
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
     from .xlsxkit import header_cells, setup_print, text_cell
@@ -217,21 +245,21 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
         nrows[0] += 1
 
     setup_print(ws, title_rows=None)
-    track = tracking_frame(report, findings, resolved)
+    # widths first: a streamed sheet ignores column widths set after its first row. Column A holds the
+    # department of the trend table and the status of the tracking table below it.
+    widths = [30, 13, 10, 28, 36, 60, 12]
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    track = tracking_frame(report, findings, resolved, severity_of)
     counts = track["track"].value_counts()
-    head = text_cell(ws, f"整改跟踪：本期 {report.period.label}，对比上期 "
-                                   f"{report.previous_period or '（无上期记录）'}")
+    head = text_cell(ws, f"整改跟踪：本期 {report.period.label}，对比上期"
+                                   f"{' ' + report.previous_period if report.previous_period else '（无上期记录）'}")
     head.font = Font(bold=True, size=13, color="1F4E79")
     add([head])
     add([text_cell(ws, f"新增 {int(counts.get(model.STATUS_NEW, 0))} 个，持续 {int(counts.get(model.STATUS_PERSISTING, 0))} 个，"
                f"已整改 {int(counts.get(model.STATUS_RESOLVED, 0))} 个。已豁免的问题见「问题明细」。")])
     add([])
     pv = trend_pivot(trends, departments) if trends is not None and len(trends) else None
-    widths = [10, 26, 14, 30, 60, 14, 8]
-    if pv is not None:
-        widths[1] = max(widths[1], 26)
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = w
     if pv is not None and len(pv):
         c = WriteOnlyCell(ws, value="各部门得分趋势")
         c.font = Font(bold=True, color="1F4E79")
@@ -239,14 +267,20 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
         top = 5
         add(header_cells(ws, ["部门"] + [str(p) for p in pv.columns]))
         for dept, row in zip(pv.index, pv.itertuples(index=False)):
-            add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])]
-                      + [None if pd.isna(v) else float(v) for v in row])
+            vals = []
+            for v in row:
+                cell = WriteOnlyCell(ws, value=None if pd.isna(v) else float(v))
+                cell.number_format = "0.0"
+                vals.append(cell)
+            add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])] + vals)
         ch = LineChart()
         ch.title = "得分趋势" + ("" if len(pv) <= chart_departments else f"（前 {chart_departments} 名部门）")
         ch.y_axis.title = "得分"
         ch.y_axis.scaling.min = 0
         ch.y_axis.scaling.max = 100
-        ch.height, ch.width = 9, 22
+        ch.height, ch.width = 11, 30
+        ch.y_axis.number_format = "0"
+        ch.y_axis.majorUnit = 20
         ch.x_axis.delete = False
         ch.y_axis.delete = False
         nshow = min(len(pv), chart_departments)
@@ -263,16 +297,20 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
     add(header_cells(ws, [cm.TRACK_LABELS[k] for k in ["track", "rule_id", "severity", "department", "key",
                                                               "message", "since"]]))
     from .xlsxkit import Col, stream_rows
-    stream_rows(wb, ws, track, [Col(k, cm.TRACK_LABELS[k]) for k in ["track", "rule_id", "severity", "department",
-                                                                      "key", "message", "since"]],
+    keys = ["track", "rule_id", "severity", "department", "key", "message", "since"]
+    stream_rows(wb, ws, track, [Col(k, cm.TRACK_LABELS[k], w, wrap=k in ("department", "message"))
+                                for k, w in zip(keys, widths)],
                 first_row=nrows[0] + 1)
 
 
 def _intro_items(report: Report, findings: pd.DataFrame, department: str | None = None,
-                 extra: list | None = None) -> list:
+                 extra: list | None = None, rules: pd.DataFrame | None = None,
+                 nc: list[str] | None = None) -> list:
+    """Rows of the 说明 sheet. ``rules``/``nc`` (the rule catalogue, the rules not checked) may be given by a
+    caller that writes many workbooks, so that they are computed once per run, not once per department."""
     pack = report.pack or {}
-    rules = cm.rules_frame(report)
-    nc = cm.not_checked_ids(report)
+    rules = cm.rules_frame(report) if rules is None else rules
+    nc = cm.not_checked_ids(report) if nc is None else nc
     run = [r for r in rules["rule_id"].astype(str) if r not in nc]
     sev = cm.severity_counts(findings)
     stc = cm.status_counts(findings)
@@ -303,20 +341,35 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
         items.append(("#header", ["表", "文件", "工作表", "行数", "SHA-256"]))
         for inp in sorted(report.load.inputs or [], key=lambda d: (str(d.get("table", "")), str(d.get("path", "")),
                                                                     str(d.get("sheet", "")))):
-            items.append([cm.table_title(inp.get("table")), str(inp.get("path", "")), str(inp.get("sheet") or ""),
+            table = cm.table_title(inp.get("table")) if inp.get("table") else "未识别，已忽略"
+            items.append([table, str(inp.get("path", "")), str(inp.get("sheet") or ""),
                           inp.get("rows"), str(inp.get("sha256", ""))])
         items.append(("#section", "本次使用的参数"))
-        items.append(("#header", ["规则编号", "参数", "取值"]))
+        items.append(("#header", ["规则编号", "参数（参数文件中的名称）", "取值"]))
         for rid in sorted(report.params or {}):
             for k in sorted(report.params[rid] or {}):
-                items.append([rid, str(k), _param_text(report.params[rid][k])])
+                items.append([rid, cm.param_label(k), _param_text(report.params[rid][k])])
         items.append(("#section", "评分权重"))
+        scored = set(pack.get("scored_severities") or ["严重", "一般"])
         for d in pack.get("dimensions", []):
-            items.append([str(d.get("name")), f"权重 {d.get('weight')}；规则：" + "、".join(map(str, d.get("rules", [])))])
-        for p in pack.get("policies", []):
-            items.append([str(p.get("id")), str(p.get("title"))])
+            rw = d.get("rule_weights") or {}
+            if isinstance(rw, list):
+                rw = dict(zip(d.get("rules", []), rw))
+            names = [f"{r}（权重 {rw[r]}）" if r in rw else str(r) for r in d.get("rules", [])]
+            items.append([str(d.get("name")), f"权重 {d.get('weight')}；规则：" + "、".join(names)])
+        items.append(["计分的严重程度", "、".join(s for s in model.SEVERITIES if s in scored)
+                      + "（提示类问题和已豁免的问题不计分）"])
+        grades = sorted(pack.get("grades") or [], key=lambda g: -float(g.get("min", 0)))
+        if grades:
+            items.append(["等级", "；".join(f"{g.get('grade')} ≥ {g.get('min')}" if float(g.get("min", 0)) > 0
+                                           else f"{g.get('grade')} 低于 {grades[i - 1].get('min')}" if i else
+                                           str(g.get("grade")) for i, g in enumerate(grades))])
+        if pack.get("policies"):
+            items.append(("#section", "评级政策"))
+            for p in pack.get("policies", []):
+                items.append([str(p.get("id")), str(p.get("title"))])
     items.append(("#section", "如何阅读本报告"))
-    for line in cm.HOW_TO_READ:
+    for line in (cm.HOW_TO_READ if department is None else cm.HOW_TO_READ_DEPT):
         items.append(["", line])
     return items
 
@@ -337,7 +390,7 @@ def write_audit_workbook(report: Report, out_dir: Path) -> Path:
     ws = wb.create_sheet("说明")
     setup_print(ws, landscape=False, title_rows=None)
     ws.page_setup.orientation = "landscape"
-    kv_cells(ws, _intro_items(report, f), widths=(20, 64, 14, 8, 68))
+    kv_cells(ws, _intro_items(report, f, rules=rules), widths=(20, 64, 14, 8, 68))
     _score_sheet(wb, report, cm.scorecard_frame(report), "部门评分")
     _rule_summary_sheet(wb, report)
     write_table(wb, "问题明细", f, FINDING_COLS, print_cols=FINDING_PRINT_COLS)
@@ -350,11 +403,64 @@ def write_audit_workbook(report: Report, out_dir: Path) -> Path:
     return save_deterministic(wb, path, report.as_of)
 
 
+def department_rule_frame(report: Report, rules: pd.DataFrame, findings: pd.DataFrame, checked: pd.DataFrame,
+                          sc_row: pd.DataFrame) -> pd.DataFrame:
+    """One department's result per rule: findings, counted findings, checked units and its rate (or 不适用).
+
+    ``findings``/``checked`` are the department's own rows; ``sc_row`` its scorecard row (the rates scored).
+    """
+    out = rules[["rule_id", "title", "dimension", "severity"]].copy()
+    ids = out["rule_id"].astype(str)
+    scored = set((report.pack or {}).get("scored_severities") or ["严重", "一般"])
+    if len(findings):
+        st = findings["status"].astype(object)
+        counted = st.ne(model.STATUS_WAIVED) & findings["severity"].isin(scored)
+        g = pd.DataFrame({"r": findings["rule_id"].astype(str), "c": counted.astype(int)}).groupby("r")["c"]
+        out["findings"] = ids.map(g.size()).fillna(0).astype(int).to_numpy()
+        out["counted"] = ids.map(g.sum()).fillna(0).astype(int).to_numpy()
+    else:
+        out["findings"] = 0
+        out["counted"] = 0
+    if checked is not None and len(checked):
+        u = pd.to_numeric(checked["checked"], errors="coerce").fillna(0).groupby(checked["rule_id"].astype(str)).sum()
+        out["checked"] = ids.map(u).fillna(0).astype(int).to_numpy()
+    else:
+        out["checked"] = 0
+    nc = set(cm.not_checked_ids(report))
+    rates = []
+    for rid in ids:
+        v = sc_row[rid].iloc[0] if len(sc_row) and rid in sc_row.columns else None
+        if v is not None and not pd.isna(v):
+            rates.append(float(v))
+        elif rid in nc:
+            rates.append("未检查")
+        elif len(sc_row) and rid in sc_row.columns:
+            rates.append(cm.NOT_APPLICABLE)
+        else:
+            rates.append("不计分")
+    out["rate"] = pd.Series(rates, index=out.index, dtype=object)
+    return out.reset_index(drop=True)
+
+
+RULE_RATE_COLS = [
+    Col("rule_id", "规则编号", 13), Col("title", "规则名称", 44, wrap=True), Col("dimension", "评分维度", 10),
+    Col("severity", "严重程度", 9), Col("findings", "问题数", 8), Col("counted", "计分问题数", 10),
+    Col("checked", "检查单元数", 10), Col("rate", "合规率(%)", 12, number_format="0.0"),
+]
+
+
 def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
-    """One workbook per department under 部门报告/, holding only that department's data."""
+    """One workbook per department under 部门报告/, holding only that department's data.
+
+    Every frame is grouped ONCE by department before the loop, so a department's workbook costs its own
+    share of the findings, not a pass over all of them.
+    """
     folder = Path(out_dir) / "部门报告"
     depts = cm.departments_of_report(report)
     stems = cm.unique_file_stems(depts)
+    rules = cm.rules_frame(report)
+    nc_ids = cm.not_checked_ids(report)
+    severity_of = rules.set_index("rule_id")["severity"]
     f = _findings_for_sheet(cm.findings_frame(report))
     # group every frame ONCE by department
     f_groups = f.groupby("department", sort=False).indices if len(f) else {}
@@ -364,6 +470,9 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
     d_dept = cm.attribute_defects(report)
     d_groups = d.assign(_dept=d_dept.reindex(d.index)).groupby("_dept", sort=False).indices \
         if len(d) and len(d_dept) else {}
+    ch = report.result.checked
+    ch = ch if ch is not None else model.empty_frame(model.CHECKED_COLUMNS)
+    c_groups = ch.groupby("department", sort=False).indices if len(ch) else {}
     sc = cm.scorecard_frame(report)
     sc_idx = {name: i for i, name in enumerate(sc["department"].tolist())}
     res = report.resolved
@@ -392,14 +501,18 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
         wb = new_workbook(report.as_of)
         ws = wb.create_sheet("说明")
         setup_print(ws, landscape=False, title_rows=None)
-        kv_cells(ws, _intro_items(report, fd, department=dept, extra=extra), widths=(20, 90))
+        kv_cells(ws, _intro_items(report, fd, department=dept, extra=extra, rules=rules, nc=nc_ids),
+                 widths=(20, 90))
         _score_sheet(wb, report, row, "评分", chart=False)
+        write_table(wb, "各规则合规率",
+                    department_rule_frame(report, rules, fd, ch.iloc[c_groups.get(dept, empty_idx)], row),
+                    RULE_RATE_COLS)
         write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS)
         write_table(wb, "待办", p.iloc[p_groups.get(dept, empty_idx)], PENDING_COLS)
         write_table(wb, "输入问题", d.iloc[d_groups.get(dept, empty_idx)], DEFECT_COLS)
         if report.trends is not None or report.resolved is not None:
             rd = res.iloc[r_groups.get(dept, empty_idx)] if res is not None else None
             td = tr.iloc[t_groups.get(dept, empty_idx)] if tr is not None else None
-            _tracking_sheet(wb, report, fd, rd, td, [dept])
+            _tracking_sheet(wb, report, fd, rd, td, [dept], severity_of=severity_of)
         paths.append(save_deterministic(wb, folder / f"{stems[dept]}_{report.period.label}.xlsx", report.as_of))
     return paths

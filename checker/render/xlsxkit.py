@@ -9,6 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -35,6 +36,7 @@ SECTION_FONT = Font(bold=True, size=11, color="1F4E79")
 THIN = Side(style="thin", color="BFBFBF")
 BORDER = Border(bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Col:
     width: float | None = None    # fixed width; None = from the data
     max_width: float = 50
     number_format: str | None = None
+    wrap: bool = False            # wrap long texts (the row grows) instead of cutting them at the column edge
 
 
 def new_workbook(as_of: date) -> Workbook:
@@ -88,8 +91,9 @@ def header_cells(ws, labels: list[str]) -> list:
     return out
 
 
-def column_values(ws, s: pd.Series, number_format: str | None = None) -> list:
-    """Cell values of one column: texts cleaned; formula-like texts as explicit text cells."""
+def column_values(ws, s: pd.Series, number_format: str | None = None, align: Alignment | None = None) -> list:
+    """Cell values of one column: texts cleaned; formula-like texts as explicit text cells; ``align`` (e.g.
+    WRAP) given to every value."""
     s = clean_text(s) if s.dtype == object else s
     vals = to_cells(s)
     if s.dtype == object:
@@ -102,11 +106,75 @@ def column_values(ws, s: pd.Series, number_format: str | None = None) -> list:
                 vals[i] = c
     if number_format:
         for i, v in enumerate(vals):
-            if v is not None and not isinstance(v, Cell):
+            if v is not None and not isinstance(v, (Cell, str)):
                 c = WriteOnlyCell(ws, value=v)
                 c.number_format = number_format
                 vals[i] = c
+    if align is not None:
+        for i, v in enumerate(vals):
+            if v is None:
+                continue
+            if not isinstance(v, Cell):
+                c = WriteOnlyCell(ws, value=None)
+                c.value = v
+                if isinstance(v, str):
+                    c.data_type = "s"
+                vals[i] = v = c
+            v.alignment = align
     return vals
+
+
+def col_alignments(cols: list["Col"]) -> list[Alignment | None]:
+    """Alignment of each column: when any column wraps (rows may grow), every cell is top-aligned so that
+    the texts of one row start on the same line; None (default alignment) otherwise."""
+    if not any(c.wrap for c in cols):
+        return [None] * len(cols)
+    return [WRAP if c.wrap else TOP for c in cols]
+
+
+# Height of one line of 11-pt text in points, and the most lines a wrapped row is given.
+LINE_HEIGHT = 15
+MAX_WRAP_LINES = 12
+
+
+def _text_widths(t: pd.Series) -> pd.Series:
+    """Approximate display widths: a character of 3 UTF-8 bytes (CJK, full-width) counts 2, ASCII 1.
+
+    (Byte lengths are ~10x faster than a regular expression over a million texts.)"""
+    n = t.str.len().astype(float)
+    b = t.str.encode("utf-8", errors="replace").str.len().astype(float)
+    return n + (b - n) / 2
+
+
+def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> pd.Series | None:
+    """Row heights (points) for the rows whose wrapped texts need more than one line; NaN elsewhere.
+
+    Spreadsheet programs do not all re-fit row heights when they open a file (LibreOffice does not), so a
+    wrapped row is given the height of its longest text. Vectorised; None when no column wraps.
+    """
+    lines = None
+    for c, w in zip(cols, widths):
+        if not c.wrap or c.key not in frame.columns or len(frame) == 0:
+            continue
+        t = frame[c.key]
+        if t.dtype != object:
+            continue
+        # the work runs once per distinct text (departments, articles repeat a lot)
+        codes, uniq = pd.factorize(pd.Series(t.to_numpy(dtype=object), dtype=object))
+        u = pd.Series(uniq, dtype=object)
+        u = u.where(u.map(type).eq(str), "")
+        per_line = max(1.0, float(w) * 1.1 - 1)
+        multi = u.str.contains("\n", regex=False)
+        n = np.ceil(_text_widths(u) / per_line).clip(lower=1).to_numpy()
+        if multi.any():                                              # several lines: each wraps on its own
+            ex = u[multi].str.split("\n").explode().fillna("")
+            n[multi.to_numpy()] = np.ceil(_text_widths(ex) / per_line).clip(lower=1).groupby(level=0).sum().to_numpy()
+        n = np.append(n, 1.0)[codes]                                  # code -1 (missing) -> one line
+        lines = n if lines is None else np.maximum(lines, n)
+    if lines is None:
+        return None
+    lines = np.minimum(lines, MAX_WRAP_LINES)
+    return pd.Series(np.where(lines > 1, lines * LINE_HEIGHT, np.nan), index=frame.index)
 
 
 def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
@@ -152,16 +220,19 @@ def write_table(wb: Workbook, title: str, frame: pd.DataFrame, cols: list[Col], 
         if print_cols:
             ws.print_area = f"A1:{get_column_letter(min(print_cols, len(cols)))}{len(part) + 1 + print_extra_rows}"
         ws.append(header_cells(ws, [c.label for c in cols]))
+        heights = wrap_heights(part, cols, widths)
         if FAST_BODY and allow_fast and not row_styles and _fast_ok(part, cols):
             if not hasattr(wb, "_sharecheck_bodies"):
                 wb._sharecheck_bodies = []
-            wb._sharecheck_bodies.append((ws, part, cols, 2))
+            wb._sharecheck_bodies.append((ws, part, cols, 2, (_wrap_styles(ws, cols), heights)))
             sheets.append(ws)
             continue
+        _set_heights(ws, heights, 2)
         columns = []
-        for c in cols:
+        aligns = col_alignments(cols)
+        for j, c in enumerate(cols):
             s = part[c.key] if c.key in part.columns else pd.Series([None] * len(part), dtype=object)
-            vals = column_values(ws, s, c.number_format)
+            vals = column_values(ws, s, c.number_format, aligns[j])
             if row_styles and c.key in row_styles:
                 fills = row_styles[c.key]
                 for i, v in enumerate(vals):
@@ -186,15 +257,39 @@ def stream_rows(wb: Workbook, ws, frame: pd.DataFrame, cols: list[Col], first_ro
 
     Uses the fast XML path when the columns allow it, openpyxl cells otherwise.
     """
+    widths = [c.width if c.width is not None else c.max_width for c in cols]
+    heights = wrap_heights(frame, cols, widths)
     if FAST_BODY and _fast_ok(frame, cols):
         if not hasattr(wb, "_sharecheck_bodies"):
             wb._sharecheck_bodies = []
-        wb._sharecheck_bodies.append((ws, frame, cols, first_row))
+        wb._sharecheck_bodies.append((ws, frame, cols, first_row, (_wrap_styles(ws, cols), heights)))
         return
+    _set_heights(ws, heights, first_row)
     columns = [column_values(ws, frame[c.key] if c.key in frame.columns
-                             else pd.Series([None] * len(frame), dtype=object), c.number_format) for c in cols]
+                             else pd.Series([None] * len(frame), dtype=object), c.number_format, a)
+               for c, a in zip(cols, col_alignments(cols))]
     for row in zip(*columns):
         ws.append(list(row))
+
+
+def _set_heights(ws, heights: pd.Series | None, first_row: int) -> None:
+    if heights is None:
+        return
+    h = heights.to_numpy(dtype=float)
+    for i in np.flatnonzero(~np.isnan(h)):
+        ws.row_dimensions[first_row + int(i)].height = float(h[i])
+
+
+def _wrap_styles(ws, cols: list[Col]) -> dict[str, int]:
+    """Cell style index (cellXfs) of each column's alignment (see col_alignments), registered in the
+    workbook, by column key; empty when no column wraps."""
+    out = {}
+    for c, a in zip(cols, col_alignments(cols)):
+        if a is not None:
+            cell = WriteOnlyCell(ws, value=None)
+            cell.alignment = a
+            out[c.key] = cell.style_id
+    return out
 
 
 def _fast_ok(frame: pd.DataFrame, cols: list[Col]) -> bool:
@@ -217,15 +312,26 @@ def _xml_escape(s: pd.Series) -> pd.Series:
             .str.replace(">", "&gt;", regex=False).str.replace("\r", "&#13;", regex=False))
 
 
-def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2):
-    """Sheet XML ``<row>`` elements of ``part`` (rows from ``first_row``), in chunks, built column-wise."""
+def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2, styles: dict[str, int] | None = None,
+                 heights: pd.Series | None = None):
+    """Sheet XML ``<row>`` elements of ``part`` (rows from ``first_row``), in chunks, built column-wise.
+
+    ``styles``: column key -> cell style index (wrapped text columns); ``heights``: row heights (NaN = default).
+    """
+    styles = styles or {}
+    hts = None if heights is None else heights.to_numpy(dtype=float)
     n = len(part)
     for lo in range(0, n, FAST_CHUNK_ROWS):
         chunk = part.iloc[lo:lo + FAST_CHUNK_ROWS]
         m = len(chunk)
         rnum = pd.Series(range(first_row + lo, first_row + lo + m), dtype="int64").astype(str)
         rnum.index = chunk.index
-        acc = '<row r="' + rnum + '">'
+        if hts is not None:
+            h = pd.Series(hts[lo:lo + m], index=chunk.index)
+            attr = ('" ht="' + h.map(lambda x: f"{x:g}") + '" customHeight="1">').where(h.notna(), '">')
+            acc = '<row r="' + rnum + attr
+        else:
+            acc = '<row r="' + rnum + '">'
         for j, c in enumerate(cols, start=1):
             letter = get_column_letter(j)
             if c.key not in chunk.columns:
@@ -240,7 +346,8 @@ def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2):
                 u = clean_text(pd.Series(uniq, dtype=object))
                 txt = _xml_escape(u.astype(str))
                 pres = txt.str.contains(r"^\s|\s$", regex=True)
-                inner = ('" t="inlineStr"><is>' + pd.Series("<t>", index=txt.index).where(~pres, '<t xml:space="preserve">')
+                style = f'" s="{styles[c.key]}' if c.key in styles else ""
+                inner = (style + '" t="inlineStr"><is>' + pd.Series("<t>", index=txt.index).where(~pres, '<t xml:space="preserve">')
                          + txt + "</t></is></c>").to_numpy(dtype=object)
                 cell = '<c r="' + letter + rnum[present] + pd.Series(inner[codes], index=rnum[present].index)
             else:
@@ -252,7 +359,8 @@ def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2):
                     vs = v.astype("int64").astype(str)
                 else:
                     vs = v.astype("float64").map(repr)
-                cell = '<c r="' + letter + rnum[present] + '" t="n"><v>' + vs + "</v></c>"
+                style = f'" s="{styles[c.key]}' if c.key in styles else ""
+                cell = '<c r="' + letter + rnum[present] + style + '" t="n"><v>' + vs + "</v></c>"
             acc = acc + cell.reindex(acc.index, fill_value="")
         yield ("".join((acc + "</row>").tolist())).encode("utf-8")
 
@@ -303,9 +411,9 @@ def save_deterministic(wb: Workbook, path: Path, as_of: date) -> Path:
     buf = io.BytesIO()
     wb.save(buf)
     inject = {}
-    for ws, part, cols, first in bodies:
+    for ws, part, cols, first, extra in bodies:
         idx = wb.worksheets.index(ws) + 1
-        inject[f"xl/worksheets/sheet{idx}.xml"] = (part, cols, first)
+        inject[f"xl/worksheets/sheet{idx}.xml"] = (part, cols, first, extra)
     stamp = f"{as_of.year:04d}-{as_of.month:02d}-{as_of.day:02d}T00:00:00Z".encode()
     dt = (max(as_of.year, 1980), as_of.month, as_of.day, 0, 0, 0)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -321,13 +429,13 @@ def save_deterministic(wb: Workbook, path: Path, as_of: date) -> Path:
             zi.external_attr = 0o600 << 16
             zi.create_system = 0
             if info.filename in inject:
-                part, cols, first = inject[info.filename]
+                part, cols, first, (styles, heights) = inject[info.filename]
                 head, sep, tail = data.partition(b"</sheetData>")
                 if not sep:
                     raise RuntimeError(f"no sheetData in {info.filename}")
                 with dst.open(zi, "w", force_zip64=True) as fh:
                     fh.write(head)
-                    for chunk in _body_chunks(part, cols, first):
+                    for chunk in _body_chunks(part, cols, first, styles, heights):
                         fh.write(chunk)
                     fh.write(sep + tail)
             else:
