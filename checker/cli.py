@@ -294,9 +294,10 @@ def _summary(outcome) -> str:
         lines.append("得分最低的部门：")
         rows = []
         for _, w in worst.iterrows():
-            score = w.get("score")
-            shown = "不适用" if score is None or score != score else f"{float(score):.1f}"
-            rows.append([w["department"], shown, w.get("grade") or ""])
+            import pandas as pd
+            score, grade = w.get("score"), w.get("grade")
+            shown = "无法评分" if score is None or pd.isna(score) else f"{float(score):.1f}"
+            rows.append([w["department"], shown, "" if grade is None or pd.isna(grade) else str(grade)])
         lines.append(_indent(format_table(["部门", "得分", "等级"], rows, max_cell=60)))
     if outcome.out_dir is not None:
         lines.append(f"报告已写入：{outcome.out_dir}")

@@ -240,7 +240,7 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     require_tables(lr, inputs)
 
     _note(progress, STAGES[1])
-    result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal)
+    result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal, defects=lr.defects)
 
     _note(progress, STAGES[2])
     findings, waiver_frame = apply_waivers(result.findings, waiver_frame, day)

@@ -50,6 +50,47 @@ def _scalar_to_text(v):
     return str(v)
 
 
+def _objects_to_text(s: pd.Series) -> np.ndarray:
+    """Non-str cells of an object column as text. A Parquet or Excel column of numbers arrives as Python ints or
+    floats: those are converted in bulk by type (``True == 1`` rules out one factorisation over mixed types)."""
+    vals = s.to_numpy(dtype=object)
+    tcodes, tuniq = pd.factorize(s.map(type).to_numpy(dtype=object))
+    tuniq = list(tuniq)
+
+    def of_type(typ) -> np.ndarray:
+        return tcodes == tuniq.index(typ) if typ in tuniq else np.zeros(len(vals), dtype=bool)
+
+    out = np.empty(len(vals), dtype=object)               # None where nothing is written
+    done = of_type(type(None))
+    for typ in (bool, np.bool_):
+        m = of_type(typ)
+        if m.any():
+            out[m] = np.where(vals[m].astype(bool), "TRUE", "FALSE")
+            done |= m
+    for typ in (int, float):
+        m = of_type(typ)
+        if m.sum() < 64:
+            continue
+        if typ is int:
+            ints = vals[m]
+            try:
+                out[m] = np.asarray(ints.astype(np.int64).astype(str), dtype=object)
+            except OverflowError:
+                continue
+        else:
+            f = vals[m].astype(np.float64)
+            integral = np.isfinite(f) & (f == np.floor(f)) & (np.abs(f) < 1e16)
+            txt = np.empty(len(f), dtype=object)
+            txt[integral] = f[integral].astype(np.int64).astype(str)
+            rest = ~integral
+            txt[rest] = [_scalar_to_text(v) for v in f[rest]]
+            out[m] = txt
+        done |= m
+    if (~done).any():
+        out[~done] = [_scalar_to_text(v) for v in vals[~done]]
+    return out
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """Object Series of ``str`` / ``None`` (no normalisation). Strings pass through untouched."""
     s = pd.Series(series, copy=False)
@@ -59,11 +100,14 @@ def as_text(series: pd.Series) -> pd.Series:
             return s.where(s.notna(), None)
         out = s.astype(object).copy()
         other = ~is_str
-        out[other] = [_scalar_to_text(v) for v in s[other]]   # only the non-string cells
+        out[other] = _objects_to_text(s[other])                # only the non-string cells
         return out
     if pd.api.types.is_string_dtype(s.dtype):
         return s.astype(object).where(s.notna(), None)
-    return pd.Series([_scalar_to_text(v) for v in s.astype(object)], index=s.index, dtype=object)
+    # one dtype (numbers, booleans, timestamps from Parquet or Excel): convert the distinct values only
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    texts = np.array([_scalar_to_text(v) for v in pd.Series(uniques).astype(object)] + [None], dtype=object)
+    return pd.Series(texts[codes], index=s.index, dtype=object)
 
 
 def _on_uniques(s: pd.Series, fn, categorical: bool = False) -> pd.Series:
@@ -144,12 +188,29 @@ def norm_code(series: pd.Series, categorical: bool = False) -> pd.Series:
         categorical)
 
 
-def norm_name(series: pd.Series, categorical: bool = False) -> pd.Series:
-    """Names (部门名称 …): NFKC, every whitespace removed; ``None`` for empty."""
+def norm_key(series: pd.Series, categorical: bool = False) -> pd.Series:
+    """Free text as rules.md "Key" writes it: NFKC, every whitespace removed; ``None`` for empty."""
     s = as_text(series)
     return _on_uniques(s, lambda y: _fast_ascii(
         y, _CLEAN_NAME, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True))),
         categorical)
+
+
+# Chinese names are written with full-width brackets (广州市黄埔区人民政府（广州开发区管理委员会）); NFKC folds them to
+# ASCII. A name keeps the form the registers write, so that reports show it as written; both spellings match.
+_NAME_BRACKETS = str.maketrans({"(": "（", ")": "）"})
+
+
+def _name_form(s: pd.Series) -> pd.Series:
+    folded = s.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True)
+    return _finish(folded.str.translate(_NAME_BRACKETS))
+
+
+def norm_name(series: pd.Series, categorical: bool = False) -> pd.Series:
+    """Names (部门名称 …) and code-list values: NFKC, every whitespace removed, brackets full-width (（）, the form
+    Chinese names are written in); ``None`` for empty."""
+    s = as_text(series)
+    return _on_uniques(s, lambda y: _fast_ascii(y, r"[!-'*-~]+", _name_form), categorical)
 
 
 def is_missing(series: pd.Series) -> pd.Series:
@@ -199,7 +260,7 @@ def norm_name1(value) -> str | None:
     t = _scalar_to_text(value)
     if t is None:
         return None
-    t = re.sub(_WS_RE, "", unicodedata.normalize("NFKC", t))
+    t = re.sub(_WS_RE, "", unicodedata.normalize("NFKC", t)).translate(_NAME_BRACKETS)
     return t or None
 
 

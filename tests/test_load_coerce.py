@@ -81,3 +81,25 @@ def test_coercion_is_vectorised_enough_on_a_large_frame():
     out, bad = parse_datetime(s)
     assert bad.sum() == (s == "bad").sum()
     assert out[s == "20261008"].eq(pd.Timestamp("2026-10-08")).all()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(-10**9, 10**9), st.sampled_from([1.0, 2.5, -3.0, float("nan")])),
+                max_size=100))
+def test_parse_int_number_cells_same_as_text(cells):
+    """Number cells (Parquet/Excel) take a fast path; the result equals reading the same values as text."""
+    from checker.load.coerce import parse_int
+    as_obj = pd.Series(cells, dtype=object)
+    as_txt = pd.Series([None if c is None or c != c else (str(int(c)) if float(c).is_integer() else str(c))
+                        for c in cells], dtype=object)
+    (v1, b1), (v2, b2) = parse_int(as_obj), parse_int(as_txt)
+    assert v1.tolist() == v2.tolist() and b1.tolist() == b2.tolist()
+
+
+def test_parse_bool_real_booleans_with_gaps():
+    from checker.load.coerce import parse_bool
+    val, bad = parse_bool(pd.Series([True, None, False, True], dtype=object))
+    assert val.tolist() == [True, pd.NA, False, True] and not bad.any()

@@ -7,8 +7,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_SHEET, NOT_CHECKED_COLUMNS,
-                     PENDING_COLUMNS, SKIPPED_COLUMNS, EvalResult, Period, empty_frame)
+from ..errors import CalendarError
+from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_ROW, META_SHEET,
+                     NOT_CHECKED_COLUMNS, PENDING_COLUMNS, SKIPPED_COLUMNS, EvalResult, Period, empty_frame)
 from .derive import Views
 from .lang import Env, is_missing, to_bool
 from .pack import Check, Pack, Rule, table_label
@@ -32,7 +33,9 @@ class _Acc:
 
 
 def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, as_of: date | None,
-             calendar) -> EvalResult:
+             calendar, defects: pd.DataFrame | None = None) -> EvalResult:
+    """``defects``: the loader's input defects (DEFECT_COLUMNS). An action date a deadline rule counts from that
+    was present but unreadable is not "not yet done": the rule skips that record (inputs.md "What bad input gets")."""
     if isinstance(period, str):
         period = Period.parse(period)
     if as_of is None:
@@ -42,6 +45,7 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
     needed = {c for rule in pack.rules for check in rule.checks for c in check.columns}
     views = Views(tables, pack.codelists, period, as_of, calendar, needed)
     acc = _Acc()
+    unreadable = _unreadable_cells(defects)
     for rule in pack.rules:
         missing = [t for t in rule.inputs if t not in views.given]
         if missing:
@@ -50,15 +54,32 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
                                     "reason": f"未提供输入 {names}，本规则未检查"})
             continue
         for check in rule.checks:
-            _run_check(rule, check, views, acc)
+            _run_check(rule, check, views, acc, unreadable)
     return _result(acc, pack)
+
+
+def _unreadable_cells(defects: pd.DataFrame | None) -> dict[tuple[str, str], pd.MultiIndex]:
+    """(table, column) -> (file, sheet, row) of the cells the loader could not read (value present, not parsed)."""
+    if defects is None or len(defects) == 0 or not {"table", "column", "value"} <= set(defects.columns):
+        return {}
+    d = defects[~is_missing(defects["value"].astype(object)).to_numpy()]
+    out = {}
+    for (table, column), g in d.groupby(["table", "column"], sort=True):
+        out[(str(table), str(column))] = _cell_index(g["file"], g["sheet"], g["row"])
+    return out
+
+
+def _cell_index(file: pd.Series, sheet: pd.Series, row: pd.Series) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays([file.astype(object).fillna("").astype(str).to_numpy(),
+                                      sheet.astype(object).fillna("").astype(str).to_numpy(),
+                                      pd.to_numeric(row, errors="coerce").fillna(-1).astype("int64").to_numpy()])
 
 
 def _env(frame, rule, views, extra=None) -> Env:
     return Env(frame, rule.params, views.codelists, views.calendar, views.period, views.as_of, extra or {})
 
 
-def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc) -> None:
+def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc, unreadable: dict | None = None) -> None:
     args = {k: _param(rule, v) for k, v in check.view_args.items()}
     frame = views.get(check.view, args)
     if len(frame) == 0:
@@ -79,7 +100,7 @@ def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc) -> None:
     sub = frame.iloc[pos, frame.columns.get_indexer(wanted)]
     extra: dict[str, Any] = {}
     if check.deadline is not None:
-        sub, extra = _deadline_scope(rule, check, sub, views, acc)
+        sub, extra = _deadline_scope(rule, check, sub, views, acc, unreadable or {})
     for cond, reason in check.skips:
         if len(sub) == 0:
             break
@@ -114,9 +135,15 @@ def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc) -> None:
         acc.pending.append(_rows(rule, check, sub[pend.to_numpy()], views, PENDING_COLUMNS))
 
 
-def _deadline_scope(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, acc: _Acc):
+def _deadline_scope(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, acc: _Acc, unreadable: dict):
     """rules.md "Which records a deadline rule looks at": action in the period, or open with event ≤ as_of."""
     d = check.deadline
+    bad = unreadable.get((check.input, d.action))
+    if bad is not None and len(sub):
+        m = _cell_index(sub[META_FILE], sub[META_SHEET], sub[META_ROW]).isin(bad) & sub[d.action].isna().to_numpy()
+        if m.any():
+            acc.skip(rule.id, check.input, int(m.sum()), f"{d.action}无法识别（见输入问题）")
+            sub = sub[~m]
     ev, ac = sub[d.event], sub[d.action]
     as_of = views.as_of_ts
     if views.as_of < views.period.end:          # an action after as_of cannot be known yet
@@ -135,6 +162,20 @@ def _deadline_scope(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, a
     return sub, {}
 
 
+def _due_wd(views: Views, ev: pd.Series, n: int) -> np.ndarray:
+    """The last on-time day of open items, add_wd(event, n). Late-or-pending needs only the days up to as_of; a
+    due day in a later year that no calendar covers (a December run) is left empty instead of stopping the run."""
+    try:
+        return pd.to_datetime(views.calendar.add_wd(ev, n)).to_numpy()
+    except CalendarError:
+        year_end = pd.Series(pd.Timestamp(views.as_of.year, 12, 31), index=ev.index)
+        fits = (views.calendar.wd(ev, year_end) >= n).fillna(False).to_numpy(dtype=bool)
+        out = pd.Series(pd.NaT, index=ev.index, dtype="datetime64[ns]")
+        if fits.any():
+            out[fits] = pd.to_datetime(views.calendar.add_wd(ev[fits], n)).to_numpy()
+        return out.to_numpy()
+
+
 def _deadline_decide(rule: Rule, check: Check, sub: pd.DataFrame, views: Views):
     d = check.deadline
     n = _param(rule, d.limit)
@@ -147,7 +188,7 @@ def _deadline_decide(rule: Rule, check: Check, sub: pd.DataFrame, views: Views):
         due = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns]")
         openp = ~done & ~late
         if openp.any():
-            due.loc[openp] = pd.to_datetime(views.calendar.add_wd(ev[openp], int(n))).to_numpy()
+            due.loc[openp] = _due_wd(views, ev[openp], int(n))
     else:
         end = ac.where(done, views.as_of_end)
         lag = (end - ev).dt.total_seconds() / 3600.0
@@ -156,12 +197,26 @@ def _deadline_decide(rule: Rule, check: Check, sub: pd.DataFrame, views: Views):
     sub = sub.copy()
     sub["已完成"] = done.astype(bool)
     sub["滞后"] = lag
+    sub["滞后时长"] = _lag_text(lag, d.unit)
     sub["期限"] = n
     sub["到期"] = due
     sub["核查日"] = views.as_of_ts
     decided = done | late
     pend = ~done & ~late
     return sub, late, decided, pend
+
+
+def _lag_text(lag: pd.Series, unit: str) -> pd.Series:
+    """The lag for messages: "N 个工作日", or for hours exact to the second ("24 小时 0 分 1 秒"), so that a lag
+    just over the limit never reads as the limit itself."""
+    if unit == "wd":
+        return lag.astype("Int64").astype("string").fillna("").astype(object) + " 个工作日"
+    secs = (lag * 3600.0).round().astype("Int64")
+    h, m, s = secs // 3600, secs % 3600 // 60, secs % 60
+    text = h.astype("string") + " 小时"
+    text = text.where((m == 0) & (s == 0), text + " " + m.astype("string") + " 分")
+    text = text.where(s == 0, text + " " + s.astype("string") + " 秒")
+    return text.fillna("").astype(object)
 
 
 def _rows(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, columns: list[str]) -> pd.DataFrame:
@@ -171,9 +226,14 @@ def _rows(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, columns: li
     out["rule_id"] = rule.id
     out["department"] = sub[check.department].astype(object)
     out["input"] = check.input
-    out["file"] = sub[META_FILE].astype(object)
-    out["sheet"] = sub[META_SHEET].astype(object)
-    out["row"] = pd.to_numeric(sub[check.row], errors="coerce").astype("Int64")
+    if check.row:
+        out["file"] = sub[META_FILE].astype(object)
+        out["sheet"] = sub[META_SHEET].astype(object)
+        out["row"] = pd.to_numeric(sub[check.row], errors="coerce").astype("Int64")
+    else:   # `row: ~`: the finding is about a record that is missing from `input` (outputs.md: row empty)
+        out["file"] = pd.Series(None, index=idx, dtype=object)
+        out["sheet"] = pd.Series(None, index=idx, dtype=object)
+        out["row"] = pd.Series(pd.NA, index=idx, dtype="Int64")
     out["key"] = check.key(env).astype(object)
     if columns is FINDING_COLUMNS:
         sev = pd.Series(rule.severity, index=idx, dtype=object)
@@ -192,6 +252,11 @@ def _rows(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, columns: li
         tmpl = check.pending_message
         out["message"] = tmpl(env) if tmpl else ("期限至 " + sub["到期"].dt.strftime("%Y-%m-%d %H:%M:%S"
                                                   if check.deadline.unit == "hours" else "%Y-%m-%d") + "，尚未到期")
+        no_due = sub["到期"].isna()
+        if no_due.any():      # see _due_wd: the due day lies in a year without a working-day calendar
+            out.loc[no_due, "message"] = (
+                f"截至核查日 {views.as_of:%Y-%m-%d} 尚未超过 {sub['期限'].iloc[0]} 个工作日的期限；到期日在 "
+                f"{views.as_of.year + 1} 年或以后，缺少该年的工作日历，未能算出（可用 --calendar 提供）")
     return out[columns].reset_index(drop=True)
 
 

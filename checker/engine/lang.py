@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import PackError
 from ..text import is_missing as _text_is_missing
-from ..text import norm_name as _norm_name
+from ..text import norm_key as _norm_key
 
 EMPTY_TEXT = "（空）"
 _PARAM_RE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
@@ -201,7 +201,7 @@ def _f_norm(env, x):
     s = as_series(x, env.index)
     if pd.api.types.is_datetime64_any_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
         return s
-    return _norm_name(s.astype(object)).astype(object)
+    return _norm_key(s.astype(object)).astype(object)
 
 
 FUNCTIONS: dict[str, Func] = {f.name: f for f in [

@@ -27,7 +27,7 @@ CHECK_FIELDS = ["view", "view_args", "scope", "skip", "when", "deadline", "key",
 DEADLINE_FIELDS = ["event", "action", "limit", "unit"]
 DEADLINE_UNITS = {"工作日": "wd", "小时": "hours"}
 # columns a deadline adds to its view (usable in messages and severity cases)
-DEADLINE_COLUMNS = ["已完成", "滞后", "期限", "到期", "核查日"]
+DEADLINE_COLUMNS = ["已完成", "滞后", "滞后时长", "期限", "到期", "核查日"]
 _PARAM_REF = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 
 
@@ -55,7 +55,7 @@ class Check:
     department: str
     counterpart: str | None
     input: str
-    row: str
+    row: str | None                 # None: the finding is about a missing record (row empty)
     messages: list[tuple[Callable | None, Callable]]
     pending_message: Callable | None
     severity_cases: list[tuple[Callable, str]]
@@ -364,7 +364,8 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
             raise PackError(f"{where}：pending_message 只用于 deadline 规则")
         pend = comp.template(c["pending_message"])
     key_fn = comp.template(c["key"])
-    used = set(comp.used) | {c["department"], c.get("row", "_row")} | set(META_COLUMNS)
+    row_col = c["row"] if "row" in c else "_row"          # `row: ~`: the finding is about a missing record
+    used = set(comp.used) | {c["department"]} | ({row_col} if row_col else set()) | set(META_COLUMNS)
     if c.get("counterpart"):
         used.add(c["counterpart"])
     if deadline is not None:
@@ -378,5 +379,5 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
         skips=skips,
         when=when_fn,
         deadline=deadline, key=key_fn, department=c["department"],
-        counterpart=c.get("counterpart"), input=inp, row=c.get("row", "_row"), messages=messages,
+        counterpart=c.get("counterpart"), input=inp, row=row_col, messages=messages,
         pending_message=pend, severity_cases=sev_cases, out_of_scope_reason=c.get("out_of_scope_reason"))

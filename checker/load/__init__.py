@@ -121,7 +121,8 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         first = norm_code(pd.Series([cells[0]], dtype=object)).iloc[0] if cells else None
         if first is not None and first.rstrip(":") in TOTAL_WORDS:
             keep[last] = False
-    data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
+    if not keep.all():                    # (a copy of a million-row frame only when a row really goes)
+        data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
     raw = pd.DataFrame({name: data[pos] if pos in data.columns else pd.Series([None] * len(data), dtype=object)
                         for name, pos in sorted(match.mapping.items(), key=lambda kv: kv[1])})   # sheet order
     raw[META_FILE] = sheet.shown

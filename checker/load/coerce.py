@@ -179,8 +179,21 @@ def _parse_text(txt: pd.Series) -> pd.Series:
     return res
 
 
+def _only_types(raw: pd.Series, types: tuple) -> bool:
+    """Every non-empty cell of an object column is of one of ``types`` (bool is never taken for a number)."""
+    kinds = pd.unique(raw.map(type).to_numpy(dtype=object))
+    present = [k for k in kinds if k is not type(None)]
+    if not present or any(k is float for k in present) and raw.isna().all():
+        return False
+    return all(k in types for k in present)
+
+
 def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(nullable boolean Series, bool Series "non-empty but unknown")."""
+    if pd.api.types.is_bool_dtype(raw.dtype):                 # real booleans (Parquet): nothing to read
+        return raw.astype("boolean"), pd.Series(False, index=raw.index)
+    if raw.dtype == object and _only_types(raw, (bool, np.bool_)):
+        return raw.astype("boolean"), pd.Series(False, index=raw.index)
     key = norm_code(raw)
     key = key.where(~key.isin(PLACEHOLDER_CODES), None)      # a placeholder is empty, not unreadable
     val = key.map(_BOOL_MAP)
@@ -189,6 +202,14 @@ def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_int(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    if pd.api.types.is_integer_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype("Int64"), pd.Series(False, index=raw.index)    # real integers (Parquet)
+    if raw.dtype == object and _only_types(raw, (int, float, np.integer, np.floating)):
+        raw = pd.to_numeric(raw, errors="coerce").astype("float64")   # numbers from Parquet/Excel cells
+    if pd.api.types.is_float_dtype(raw.dtype):
+        num = raw.astype("float64")
+        integral = num.notna() & (num == np.floor(num.fillna(0))) & (num.abs() < 2 ** 62)
+        return num.where(integral).astype("Float64").astype("Int64"), (num.notna() & ~integral).astype(bool)
     key = norm_code(raw)
     key = key.where(~key.isin(PLACEHOLDER_CODES), None)      # a placeholder is empty, not "not an integer"
     cleaned = key.str.replace(",", "", regex=False)
