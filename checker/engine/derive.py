@@ -57,6 +57,60 @@ def base_table(view: str) -> str:
     return VIEWS[view][0]
 
 
+def _map_values(s: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``s.map(mapping)``; a categorical stays categorical (the map runs on its few distinct values, and later
+    comparisons run on codes instead of a million Python strings)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        mapped = pd.Series(s.cat.categories.astype(object)).map(mapping)
+        new_codes, cats = pd.factorize(mapped.to_numpy(dtype=object), use_na_sentinel=True)
+        codes = s.cat.codes.to_numpy()
+        out = np.where(codes >= 0, new_codes[np.maximum(codes, 0)] if len(new_codes) else -1, -1)
+        return pd.Series(pd.Categorical.from_codes(out, categories=pd.Index(cats, dtype=object)), index=s.index)
+    return s.map(mapping).astype(object)
+
+
+def _map_dates(s: pd.Series, mapping: pd.Series) -> pd.Series:
+    """``s.map(mapping)`` for a mapping to dates, as datetime64 (on the categories of a categorical)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return pd.to_datetime(s.map(mapping))
+    cats = pd.to_datetime(pd.Series(s.cat.categories.astype(object)).map(mapping)).to_numpy(dtype="datetime64[ns]")
+    codes = s.cat.codes.to_numpy()
+    out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+    has = codes >= 0
+    if len(cats):
+        out[has] = cats[codes[has]]
+    return pd.Series(out, index=s.index)
+
+
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, values): the values numbered in sorted order (no missing values in ``s``); a categorical is numbered
+    through its categories, without a million Python strings."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories.astype(object).to_numpy()
+        order = np.argsort(cats.astype(str), kind="stable")
+        rank = np.empty(len(cats), dtype=np.int64)
+        rank[order] = np.arange(len(cats))
+        return rank[s.cat.codes.to_numpy()], cats[order]
+    return pd.factorize(s.astype(object).to_numpy(), sort=True)
+
+
+def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise a == b (missing equals nothing), also for two categoricals with different categories: the
+    comparison runs on category codes over the union of both categories."""
+    def codes(s: pd.Series, cats: pd.Index) -> np.ndarray:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            look = cats.get_indexer(pd.Index(s.cat.categories.astype(object)))
+            c = s.cat.codes.to_numpy()
+            return np.where(c >= 0, look[np.maximum(c, 0)] if len(look) else -1, -1)
+        return cats.get_indexer(pd.Index(s.astype(object)))
+    def values(s: pd.Series) -> pd.Index:
+        return pd.Index(s.cat.categories.astype(object) if isinstance(s.dtype, pd.CategoricalDtype)
+                        else s.dropna().astype(object).unique())
+    cats = values(a).append(values(b)).unique()
+    ca, cb = codes(a, cats), codes(b, cats)
+    return (ca == cb) & (ca >= 0)
+
+
 def _empty_table(name: str) -> pd.DataFrame:
     return conform(name, pd.DataFrame())
 
@@ -212,7 +266,7 @@ class Views:
         ex["平台通道"] = ex["交换通道"].isin(list(self.codelists["交换通道_平台"])).astype(bool)
         codes = self.tables["catalog"]["信息资源代码"].dropna().unique()
         ex["在目录"] = ex["信息资源代码"].isin(codes).astype(bool)
-        ex["目录共享类型"] = ex["信息资源代码"].map(self._catalog_code_attr("共享类型")).astype(object)
+        ex["目录共享类型"] = _map_values(ex["信息资源代码"], self._catalog_code_attr("共享类型"))
         res = ex["交换结果"]
         ex["交换成功"] = (is_missing(res) | (res == "成功")).astype(bool)
         if self._wants("审批有效", "审批问题"):
@@ -222,23 +276,24 @@ class Views:
     def _approval(self, ex: pd.DataFrame) -> None:
         """REQ-3: is the exchange's 申请编号 an approved request of this user for this resource, answered in time?"""
         rq = self.tables["requests"].dropna(subset=["申请编号"]).drop_duplicates("申请编号").set_index("申请编号")
-        no = ex["申请编号"].astype(object)      # plain values: look-ups below return dates and texts
+        no = ex["申请编号"]                     # categorical in a loaded exchange log: look-ups run on its few values
         empty = is_missing(no)
         known = no.isin(rq.index) & ~empty
-        r_user = no.map(rq["申请部门"]).astype(object)
-        r_code = no.map(rq["信息资源代码"]).astype(object)
-        r_res = no.map(rq["答复结果"]).astype(object)
-        r_date = pd.to_datetime(no.map(rq["答复日期"]))
+        r_user = _map_values(no, rq["申请部门"])
+        r_code = _map_values(no, rq["信息资源代码"])
+        r_res = _map_values(no, rq["答复结果"])
+        r_date = _map_dates(no, pd.to_datetime(rq["答复日期"]))
         day = ex["交换时间"].dt.normalize()
         ok_res = r_res.isin(list(self.codelists["答复结果_批准"]))
         ok_date = (r_date.notna() & (r_date <= day)).fillna(False)
-        ok_user = (r_user == ex["使用部门"]).fillna(False)
-        ok_code = (r_code == ex["信息资源代码"]).fillna(False)
+        ok_user = pd.Series(_same(r_user, ex["使用部门"]), index=ex.index)
+        ok_code = pd.Series(_same(r_code, ex["信息资源代码"]), index=ex.index)
         ex["审批有效"] = (known & ok_res & ok_user & ok_code & ok_date).astype(bool)
         # the reason text only where it can matter (a 有条件共享 resource without a valid approval)
         need = ~ex["审批有效"] & (ex["目录共享类型"] == "有条件共享")
-        no, empty, known, r_user, r_code, r_res, r_date = (x[need] for x in (no, empty, known, r_user, r_code,
-                                                                           r_res, r_date))
+        no, empty, known, r_user, r_code, r_res, r_date = (
+            x[need].astype(object) if isinstance(x.dtype, pd.CategoricalDtype) else x[need]
+            for x in (no, empty, known, r_user, r_code, r_res, r_date))
         ok_res, ok_date, ok_user, ok_code = (x[need] for x in (ok_res, ok_date, ok_user, ok_code))
         noa = no.astype(object).fillna("").astype(str)
         prob = pd.Series("", index=no.index, dtype=object)
@@ -258,16 +313,27 @@ class Views:
     def _v_exchange_resources(self) -> pd.DataFrame:
         ex = self.get("exchanges")
         keep = ex["本期"] & ~is_missing(ex["信息资源代码"]) & ~is_missing(ex["提供部门"])
-        sel = ex.loc[keep.to_numpy(), ["信息资源代码", "提供部门", "交换时间", "在目录"] + META_COLUMNS]
-        # first exchange of each (code, provider): by 交换时间, then file, then row
-        order = np.lexsort((sel[META_ROW].fillna(0).to_numpy(dtype="int64"), sel[META_FILE].astype(str).to_numpy(),
-                            sel["交换时间"].to_numpy()))
-        sel = sel.iloc[order]
-        g = sel.groupby(["信息资源代码", "提供部门"], sort=True, dropna=True, observed=True)
-        first = g.head(1).set_index(["信息资源代码", "提供部门"])
-        out = first[META_COLUMNS + ["在目录"]].copy()
-        out["交换次数"] = g.size().astype("Int64")
-        out = out.reset_index().sort_values(["信息资源代码", "提供部门"], kind="mergesort")
+        pos = np.flatnonzero(keep.to_numpy())
+        cols = ["信息资源代码", "提供部门", "交换时间", "在目录"] + META_COLUMNS
+        sel = pd.DataFrame({c: ex[c].iloc[pos] for c in cols}, columns=cols)
+        # one group per (code, provider), numbered in the order of the sorted values; the first exchange of each:
+        # by 交换时间, then file, then row (integer sort keys only: a million rows sort in C)
+        code_no, code_vals = _sorted_codes(sel["信息资源代码"])
+        prov_no, prov_vals = _sorted_codes(sel["提供部门"])
+        group = code_no.astype(np.int64) * max(len(prov_vals), 1) + prov_no
+        file_no, _ = pd.factorize(sel[META_FILE].astype(object).fillna("").to_numpy(), sort=True)
+        when = sel["交换时间"].to_numpy(dtype="datetime64[ns]").astype(np.int64)   # NaT sorts first
+        order = np.lexsort((sel[META_ROW].fillna(0).to_numpy(dtype="int64"), file_no, when, group))
+        g_sorted = group[order]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]]) if len(order) else np.array([], int)
+        first = order[starts]
+        sizes = np.diff(np.r_[starts, len(order)])
+        out = pd.DataFrame({
+            "信息资源代码": code_vals[code_no[first]], "提供部门": prov_vals[prov_no[first]],
+            **{c: sel[c].to_numpy()[first] for c in META_COLUMNS + ["在目录"]},
+        })
+        out[META_ROW] = out[META_ROW].astype("Int64")
+        out["交换次数"] = pd.array(sizes, dtype="Int64")
         return out.reset_index(drop=True)
 
     def _v_updates(self) -> pd.DataFrame:
