@@ -65,6 +65,20 @@ def _norm_text(v: Any) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(v)))
 
 
+def _year_ranges(years: list[int]) -> str:
+    """「2003」, 「2027、2029」, 「1900–2003」: consecutive years as one range, at most five items."""
+    items: list[str] = []
+    ys = sorted(set(int(y) for y in years))
+    i = 0
+    while i < len(ys):
+        j = i
+        while j + 1 < len(ys) and ys[j + 1] == ys[j] + 1:
+            j += 1
+        items.append(str(ys[i]) if j == i else f"{ys[i]}{'、' if j == i + 1 else '–'}{ys[j]}")
+        i = j + 1
+    return "、".join(items[:5]) + ("等" if len(items) > 5 else "")
+
+
 class Calendar:
     """A working-day calendar over a contiguous range of years, some of which may be uncovered."""
 
@@ -138,8 +152,11 @@ class Calendar:
                 s = pd.to_datetime(s, errors="coerce")
             vals = s.to_numpy(dtype="datetime64[ns]")
             na = np.isnat(vals)
-            days = vals.astype("datetime64[D]").astype(np.int64)
-            days[na] = 0
+            # floor-divide the nanoseconds ourselves: numpy's ns -> D cast overflows (and wraps to 2262) for
+            # instants in the first day of the ns range (1677-09-21/22)
+            ns = vals.view(np.int64).copy()
+            ns[na] = 0
+            days = ns // 86_400_000_000_000
             return days, na, s.index, False
         if x is None or x is pd.NaT or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
             return np.zeros(1, np.int64), np.ones(1, bool), None, True
@@ -184,7 +201,7 @@ class Calendar:
         self._raise_missing(missing)
 
     def _raise_missing(self, missing: list[int]) -> None:
-        shown = "、".join(str(y) for y in missing[:5]) + ("等" if len(missing) > 5 else "")
+        shown = _year_ranges(missing)
         if self._bundled_years:
             b0, b1 = self._bundled_years
             have = f"内置日历只覆盖 {b0}–{b1} 年"
@@ -193,9 +210,11 @@ class Calendar:
         if self._user_file:
             uy = "、".join(str(y) for y in self._user_years)
             have += f"，日历文件 {self._user_file} 覆盖 {uy} 年"
-        raise CalendarError(
+        err = CalendarError(
             f"缺少 {shown} 年的工作日历（节假日与调休安排）：{have}，"
             f"请用 --calendar 提供该年的日历文件（列：日期、类型，类型为 节假日/休息日 或 调休上班/工作日）")
+        err.years = list(missing)       # lets the pipeline name an input cell dated in such a year
+        raise err
 
     @staticmethod
     def _wrap_int(vals: np.ndarray, na: np.ndarray, index, scalar: bool):

@@ -34,7 +34,9 @@ class InputError(SharecheckError):
 
 
 class CalendarError(SharecheckError):
-    """A working-day computation needs a year no calendar covers."""
+    """A working-day computation needs a year no calendar covers (``years``: the uncovered years named)."""
+
+    years: tuple[int, ...] | list[int] = ()
 
 
 class PackError(SharecheckError):

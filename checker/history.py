@@ -29,6 +29,7 @@ from .model import (RESOLVED_COLUMNS, STATUS_NEW, STATUS_PERSISTING, STATUS_RESO
                     TREND_COLUMNS, Period)
 
 SCHEMA_VERSION = 1
+_TABLES = ("periods", "findings", "scores")     # every table of _SCHEMA
 BUSY_TIMEOUT_MS = 30_000
 POLL_MS = 200                 # one slice of the wait for another run's write transaction
 
@@ -130,6 +131,11 @@ class History:
                              f"{SCHEMA_VERSION}）：请升级 sharecheck")
         if version == 0 and tables:
             raise UsageError(f"历史库 {p} 不是 sharecheck 的历史库（含其他数据表）：请换一个文件名")
+        missing = [t for t in _TABLES if t not in tables]
+        if version >= 1 and missing:
+            # a damaged or hand-edited file: without this the run crashed (exit 3) when recording the period
+            raise UsageError(f"历史库 {p} 已损坏（缺少数据表 {'、'.join(missing)}）：请从备份恢复，"
+                             "或换一个文件名重新开始记录")
         return version
 
     @classmethod

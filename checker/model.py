@@ -49,6 +49,10 @@ TABLE_TITLES = {
 }
 
 
+# Years an audit period may lie in (pandas timestamps end in 2262; the Regulation dates from 2019).
+PERIOD_YEARS = (2000, 2199)
+
+
 @dataclass(frozen=True)
 class Period:
     """An audit period: a month ``YYYY-MM`` or a quarter ``YYYY-Qn``."""
@@ -60,6 +64,11 @@ class Period:
     @classmethod
     def parse(cls, text: str) -> "Period":
         t = (text or "").strip().upper()
+        y = re.match(r"(\d{4})-", t)
+        if y and not PERIOD_YEARS[0] <= int(y[1]) <= PERIOD_YEARS[1]:
+            # year 0000 crashed date(), 9999 overflowed pandas timestamps (they end in 2262)
+            raise UsageError(f"审计期间「{text}」的年份超出范围：应在 {PERIOD_YEARS[0]}–{PERIOD_YEARS[1]} 年之间"
+                             "（如 2026-10 或 2026-Q4）")
         m = re.fullmatch(r"(\d{4})-(\d{2})", t)
         if m:
             y, mo = int(m[1]), int(m[2])

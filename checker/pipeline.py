@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -22,9 +23,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 
-from .errors import InputError, UsageError
-from .model import (FINDING_COLUMNS, SEVERITIES, SEVERITY_RANK, STATUS_NEW, STATUS_WAIVED, TABLES, EvalResult,
-                    LoadResult, Period, Report)
+from .errors import CalendarError, InputError, UsageError
+from .model import (FINDING_COLUMNS, META_COLUMNS, META_FILE, META_ROW, META_SHEET, SEVERITIES, SEVERITY_RANK,
+                    STATUS_NEW, STATUS_WAIVED, TABLES, EvalResult, LoadResult, Period, Report)
 
 # Progress stages, in order (the CLI shows them as one bar).
 STAGES = ["读取输入", "检查规则", "豁免与历史", "评分", "写出报告"]
@@ -240,7 +241,18 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     require_tables(lr, inputs)
 
     _note(progress, STAGES[1])
-    result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal, defects=lr.defects)
+    try:
+        result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal, defects=lr.defects)
+    except CalendarError as exc:
+        years = list(getattr(exc, "years", ()))
+        own = set(range(per.start.year, per.end.year + 1)) | {day.year}
+        # no hint when the period itself lies in an uncovered year: then the calendar file is the fix
+        hint = "" if own & set(years) else _calendar_hint(lr, years)
+        if not hint:
+            raise
+        err = CalendarError(f"{exc}{hint}")
+        err.years = exc.years
+        raise err from None
 
     _note(progress, STAGES[2])
     findings, waiver_frame = apply_waivers(result.findings, waiver_frame, day)
@@ -259,20 +271,78 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     _note(progress, STAGES[4])
     files: list[Path] = []
     if history:
-        with History.open(history) as h, h.transaction():
-            cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
-            h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
-            report.result = _replace_findings(result, _with_status(cmp.findings))
-            report.resolved, report.previous_period = cmp.resolved, cmp.previous_period
-            report.trends = h.trends(per)
-            if write:
-                files = _render(report, out_dir, formats)
-            # the history record commits only when the reports were written
+        try:
+            files = _with_history(history, per, day, findings, result, scorecard, manifest, report, out_dir,
+                                  formats, write)
+        except sqlite3.DatabaseError as exc:
+            # a damaged history file (bad page, a column missing): a one-line error, the transaction rolled back
+            raise UsageError(f"历史库 {history} 读写出错（{exc}）：文件可能已损坏，请从备份恢复或换一个文件名"
+                             ) from None
     else:
         report.result = _replace_findings(result, _with_status(findings))
         if write:
             files = _render(report, out_dir, formats)
     return RunOutcome(report=report, out_dir=out_dir if write else None, files=files)
+
+
+def _with_history(history, per, day, findings, result, scorecard, manifest, report, out_dir, formats,
+                  write) -> list[Path]:
+    """Compare with and record into the history (one transaction), then render; the record commits only when
+    the reports were written."""
+    from .history import History
+    files: list[Path] = []
+    with History.open(history) as h, h.transaction():
+        cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
+        h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
+        report.result = _replace_findings(result, _with_status(cmp.findings))
+        report.resolved, report.previous_period = cmp.resolved, cmp.previous_period
+        report.trends = h.trends(per)
+        if write:
+            files = _render(report, out_dir, formats)
+    return files
+
+
+_DEADLINE_TABLES = ("catalog_changes", "officers", "requests", "disputes", "updates")
+
+
+def _table_order(name: str) -> tuple[int, str]:
+    names = list(TABLES)
+    return (names.index(name), name) if name in names else (len(names), name)
+
+
+def _calendar_hint(lr: LoadResult, years: Iterable[int]) -> str:
+    """For a missing-calendar error, name the first input cell dated in such a year (the deadline tables first,
+    then the others in the order of ``TABLES``; columns in frame order, then by row): a stray date like 2003 in
+    the data is far more often a typo than a reason to write a calendar file. Empty when no cell is in those
+    years."""
+    wanted = sorted({int(y) for y in years})
+    if not wanted:
+        return ""
+    # the tables whose dates feed working-day deadlines first: the cell most likely to be the one in question
+    first = [t for t in _DEADLINE_TABLES if t in lr.tables]
+    for name in first + [t for t in sorted(lr.tables, key=_table_order) if t not in first]:
+        frame = lr.tables[name]
+        for col in frame.columns:
+            if col in META_COLUMNS or not pd.api.types.is_datetime64_any_dtype(frame[col].dtype):
+                continue
+            hit = frame[col].dt.year.isin(wanted).to_numpy(dtype=bool)
+            if not hit.any():
+                continue
+            i = int(hit.argmax())
+            row = frame.iloc[i]
+            parts = [f"文件 {row[META_FILE]}"] if META_FILE in frame.columns and row[META_FILE] else []
+            if META_SHEET in frame.columns and row[META_SHEET]:
+                parts.append(f"工作表「{row[META_SHEET]}」")
+            if META_ROW in frame.columns and not pd.isna(row[META_ROW]):
+                parts.append(f"第 {int(row[META_ROW])} 行")
+            parts.append(f"列「{col}」")
+            value = pd.Timestamp(row[col])
+            shown = value.strftime("%Y-%m-%d") if value == value.normalize() else value.strftime("%Y-%m-%d %H:%M:%S")
+            more = int(hit.sum()) - 1
+            extra = f"（该列另有 {more} 行）" if more else ""
+            return (f"。输入中日期在该年的单元格例如：{'，'.join(parts)}，值 {shown}{extra}；"
+                    "如果是日期填错，请改正输入文件后重跑")
+    return ""
 
 
 def _not_checked_rules(result: EvalResult) -> list[str]:

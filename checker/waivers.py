@@ -79,6 +79,9 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, str, int]:
     from .load.readers import read_grid
     if not path.exists():
         raise InputError("豁免文件不存在", file=str(path), hint="请检查 --waivers 的路径")
+    if path.is_dir():
+        raise InputError("这是一个文件夹，不是豁免文件", file=str(path),
+                         hint="请在 --waivers 后写豁免清单文件的路径（如 豁免.xlsx 或 豁免.csv）")
     grid, sheet = read_grid(str(path), str(path), sheets=(SHEET,), what="豁免清单")
     return grid.where(grid.notna(), ""), sheet, 1
 
@@ -117,7 +120,13 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
     frame["row"] = (frame.index.to_series() + first_row).astype("int64")
     frame["有效期至"] = frame["有效期至"].map(lambda v: None if (isinstance(v, str) and not v.strip()) else v)
     blank = frame[[c for c in COLUMNS if c != "有效期至"]].isna().all(axis=1) & frame["有效期至"].isna()
-    frame = frame[~blank].reset_index(drop=True)
+    # a final 合计/总计 row (inputs.md: a row whose first non-empty cell is 合计 or 总计 is dropped) — the
+    # auditors keep their waiver list in Excel like the exports
+    first = body.apply(lambda r: next((v for v in r if v is not None and str(v).strip()), None), axis=1) \
+        if len(body) else pd.Series(dtype="object")
+    total = first.map(lambda v: re.sub(r"\s+", "", str(v)) in ("合计", "总计") if v is not None else False)
+    total = pd.Series(total.to_numpy(dtype=bool), index=frame.index) if len(total) else pd.Series(False, index=frame.index)
+    frame = frame[~blank & ~total].reset_index(drop=True)
 
     def fail(mask: pd.Series, column: str, problem: str, hint: str) -> None:
         if mask.any():

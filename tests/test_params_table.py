@@ -55,3 +55,20 @@ def test_override_typos_are_refused(tmp_path, text, needle):
     with pytest.raises(PackError) as e:
         load_pack("gz165", f)
     assert "cycle_days" in str(e.value) and needle in str(e.value)
+
+
+def test_19_3_window_longer_than_the_rest_of_the_year_needs_no_next_year_calendar(tmp_path):
+    """A quarter whose window would end after the period is simply not checked yet: no 2027 calendar needed."""
+    f = tmp_path / "p.yaml"
+    f.write_text("GZ165-19-3: {window_wd: 80}\n", encoding="utf-8")
+    pack = load_pack("gz165", f)
+    ex = {"period": "2026-Q4", "tables": {
+        "catalog": [{"信息资源代码": "301001001/000001", "信息资源名称": "甲", "提供部门": "市民政局", "共享类型": "无条件共享",
+                     "更新周期": "每季度", "发布日期": "2026-01-05", "特殊更新批准文号": "穗政数〔2026〕1号"}],
+        "updates": []}}
+    period, as_of = example_period(ex)
+    res = evaluate(example_tables(ex), pack.subset(["GZ165-19-3"]), period, as_of, CAL)
+    assert res.findings.empty and res.not_checked.empty
+    # with the default window the same quarter is checked and the missing update found
+    res = evaluate(example_tables(ex), load_pack("gz165").subset(["GZ165-19-3"]), period, as_of, CAL)
+    assert res.findings["key"].tolist() == ["301001001/000001@2026-Q4"]

@@ -368,9 +368,15 @@ class Views:
             qs = date(y, 3 * q - 2, 1)
             if qs > p1:
                 break
-            end = self.calendar.add_wd(pd.Timestamp(qs - timedelta(days=1)), int(window_wd))
+            before = pd.Timestamp(qs - timedelta(days=1))
+            last = min(pd.Timestamp(p1), self.as_of_ts)
+            if last < before or int(self.calendar.wd(before, last)) < int(window_wd):
+                # the window ends after the period (or as_of): not checked now; no need for a later year's calendar
+                y, q = (y, q + 1) if q < 4 else (y + 1, 1)
+                continue
+            end = self.calendar.add_wd(before, int(window_wd))
             end = pd.Timestamp(end).normalize()
-            if pd.Timestamp(p0) <= end <= min(pd.Timestamp(p1), self.as_of_ts):
+            if pd.Timestamp(p0) <= end <= last:
                 out.append((f"{y:04d}-Q{q}", pd.Timestamp(qs), end))
             y, q = (y, q + 1) if q < 4 else (y + 1, 1)
         return out

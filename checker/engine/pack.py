@@ -162,6 +162,24 @@ def _type_ok(default: Any, value: Any) -> bool:
     return True
 
 
+# The largest number a --params override may set. Every numeric parameter of a rule is a count of days, working
+# days or hours; beyond ~100 years a deadline means "never" and date arithmetic overflows (pandas timestamps end
+# in 2262), which used to crash the run instead of naming the parameter.
+PARAM_MAX = 100_000
+
+
+def _check_range(pwhere: str, rule_id: str, name: str, value: Any) -> None:
+    """Numeric overrides (also inside a table parameter) must be 0 … PARAM_MAX: they are counts of days/hours. (A
+    negative deadline limit is left to the deadline check, which names the params file too.)"""
+    items = value.items() if isinstance(value, dict) else [(None, value)]
+    for key, v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        what = f"「{name}」" if key is None else f"「{name}」中「{key}」"
+        if v != v or v > PARAM_MAX or (v < 0 and key is not None):
+            raise PackError(f"{pwhere}：规则 {rule_id} 的参数{what}应在 0 到 {PARAM_MAX} 之间，实际为「{v}」")
+
+
 def _type_name(v: Any) -> str:
     return {bool: "是/否", int: "整数", float: "数值", str: "文字", list: "列表", dict: "映射"}.get(type(v), type(v).__name__)
 
@@ -250,6 +268,7 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
         if not _type_ok(params[name], value):
             raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」应为{_type_name(params[name])}，"
                             f"实际为「{value}」")
+        _check_range(pwhere, data["id"], name, value)
         if isinstance(params[name], dict):
             # a table parameter (e.g. cycle days): the override changes only the entries it names
             bad = [k for k, v in value.items() if k not in params[name] or not _type_ok(params[name][k], v)]
@@ -268,7 +287,9 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
         raw_checks = [{k: data[k] for k in CHECK_FIELDS if k in data}]
     elif not isinstance(raw_checks, list) or not raw_checks:
         raise PackError(f"{where}：checks 应为非空列表")
-    checks = [_load_check(c, f"{where}" + (f" 第 {i + 1} 项检查" if len(raw_checks) > 1 else ""), params,
+    # a value a check rejects may come from the --params file: say so, or the auditor edits the wrong file
+    cwhere = f"{where}（参数值来自{pwhere}）" if override else where
+    checks = [_load_check(c, f"{cwhere}" + (f" 第 {i + 1} 项检查" if len(raw_checks) > 1 else ""), params,
                           codelists, inputs) for i, c in enumerate(raw_checks)]
     return Rule(data["id"], path, data, params, checks)
 

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import schema
 from ..errors import InputError
 from ..model import DEFECT_COLUMNS, META_COLUMNS, META_FILE, META_ROW, META_SHEET, LoadResult, empty_frame
-from ..text import as_text, is_placeholder, nfkc_strip, norm_code
+from ..text import as_text, is_placeholder, nfkc_strip, norm_code, norm_header
 from . import coerce, header, readers, recognize, references, safety  # noqa: F401  (safety: limits for the README)
 from .readers import RawSheet
 
@@ -125,6 +125,9 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         data, rows = data.loc[keep].reset_index(drop=True), rows[keep]
     raw = pd.DataFrame({name: data[pos] if pos in data.columns else pd.Series([None] * len(data), dtype=object)
                         for name, pos in sorted(match.mapping.items(), key=lambda kv: kv[1])})   # sheet order
+    again = _repeated_header(raw, sheet, match)
+    if again.any():
+        raw, rows = raw.loc[~again].reset_index(drop=True), rows[~again]
     raw[META_FILE] = sheet.shown
     raw[META_SHEET] = sheet.sheet
     raw[META_ROW] = rows
@@ -137,6 +140,33 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         defects.append(coerce.defect_frame(table.name, sheet.shown, sheet.sheet, d["row"].to_numpy(), "",
                                            d["value"], d["problem"].to_numpy(dtype=object)))
     return raw, defects
+
+
+def _repeated_header(raw: pd.DataFrame, sheet: RawSheet, match: header.HeaderMatch) -> np.ndarray:
+    """Rows that repeat the header row (two exports pasted one under the other): not records. A row qualifies
+    when every recognised column holds its own header text. Vectorised: only rows whose first recognised
+    column equals its header cell are looked at closely."""
+    out = np.zeros(len(raw), dtype=bool)
+    cols = [c for c in raw.columns if c in match.mapping]
+    if len(raw) == 0 or len(cols) < 2 or match.row >= len(sheet.preview):
+        return out
+    head = sheet.preview.iloc[match.row]
+    first = cols[0]
+    h0 = head.iloc[match.mapping[first]] if match.mapping[first] < len(head) else None
+    if h0 is None or not isinstance(h0, str):
+        return out
+    cand = raw[first].astype(object).eq(h0).to_numpy(dtype=bool)
+    if not cand.any():
+        return out
+    sub = raw.loc[cand, cols]
+    same = np.ones(len(sub), dtype=bool)
+    for c in cols:
+        pos = match.mapping[c]
+        h = head.iloc[pos] if pos < len(head) else None
+        want = norm_header(str(h)) if h is not None else ""
+        same &= sub[c].map(lambda v: v is not None and norm_header(str(v)) == want).to_numpy(dtype=bool)
+    out[np.flatnonzero(cand)[same]] = True
+    return out
 
 
 def _check_required(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> None:
@@ -176,6 +206,9 @@ def read_table(path: str, sheet: str | None, table_name: str, shown: str | None 
 
 
 def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    if recognize.blank(sheet.preview):
+        raise InputError(f"{'工作表' if sheet.sheet else '文件'}是空的（没有表头，也没有数据），无法作为{t.title}表读取",
+                         file=sheet.shown, sheet=sheet.sheet or None, hint="请重新导出该表")
     match = header.find_header(sheet.preview, t)
     _check_required(sheet, match, t)
     raw, defects = _frame_for(sheet, match, t)

@@ -258,6 +258,9 @@ def empty_value(col: schema.Column, n: int, index) -> pd.Series:
     return pd.Series([None] * n, index=index, dtype=object)
 
 
+# Dates a table may hold: [1900-01-01, 2200-01-01). Outside it a value is an input defect (unreadable).
+DATE_RANGE = (pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01"))
+
 _PROBLEM_BAD = {schema.DATE: "日期无法识别", schema.DATETIME: "日期时间无法识别", schema.INT: "不是整数",
                 schema.BOOL: "是/否值无法识别（应为 是/否、Y/N、1/0、true/false、√/×）"}
 
@@ -296,6 +299,16 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
             frame[col.name] = empty_value(col, len(raw), raw.index)
             continue
         val, bad = coerce_column(raw[col.name], col, col.name in schema.CATEGORICAL.get(table.name, ()))
+        far = np.zeros(len(raw), dtype=bool)
+        if col.type in (schema.DATE, schema.DATETIME):
+            far = (val.notna() & ((val < DATE_RANGE[0]) | (val >= DATE_RANGE[1]))).to_numpy(dtype=bool)
+            if far.any():
+                # a typo year (2262, 1677, a serial 1 = 1899-12-31): unreadable, not a reason to overflow the
+                # deadline arithmetic (timestamps end in 2262) or to ask for a calendar of the 1800s
+                val = val.mask(far)
+                bad = np.asarray(bad, dtype=bool) & ~far
+                add(far, col.name, raw[col.name], f"日期超出可处理的范围（应在 {DATE_RANGE[0].year}–"
+                                                  f"{DATE_RANGE[1].year - 1} 年之间），多半是年份填错")
         frame[col.name] = val
         if bad is not None and not col.business:
             add(bad, col.name, raw[col.name], _PROBLEM_BAD[col.type])
@@ -311,7 +324,7 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
         if needs_value and col.type not in (schema.DATE, schema.DATETIME):
             add(empty, col.name, raw[col.name], f"{col.name}为空")
         elif needs_value:
-            add(empty & ~np.asarray(bad, dtype=bool), col.name, raw[col.name], f"{col.name}为空")
+            add(empty & ~np.asarray(bad, dtype=bool) & ~far, col.name, raw[col.name], f"{col.name}为空")
 
     # code forms
     if table.name == "departments" and "部门代码" in raw.columns:

@@ -48,9 +48,14 @@ class RawSheet:
 
 
 def read_file(path: str, shown: str) -> list[RawSheet]:
-    safety.check_file(path, shown)
     ext = os.path.splitext(path)[1].lower()
     stem = os.path.splitext(os.path.basename(path))[0]
+    if ext == ".csv" and os.path.isfile(path) and os.path.getsize(path) == 0:
+        # a 0-byte CSV (a month with no disputes, say) is an empty sheet: recognition ignores it with a note
+        empty = pd.DataFrame()
+        return [RawSheet(path, shown, "", stem, 1, empty, np.zeros(0, np.int64),
+                         lambda header_idx, ncols: (empty, np.zeros(0, np.int64), []))]
+    safety.check_file(path, shown)
     if ext == ".csv":
         return [_read_csv(path, shown, stem)]
     if ext == ".parquet":
@@ -257,6 +262,7 @@ def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
     recs: list[list[str]] = []
     rows: list[int] = []
     odd: list[tuple[int, list[str]]] = []
+    last_line: dict[int, int] = {}                             # start line -> last physical line of odd records
     try:
         with open(path, encoding=enc, errors="strict", newline="") as fh:
             reader = csv.reader(fh, delimiter=delim)
@@ -275,6 +281,7 @@ def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
                     rows.append(start)
                 else:
                     odd.append((start, rec))
+                    last_line[start] = prev
                 if len(recs) > safety.MAX_ROWS:
                     raise InputError(f"行数过多（超过 {safety.MAX_ROWS} 行）", file=shown, hint="请按月拆分")
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -291,8 +298,15 @@ def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
         elif len(rec) > n and unnamed_column:
             extra_rows.append((start, rec[:n]))
         else:
-            defects.append({"row": int(start), "column": "", "value": delim.join(rec)[:200],
-                            "problem": f"字段个数与表头不符（表头 {n} 列，此行 {len(rec)} 列），该行已跳过"})
+            end = last_line.get(start, start)
+            if end - start >= 2:
+                # an unclosed quote swallows every following line into one field: say how many lines went
+                problem = (f"字段个数与表头不符（表头 {n} 列，此记录 {len(rec)} 列），且从第 {start} 行一直延续到第 {end} 行"
+                           f"（共 {end - start + 1} 行被读成一条记录，多半是第 {start} 行有未闭合的引号 \"），这些行都已跳过；"
+                           f"请检查第 {start} 行的引号")
+            else:
+                problem = f"字段个数与表头不符（表头 {n} 列，此行 {len(rec)} 列），该行已跳过"
+            defects.append({"row": int(start), "column": "", "value": delim.join(rec)[:200], "problem": problem})
     if extra_rows:
         merged = sorted(list(zip(rows, recs)) + extra_rows, key=lambda t: t[0])
         rows = [r for r, _ in merged]
@@ -319,7 +333,8 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
 
     def load(h, ncols):
         try:
-            df = pf.read().to_pandas()
+            tbl = _plain_columns(pf.read())
+            df = tbl.to_pandas()
         except Exception as exc:  # noqa: BLE001
             raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
         df = df.iloc[:, :ncols]
@@ -332,13 +347,39 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
     return RawSheet(path, shown, "", stem, 1, preview, np.array([1], dtype=np.int64), load)
 
 
+def _plain_columns(tbl):
+    """Binary columns as text (UTF-8, undecodable bytes replaced) and nested columns (list/struct/map) as their
+    text form: the loader reads cells as scalars, and an extra nested column of a platform log is kept and
+    ignored like any extra column instead of crashing the comparisons."""
+    import pyarrow as pa
+
+    cols = []
+    changed = False
+    for field, col in zip(tbl.schema, tbl.columns):
+        t = field.type
+        if pa.types.is_dictionary(t):
+            t = t.value_type
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+            try:
+                col = col.cast(pa.string())                  # valid UTF-8: a vectorised cast
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                col = pa.array([None if v is None else (v.decode("utf-8", errors="replace") if isinstance(v, bytes)
+                                                        else str(v)) for v in col.to_pylist()], type=pa.string())
+            changed = True
+        elif pa.types.is_nested(t):
+            col, changed = pa.array([None if v is None else str(v) for v in col.to_pylist()], type=pa.string()), True
+        cols.append(col)
+    return pa.Table.from_arrays(cols, names=tbl.schema.names) if changed else tbl
+
+
 def _is_report_dir(path: str) -> bool:
     """A folder sharecheck wrote: it holds both manifest.json and findings.csv (outputs.md)."""
     return os.path.isfile(os.path.join(path, "manifest.json")) and os.path.isfile(os.path.join(path, "findings.csv"))
 
 
 def scan_paths(paths) -> list[tuple[str, str]]:
-    """(real path, shown path) of every data file; folders recursively, sorted; lock and hidden files skipped."""
+    """(real path, shown path) of every data file; folders recursively, sorted; lock and hidden files skipped;
+    a file reached twice is listed once."""
     out = []
     for p in paths:
         p = os.fspath(p)
@@ -358,7 +399,16 @@ def scan_paths(paths) -> list[tuple[str, str]]:
             out.append((p, p))
         else:
             raise InputError("文件或文件夹不存在", file=p, hint="请检查路径")
-    return out
+    # the same file reached twice (a folder and a file inside it, a folder given twice, overlapping folders) is
+    # one input, not two candidates for its table
+    seen: set[str] = set()
+    unique = []
+    for real, shown in out:
+        key = os.path.normcase(os.path.realpath(real))
+        if key not in seen:
+            seen.add(key)
+            unique.append((real, shown))
+    return unique
 
 
 # ---- small side files (waivers, user calendar) -------------------------------------------------------------------

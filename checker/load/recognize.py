@@ -1,6 +1,8 @@
 """Which table a sheet holds: by sheet name, by file stem (CSV/Parquet and one-sheet workbooks), else by header."""
 from __future__ import annotations
 
+import pandas as pd
+
 from .. import schema
 from ..text import norm_header
 from . import header
@@ -41,8 +43,30 @@ def _by_header(sheet) -> tuple[str | None, tuple]:
     return best, best_score
 
 
+def blank(preview) -> bool:
+    """No cell holds anything but whitespace."""
+    if preview is None or preview.empty:
+        return True
+    vals = preview.to_numpy(dtype=object)[preview.notna().to_numpy()]
+    if not len(vals):
+        return True
+    if any(str(v).strip() for v in vals[:64]):          # a real sheet: decided by its first cells
+        return False
+    return not pd.Series(vals, dtype=object).astype(str).str.strip().ne("").any()
+
+
 def recognize(sheet) -> tuple[str | None, str]:
     """(table name or None, Chinese note when not recognised)."""
+    if blank(sheet.preview):
+        # an empty sheet (or 0-byte CSV) named like an optional table holds no table at all: the table counts as
+        # not provided (its rules are listed as 未检查), instead of stopping the run for a missing header. Named
+        # like a required table it stays that table, and loading it says the file is empty.
+        named = _by_name(sheet.sheet, contains=False) if sheet.sheet else None
+        if named is None and (not sheet.sheet or sheet.n_sheets == 1):
+            named = _by_name(sheet.stem, contains=True)
+        if named in schema.REQUIRED_INPUTS:
+            return named, ""
+        return None, "空工作表，已忽略（按未提供处理）"
     if sheet.sheet:
         name = _by_name(sheet.sheet, contains=False)
         if name:
@@ -60,6 +84,4 @@ def recognize(sheet) -> tuple[str | None, str]:
     best, _ = _by_header(sheet)
     if best:
         return best, ""
-    if sheet.preview.dropna(how="all").empty:
-        return None, "空工作表，已忽略"
     return None, "未识别为任何输入表（工作表名和表头都不匹配），已忽略；如需读取请用 --table 指定"

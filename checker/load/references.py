@@ -36,4 +36,31 @@ def reference_defects(tables: dict[str, pd.DataFrame], raw_values: dict[str, pd.
                 d = frame.loc[bad]
                 out.append(defect_frame(t.name, d[META_FILE], d[META_SHEET], d[META_ROW], col.name, d[col.name],
                                         PROBLEM_DEPT if col.ref == "dept" else PROBLEM_CATALOG))
+    if "departments" in tables:
+        out += _second_heads(tables["departments"])
     return out
+
+
+def _second_heads(d: pd.DataFrame) -> list[pd.DataFrame]:
+    """A second 主管部门 for one level (市级, or 区级 of one 所属区): GZ165-08-3 attributes that level's findings to
+    the first one only (docs/decisions.md), so the others' flag is an input defect the auditors should see."""
+    if not {"是否主管部门", "层级", "部门名称"} <= set(d.columns) or not len(d):
+        return []
+    head = d["是否主管部门"].astype("boolean").fillna(False).astype(bool)
+    heads = d[head]
+    if len(heads) < 2:
+        return []
+    level = heads["层级"].astype(object)
+    district = heads["所属区"].astype(object).fillna("") if "所属区" in heads.columns else ""
+    key = level.where(level != "区级", "区级/" + pd.Series(district, index=heads.index).astype(str))
+    dup = key.duplicated(keep="first") & key.notna()
+    if not dup.any():
+        return []
+    first = pd.Series(heads["部门名称"].to_numpy(), index=key.to_numpy())
+    first = first[~first.index.duplicated(keep="first")]
+    shown = key[dup].str.replace("/", "", regex=False)
+    problem = ("同一层级（" + shown + "）已有主管部门「" + key[dup].map(first).astype(str)
+               + "」，本行的主管部门标记不被采用（GZ165-08-3 的问题归第一个主管部门）")
+    rows = heads[dup]
+    return [defect_frame("departments", rows[META_FILE], rows[META_SHEET], rows[META_ROW], "是否主管部门",
+                         rows["是否主管部门"].map(lambda v: "是" if v else v), problem.to_numpy(dtype=object))]

@@ -15,6 +15,8 @@ Limits (quoted in the README):
 """
 from __future__ import annotations
 
+import codecs
+
 import os
 import re
 import zipfile
@@ -54,6 +56,8 @@ def check_file(path: str, shown: str) -> str:
 
     Raises ``InputError`` (one Chinese line) for empty, mislabelled, encrypted or hostile files."""
     ext = os.path.splitext(path)[1].lower()
+    if os.path.isdir(path):                  # a folder named 豁免.xlsx, say: not a crash (IsADirectoryError)
+        raise InputError("这是一个文件夹，不是文件", file=shown, hint="请给出文件的路径")
     try:
         size = os.path.getsize(path)
     except OSError as exc:
@@ -95,7 +99,10 @@ def check_file(path: str, shown: str) -> str:
         if size > MAX_TEXT_FILE_BYTES:
             raise InputError(f"CSV 文件过大（上限 {MAX_TEXT_FILE_BYTES // 2**30} GiB）", file=shown,
                              hint="请按月拆分或改用 Parquet")
-        if head.startswith((ZIP_MAGIC, OLE2_MAGIC, PARQUET_MAGIC)) or b"\x00" in head:
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "csv"            # Excel's "Unicode text": the reader names the encoding and the fix
+        # a binary file is full of NUL bytes; a text export may carry a stray one in a cell (database dumps)
+        if head.startswith((ZIP_MAGIC, OLE2_MAGIC, PARQUET_MAGIC)) or head.count(b"\x00") * 100 > len(head):
             raise InputError("文件扩展名是 .csv，但内容是二进制数据，不是文本表格", file=shown,
                              hint="请导出为 UTF-8 或 GB18030 编码的 CSV")
         return "csv"

@@ -226,6 +226,9 @@ def text_width(text: str) -> int:
 
 # ----------------------------------------------------------------------------------------------- names
 _FORBIDDEN_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
+# invisible format characters: bidi overrides (U+202E shows "局_2026-10.xlsx" as "xlsx.01-6202_局", the classic
+# file-name spoof), zero-width spaces/joiners, BOM — dropped from file names
+_INVISIBLE_FILE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME_CHARS = 60
 
@@ -233,6 +236,7 @@ MAX_NAME_CHARS = 60
 def safe_file_stem(name: str) -> str:
     """A file-name-safe form of a department name: Chinese kept, forbidden characters → `_`."""
     t = unicodedata.normalize("NFC", str(name or ""))
+    t = _INVISIBLE_FILE_CHARS.sub("", t)
     t = _FORBIDDEN_FILE_CHARS.sub("_", t)
     t = t.strip().lstrip(".").strip()
     t = t[:MAX_NAME_CHARS].rstrip(". ")
