@@ -156,6 +156,13 @@ def to_cells(s: pd.Series) -> list:
     if len(s) == 0:
         return []
     dt = s.dtype
+    if len(s) <= 32:                      # a few cells: plain Python, same values as below
+        vals = s.tolist()
+        if isinstance(dt, pd.BooleanDtype) or dt == bool:
+            return [None if _is_na(v) else ("是" if v else "否") for v in vals]
+        if pd.api.types.is_datetime64_any_dtype(dt):
+            return [None if _is_na(v) else v.to_pydatetime() for v in vals]
+        return [None if _is_na(v) else v for v in vals]
     if pd.api.types.is_datetime64_any_dtype(dt):
         vals = list(np.array(s.dt.to_pydatetime(), dtype=object)) if False else \
             [None if pd.isna(v) else v.to_pydatetime() for v in s.tolist()]
@@ -210,14 +217,29 @@ def display_width(s: pd.Series, sample: int = 3000) -> float:
     """
     if len(s) == 0:
         return 0.0
+    if len(s) <= 32:                      # a few cells: plain Python (a department's workbook has many such)
+        firsts = [str(v).split("\n", 1)[0] for v in s.tolist() if not _is_na(v)]
+        if not firsts:
+            return 0.0
+        w = [len(t) + len(_WIDE_RE.findall(t)) for t in firsts]
+        return float(np.percentile(np.asarray(w, dtype=float), 95))
     t = s.iloc[:sample]
     t = t[t.notna()].astype(str)
     if t.empty:
         return 0.0
     first_line = t.str.split("\n", n=1).str[0]
-    w = first_line.str.len() + first_line.str.count(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff"
-                                                    r"\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
+    w = first_line.str.len() + first_line.str.count(_WIDE)
     return float(np.percentile(w.to_numpy(dtype=float), 95))
+
+
+_WIDE = r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
+_WIDE_RE = re.compile(_WIDE)
+
+
+def _is_na(v) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    return isinstance(v, float) and v != v
 
 
 def text_width(text: str) -> int:

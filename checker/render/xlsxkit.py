@@ -17,7 +17,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from .common import clean_text, clean_text1, display_width, formula_like, text_width, to_cells
+from .common import FORMULA_PREFIX_RE, clean_text, clean_text1, display_width, formula_like, text_width, to_cells
 
 # Big plain tables (no per-cell styles) have their rows written straight as sheet XML (inline strings:
 # always text, never a formula), ~10x faster than openpyxl's per-cell path. Tests switch it off to compare.
@@ -91,19 +91,31 @@ def header_cells(ws, labels: list[str]) -> list:
     return out
 
 
+_SMALL_COLUMN = 32
+_FORMULA_PREFIX = re.compile(FORMULA_PREFIX_RE)
+
+
 def column_values(ws, s: pd.Series, number_format: str | None = None, align: Alignment | None = None) -> list:
     """Cell values of one column: texts cleaned; formula-like texts as explicit text cells; ``align`` (e.g.
     WRAP) given to every value."""
-    s = clean_text(s) if s.dtype == object else s
-    vals = to_cells(s)
-    if s.dtype == object:
-        mask = formula_like(s).to_numpy()
-        if mask.any():
-            for i in mask.nonzero()[0]:
-                c = WriteOnlyCell(ws, value=None)
-                c.value = vals[i]
-                c.data_type = "s"
-                vals[i] = c
+    if len(s) <= _SMALL_COLUMN:
+        # a few cells (a department's own score row, a short list): plain Python per cell beats pandas per column,
+        # and a department's workbook is made of such columns
+        vals = to_cells(s)
+        mask = np.zeros(len(vals), dtype=bool)
+        for i, v in enumerate(vals):
+            if isinstance(v, str):
+                vals[i] = v = clean_text1(v)
+                mask[i] = _FORMULA_PREFIX.match(v) is not None
+    else:
+        s = clean_text(s) if s.dtype == object else s
+        vals = to_cells(s)
+        mask = formula_like(s).to_numpy() if s.dtype == object else np.zeros(len(vals), dtype=bool)
+    for i in mask.nonzero()[0]:
+        c = WriteOnlyCell(ws, value=None)
+        c.value = vals[i]
+        c.data_type = "s"
+        vals[i] = c
     if number_format:
         for i, v in enumerate(vals):
             if v is not None and not isinstance(v, (Cell, str)):
