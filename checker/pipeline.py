@@ -369,6 +369,7 @@ def _render(report: Report, out_dir: Path, formats: Iterable[str] | None) -> lis
     out_dir = Path(out_dir)
     created = _first_missing(out_dir)
     stage: Path | None = None
+    done = False
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".sharecheck-", dir=out_dir.parent))
@@ -381,19 +382,16 @@ def _render(report: Report, out_dir: Path, formats: Iterable[str] | None) -> lis
             (out_dir / r).parent.mkdir(parents=True, exist_ok=True)
             os.replace(stage / r, out_dir / r)
         _remove_stale(out_dir, rel, report.period.label)
+        done = True
         return [out_dir / r for r in rel]
     except OSError as exc:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
         what = _OS_ERRORS.get(exc.errno, exc.strerror or type(exc).__name__)
         where = exc.filename or out_dir
         raise UsageError(f"无法写入输出文件夹 {out_dir}（{where}：{what}）：请检查文件夹权限和磁盘空间，"
                          "并关闭正在 Excel 中打开的报告后重试") from None
-    except BaseException:
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        raise
     finally:
+        if not done and created is not None:      # failed or interrupted: leave no new folder behind
+            shutil.rmtree(created, ignore_errors=True)
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
 

@@ -57,14 +57,23 @@ def base_table(view: str) -> str:
     return VIEWS[view][0]
 
 
+def _by_code(s: pd.Series, per_category: np.ndarray, fill) -> np.ndarray:
+    """Spread one value per category of the categorical ``s`` over its rows; ``fill`` where a row is missing."""
+    codes = s.cat.codes.to_numpy()
+    out = np.full(len(codes), fill, dtype=per_category.dtype)
+    has = codes >= 0
+    if len(per_category):
+        out[has] = per_category[codes[has]]
+    return out
+
+
 def _map_values(s: pd.Series, mapping: pd.Series) -> pd.Series:
     """``s.map(mapping)``; a categorical stays categorical (the map runs on its few distinct values, and later
     comparisons run on codes instead of a million Python strings)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         mapped = pd.Series(s.cat.categories.astype(object)).map(mapping)
         new_codes, cats = pd.factorize(mapped.to_numpy(dtype=object), use_na_sentinel=True)
-        codes = s.cat.codes.to_numpy()
-        out = np.where(codes >= 0, new_codes[np.maximum(codes, 0)] if len(new_codes) else -1, -1)
+        out = _by_code(s, new_codes.astype(np.int64), -1)
         return pd.Series(pd.Categorical.from_codes(out, categories=pd.Index(cats, dtype=object)), index=s.index)
     return s.map(mapping).astype(object)
 
@@ -74,12 +83,8 @@ def _map_dates(s: pd.Series, mapping: pd.Series) -> pd.Series:
     if not isinstance(s.dtype, pd.CategoricalDtype):
         return pd.to_datetime(s.map(mapping))
     cats = pd.to_datetime(pd.Series(s.cat.categories.astype(object)).map(mapping)).to_numpy(dtype="datetime64[ns]")
-    codes = s.cat.codes.to_numpy()
-    out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
-    has = codes >= 0
-    if len(cats):
-        out[has] = cats[codes[has]]
-    return pd.Series(out, index=s.index)
+    out = _by_code(s, cats, np.datetime64("NaT"))
+    return pd.Series(out.astype("datetime64[ns]"), index=s.index)
 
 
 def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -99,9 +104,7 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
     comparison runs on category codes over the union of both categories."""
     def codes(s: pd.Series, cats: pd.Index) -> np.ndarray:
         if isinstance(s.dtype, pd.CategoricalDtype):
-            look = cats.get_indexer(pd.Index(s.cat.categories.astype(object)))
-            c = s.cat.codes.to_numpy()
-            return np.where(c >= 0, look[np.maximum(c, 0)] if len(look) else -1, -1)
+            return _by_code(s, cats.get_indexer(pd.Index(s.cat.categories.astype(object))), -1)
         return cats.get_indexer(pd.Index(s.astype(object)))
     def values(s: pd.Series) -> pd.Index:
         return pd.Index(s.cat.categories.astype(object) if isinstance(s.dtype, pd.CategoricalDtype)
@@ -370,14 +373,11 @@ class Views:
                 break
             before = pd.Timestamp(qs - timedelta(days=1))
             last = min(pd.Timestamp(p1), self.as_of_ts)
-            if last < before or int(self.calendar.wd(before, last)) < int(window_wd):
-                # the window ends after the period (or as_of): not checked now; no need for a later year's calendar
-                y, q = (y, q + 1) if q < 4 else (y + 1, 1)
-                continue
-            end = self.calendar.add_wd(before, int(window_wd))
-            end = pd.Timestamp(end).normalize()
-            if pd.Timestamp(p0) <= end <= last:
-                out.append((f"{y:04d}-Q{q}", pd.Timestamp(qs), end))
+            # a window that ends after the period (or as_of) is not checked now: no later year's calendar needed
+            if last >= before and int(self.calendar.wd(before, last)) >= int(window_wd):
+                end = pd.Timestamp(self.calendar.add_wd(before, int(window_wd))).normalize()
+                if pd.Timestamp(p0) <= end <= last:
+                    out.append((f"{y:04d}-Q{q}", pd.Timestamp(qs), end))
             y, q = (y, q + 1) if q < 4 else (y + 1, 1)
         return out
 

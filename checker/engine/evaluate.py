@@ -125,15 +125,9 @@ def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc, unreadable: di
         decided = pd.Series(True, index=sub.index)
         pend = pd.Series(False, index=sub.index)
         full = None
-    counts = sub.loc[decided.to_numpy(), check.department].value_counts(sort=False)
-    counts = counts[counts > 0]          # a categorical column also lists its unused values
-    if len(counts):
-        acc.checked.append(pd.DataFrame({"rule_id": rule.id, "department": counts.index.astype(object),
-                                         "checked": counts.to_numpy().astype("int64")}))
-    if hit.any():
-        rows = (full[hit.to_numpy()] if full is not None
-                else _take(frame, pos[hit.to_numpy()], check.columns))
-        acc.findings.append(_rows(rule, check, rows, views, FINDING_COLUMNS))
+    h = hit.to_numpy()
+    rows = full[h] if full is not None else _take(frame, pos[h], check.columns)
+    _record(rule, check, views, acc, sub.loc[decided.to_numpy(), check.department], rows)
     if pend.any():
         acc.pending.append(_rows(rule, check, sub[pend.to_numpy()], views, PENDING_COLUMNS))
 
@@ -162,14 +156,19 @@ def _run_dense(rule: Rule, check: Check, views: Views, acc: _Acc, frame: pd.Data
     if not keep.any():
         return
     hit = to_bool(check.when(env), frame.index).to_numpy() & keep
-    counts = dept[keep].value_counts(sort=False)
+    _record(rule, check, views, acc, dept[keep], _take(frame, np.flatnonzero(hit), check.columns))
+
+
+def _record(rule: Rule, check: Check, views: Views, acc: _Acc, decided_dept: pd.Series,
+            finding_rows: pd.DataFrame) -> None:
+    """Checked units per department (the departments of the decided records) and the findings of one check."""
+    counts = decided_dept.value_counts(sort=False)
     counts = counts[counts > 0]          # a categorical column also lists its unused values
     if len(counts):
         acc.checked.append(pd.DataFrame({"rule_id": rule.id, "department": counts.index.astype(object),
                                          "checked": counts.to_numpy().astype("int64")}))
-    if hit.any():
-        rows = _take(frame, np.flatnonzero(hit), check.columns)
-        acc.findings.append(_rows(rule, check, rows, views, FINDING_COLUMNS))
+    if len(finding_rows):
+        acc.findings.append(_rows(rule, check, finding_rows, views, FINDING_COLUMNS))
 
 
 def _deadline_scope(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, acc: _Acc, unreadable: dict):

@@ -141,13 +141,17 @@ def _f_hours(env, a, b):
     return (b - a).dt.total_seconds() / 3600.0
 
 
+def _table_param(params: dict, name: str):
+    """The rule parameter ``name`` when its value is a table (mapping or list), else None."""
+    value = params.get(name)
+    return value if isinstance(value, (dict, list)) else None
+
+
 def _mapping(env, name):
-    """A code list by name: a rule parameter whose value is a mapping/list wins over codelists.yaml, so that
-    a table of numbers (e.g. GZ165-18-1's cycle days) can be changed with --params like any deadline."""
-    value = env.params.get(name)
-    if isinstance(value, (dict, list)):
-        return value
-    return env.codelists[name]
+    """A code list by name: a rule's table parameter wins over codelists.yaml, so that a table of numbers
+    (e.g. GZ165-18-1's cycle days) can be changed with --params like any deadline."""
+    value = _table_param(env.params, name)
+    return value if value is not None else env.codelists[name]
 
 
 def _f_codelist(env, name):
@@ -358,7 +362,7 @@ class Compiler:
                     if fname == "param":
                         if name not in self.params:
                             raise self.err(f"引用了未定义的参数「{name}」（本规则参数：{', '.join(sorted(self.params)) or '无'}）", expr)
-                    elif name not in self.codelists and not isinstance(self.params.get(name), (dict, list)):
+                    elif name not in self.codelists and _table_param(self.params, name) is None:
                         raise self.err(f"引用了未知的代码表「{name}」（本规则的表格型参数或 codelists.yaml 中有：{', '.join(sorted(self.codelists))}）", expr)
                     args.append(lambda env, v=name: v)
                 else:

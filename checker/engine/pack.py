@@ -277,10 +277,6 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
                                 f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")
             value = {**params[name], **value}
         params[name] = value
-    for name, value in params.items():
-        if isinstance(value, str) and isinstance(data.get("params", {}).get(name), dict) \
-                and data["params"][name].get("codelist") and value not in codelists:
-            raise PackError(f"{where}：参数「{name}」引用了未知的代码表「{value}」")
 
     raw_checks = data.get("checks")
     if raw_checks is None:

@@ -181,19 +181,14 @@ def _parse_text(txt: pd.Series) -> pd.Series:
 
 def _only_types(raw: pd.Series, types: tuple) -> bool:
     """Every non-empty cell of an object column is of one of ``types`` (bool is never taken for a number)."""
-    kinds = pd.unique(raw.map(type).to_numpy(dtype=object))
-    present = [k for k in kinds if k is not type(None)]
-    if not present or any(k is float for k in present) and raw.isna().all():
-        return False
-    return all(k in types for k in present)
+    present = [k for k in pd.unique(raw.map(type).to_numpy(dtype=object)) if k is not type(None)]
+    return bool(present) and all(k in types for k in present)
 
 
 def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(nullable boolean Series, bool Series "non-empty but unknown")."""
-    if pd.api.types.is_bool_dtype(raw.dtype):                 # real booleans (Parquet): nothing to read
-        return raw.astype("boolean"), pd.Series(False, index=raw.index)
-    if raw.dtype == object and _only_types(raw, (bool, np.bool_)):
-        return raw.astype("boolean"), pd.Series(False, index=raw.index)
+    if pd.api.types.is_bool_dtype(raw.dtype) or (raw.dtype == object and _only_types(raw, (bool, np.bool_))):
+        return raw.astype("boolean"), pd.Series(False, index=raw.index)   # real booleans: nothing to read
     key = norm_code(raw)
     key = key.where(~key.isin(PLACEHOLDER_CODES), None)      # a placeholder is empty, not unreadable
     val = key.map(_BOOL_MAP)

@@ -82,17 +82,23 @@ def param_label(key) -> str:
     return f"{PARAM_LABELS[key]}（{key}）" if key in PARAM_LABELS else key
 
 
+_READ_COUNTED = "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。"
+_READ_CAPPED = "「触发的评级政策」：评级政策（如涉密信息上平台一票否决）改变了按分数应得的等级。"
+_READ_DETAILS = "「问题明细」每行一个问题，列出来源文件、工作表和 Excel 行号，可直接回到原表核对；可用表头筛选。"
+_READ_PENDING = "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。"
+_READ_STATUS = "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。"
+
 # How to read the report (说明 sheet and HTML page).
 HOW_TO_READ = [
     "「部门评分」按得分排名；得分 = 各评分维度权重 × 维度内适用规则合规率的平均值，合规率 = 1 − 计分问题数 / 检查单元数。",
-    "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。",
+    _READ_COUNTED,
     "「不适用」：该部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
-    "「触发的评级政策」：评级政策（如涉密信息上平台一票否决）改变了按分数应得的等级。",
+    _READ_CAPPED,
     "「规则汇总」的合规率 = 1 − 计分问题数 / 检查单元数（全部部门合计；「提示」类规则按其全部未豁免问题计）。",
-    "「问题明细」每行一个问题，列出来源文件、工作表和 Excel 行号，可直接回到原表核对；可用表头筛选。",
-    "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。",
+    _READ_DETAILS,
+    _READ_PENDING,
     "「输入问题」列出无法识别或不一致的单元格；这些记录可能未被相应规则检查（见「未检查」）。",
-    "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。",
+    _READ_STATUS,
 ]
 
 
@@ -101,13 +107,13 @@ HOW_TO_READ_DEPT = [
     "「评分」是本部门的得分、等级和排名；得分 = 各评分维度权重 × 维度内适用规则合规率的平均值，"
     "合规率 = 1 − 计分问题数 / 检查单元数。",
     "「各规则合规率」逐条列出本部门在每条规则下的问题数、计分问题数、检查单元数和合规率。",
-    "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。",
+    _READ_COUNTED,
     "「不适用」：本部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
-    "「触发的评级政策」：评级政策（如涉密信息上平台一票否决）改变了按分数应得的等级。",
-    "「问题明细」每行一个问题，列出来源文件、工作表和 Excel 行号，可直接回到原表核对；可用表头筛选。",
-    "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。",
+    _READ_CAPPED,
+    _READ_DETAILS,
+    _READ_PENDING,
     "「输入问题」列出本部门记录中无法识别或不一致的单元格，请核对并更正原表。",
-    "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。",
+    _READ_STATUS,
 ]
 
 
@@ -382,9 +388,9 @@ def rule_summary(report: Report) -> pd.DataFrame:
 
 
 def exact_rate_percent(counted: int, checked: int) -> float:
-    """max(0, 1 − counted / checked) in percent, one decimal, rounded half up exactly (no float error)."""
-    fr = max(Fraction(0), 1 - Fraction(counted, checked)) * 1000
-    return int((fr * 2 + 1) // 2) / 10
+    """max(0, 1 − counted / checked) in percent, one decimal, rounded half up exactly as the scorecard does."""
+    from ..score import round_half_up as exact_half_up
+    return float(exact_half_up(max(Fraction(0), 1 - Fraction(counted, checked)) * 100))
 
 
 def round_half_up(v: float, nd: int = 1) -> float:
