@@ -410,12 +410,18 @@ def test_parquet_timestamp_beyond_pandas_range_is_a_defect_not_a_crash(tmp_path)
 
 # ---- values -------------------------------------------------------------------------------------------------------
 
-def _base(tmp_path):
+def _dept_workbook():
+    """A workbook whose first sheet is a clean 部门名录."""
     wb = openpyxl.Workbook()
     wb.active.title = "部门名录"
     wb.active.append(DEPT_CANON)
     for row in _dept_rows():
         wb.active.append(row)
+    return wb
+
+
+def _base(tmp_path):
+    wb = _dept_workbook()
     cat = wb.create_sheet("信息资源")
     cat.append(CAT_CANON)
     for row in _cat_rows():
@@ -782,11 +788,7 @@ def test_large_numbers_of_rows_keep_excel_row_numbers(tmp_path):
 
 
 def test_two_row_header_with_merged_group_heading(tmp_path):
-    wb = openpyxl.Workbook()
-    wb.active.title = "部门名录"
-    wb.active.append(DEPT_CANON)
-    for row in _dept_rows():
-        wb.active.append(row)
+    wb = _dept_workbook()
     ws = wb.create_sheet("信息资源")
     ws.append(["广州市政务信息资源目录"])
     ws.merge_cells("A1:Q1")
