@@ -501,6 +501,118 @@ def template_cmd(out, force):
         click.echo(f"  {Path(f).name}")
 
 
+# ---------------------------------------------------------------------------------------------------- portal
+@cli.command("serve", context_settings=CONTEXT, short_help="启动审计门户（网页和运行队列） (web portal)")
+@_help
+@click.option("--data", "data_dir", required=True, type=click.Path(path_type=str), metavar="DIR",
+              help="数据文件夹：门户数据库、上传文件、各次运行、历史库和运行队列；首次启动时自动建立")
+@click.option("--host", default="127.0.0.1", show_default=True, metavar="HOST", help="监听地址")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), metavar="PORT", help="端口")
+@click.option("--https-only", is_flag=True, help="会话 Cookie 只经 HTTPS 发送（在 nginx 等 HTTPS 反向代理之后使用）")
+@click.option("--max-upload-mb", default=500, show_default=True, type=click.IntRange(1, 100000), metavar="MB",
+              help="每次上传的大小上限")
+@click.option("--run-timeout-min", default=60, show_default=True, type=click.IntRange(1, 10000), metavar="MIN",
+              help="每次运行的时间上限（分钟）")
+@click.option("--memory-gb", default=8.0, show_default=True, type=click.FloatRange(0.5, 1024), metavar="GB",
+              help="每次运行的内存上限")
+def serve_cmd(data_dir, host, port, https_only, max_upload_mb, run_timeout_min, memory_gb):
+    """启动审计门户：网页服务和运行队列在同一进程中，按 Ctrl-C 停止。首次启动时创建管理员账号 admin 并显示一次性密码。"""
+    from .portal.serve import serve
+    serve(data_dir, host=host, port=port, https_only=https_only, max_upload_mb=max_upload_mb,
+          run_timeout_min=run_timeout_min, memory_gb=memory_gb, echo=click.echo)
+
+
+@cli.group("user", cls=_Group, context_settings=CONTEXT, short_help="管理审计门户的用户 (portal users)")
+@_help
+def user_group() -> None:
+    """管理审计门户的用户（都需要 --data DIR，即 sharecheck serve 使用的数据文件夹）。"""
+
+
+_data_option = click.option("--data", "data_dir", required=True, type=click.Path(path_type=str), metavar="DIR",
+                            help="门户的数据文件夹（与 sharecheck serve --data 相同）")
+
+
+def _read_password(confirm: bool = True) -> str:
+    """From a terminal: prompted twice, hidden; otherwise the first line of standard input."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码" if confirm else False)
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    pw = line.rstrip("\r\n")
+    if not pw:
+        raise UsageError("没有读到密码：请在标准输入的第一行给出密码，或在终端中运行以便输入")
+    return pw
+
+
+@user_group.command("add", context_settings=CONTEXT, short_help="新建用户")
+@_help
+@click.argument("login", metavar="LOGIN")
+@click.option("--role", required=True, type=click.Choice(["auditor", "department", "admin"]),
+              metavar="auditor|department|admin", help="角色：审计人员、部门用户或管理员")
+@click.option("--department", metavar="部门", help="部门用户的部门：部门名称或部门代码（统一社会信用代码）")
+@_data_option
+def user_add_cmd(login, role, department, data_dir):
+    """新建用户 LOGIN；密码从标准输入读取（在终端中则提示输入两次）。"""
+    from .portal.serve import user_add
+    user_add(data_dir, login, role, _read_password(), department)
+    click.echo(f"已创建用户 {login}（{role}{'，' + department if department else ''}）")
+
+
+@user_group.command("list", context_settings=CONTEXT, short_help="列出用户")
+@_help
+@_data_option
+def user_list_cmd(data_dir):
+    """列出全部用户。"""
+    from .portal.serve import user_list
+    from .portal.store import ROLE_TITLES
+    rows = [[u["login"], ROLE_TITLES.get(u["role"], u["role"]), u["department"] or "", u["dept_code"] or "",
+             "已停用" if u["disabled"] else ("待修改初始密码" if u["must_change"] else "正常"), u["created_at"]]
+            for u in user_list(data_dir)]
+    click.echo(format_table(["用户名", "角色", "部门", "部门代码", "状态", "创建时间"], rows, max_cell=60))
+
+
+@user_group.command("disable", context_settings=CONTEXT, short_help="停用用户")
+@_help
+@click.argument("login", metavar="LOGIN")
+@_data_option
+def user_disable_cmd(login, data_dir):
+    """停用用户 LOGIN：立即退出其全部会话，令牌失效。"""
+    from .portal.serve import user_disable
+    user_disable(data_dir, login)
+    click.echo(f"已停用用户 {login}")
+
+
+@user_group.command("enable", context_settings=CONTEXT, short_help="重新启用用户")
+@_help
+@click.argument("login", metavar="LOGIN")
+@_data_option
+def user_enable_cmd(login, data_dir):
+    """重新启用已停用的用户 LOGIN。"""
+    from .portal.serve import user_disable
+    user_disable(data_dir, login, enable=True)
+    click.echo(f"已启用用户 {login}")
+
+
+@user_group.command("passwd", context_settings=CONTEXT, short_help="设置用户密码")
+@_help
+@click.argument("login", metavar="LOGIN")
+@_data_option
+def user_passwd_cmd(login, data_dir):
+    """为 LOGIN 设置新密码（从标准输入读取，或在终端中提示输入）；其全部会话随即失效。"""
+    from .portal.serve import user_passwd
+    user_passwd(data_dir, login, _read_password())
+    click.echo(f"已修改用户 {login} 的密码")
+
+
+@user_group.command("token", context_settings=CONTEXT, short_help="为用户生成 API 令牌")
+@_help
+@click.argument("login", metavar="LOGIN")
+@_data_option
+def user_token_cmd(login, data_dir):
+    """为 LOGIN 生成一个新的 API 令牌并打印（只显示这一次）：请求时用 Authorization: Bearer <令牌>。"""
+    from .portal.serve import user_token
+    click.echo(user_token(data_dir, login))
+
+
 # ---------------------------------------------------------------------------------------------------- entry
 def _click_error_text(err: click.ClickException) -> str:
     """Chinese text for click's own usage errors."""
@@ -531,7 +643,7 @@ def _click_error_text(err: click.ClickException) -> str:
     if isinstance(err, click.UsageError):
         msg = err.message
         if msg.startswith("No such command"):
-            return f"没有这个命令 {msg.split(' ', 3)[-1].rstrip('.')}：可用 run、rules、explain、validate、template"
+            return f"没有这个命令 {msg.split(' ', 3)[-1].rstrip('.')}：可用 run、rules、explain、validate、template、serve、user"
         if msg.startswith("Got unexpected extra argument"):
             return f"多余的参数：{msg.split('(')[-1].rstrip(')')}"
         return f"用法错误：{msg}"
