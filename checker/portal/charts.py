@@ -81,7 +81,7 @@ def trend_lines(periods: Sequence[str], series: dict[str, Sequence[float | None]
                        f'{float(v):.1f}</title></circle>')
         ly = top + 16 * j + 8
         out.append(f'<rect x="{left + pw + 12}" y="{ly - 8}" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{left + pw + 26}" y="{ly + 1}" font-size="11">{escape(name[:14])}</text>')
+                   f'<text x="{left + pw + 26}" y="{ly + 1}" font-size="11">{escape(name[:18])}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -219,7 +219,7 @@ def create_app(settings: Settings) -> FastAPI:
     limits = settings.limits or jobs.Limits()
     queue = jobs.Queue(data, limits)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             trim_blocks=True, lstrip_blocks=True)
     env.globals.update(version=__version__, STATUS_TITLES=store.STATUS_TITLES, ROLE_TITLES=store.ROLE_TITLES,
                        AUDIT_TITLES=store.AUDIT_TITLES, quote=quote)
 
@@ -512,8 +512,11 @@ def create_app(settings: Settings) -> FastAPI:
                           current_waivers=data.current_waivers(), max_mb=settings.max_upload // 1024 ** 2,
                           form={k: str(form.get(k) or "") for k in ("period", "as_of")})
         from starlette.concurrency import run_in_threadpool
-        await run_in_threadpool(jobs.precheck, data, rid, limits)
-        store.audit(data, "precheck", login=u["login"], target=f"run:{rid}", ip=_client_ip(request))
+        _pc, pc_error = await run_in_threadpool(jobs.precheck, data, rid, limits)
+        if pc_error:       # a file that cannot be read at all: the run ends here, with the message on its page
+            store.update_run(data, rid, status="failed", error=pc_error, finished_at=store.now_text())
+        store.audit(data, "precheck", "failed" if pc_error else "ok", login=u["login"], target=f"run:{rid}",
+                    ip=_client_ip(request), detail=pc_error)
         return RedirectResponse(f"/runs/{rid}/precheck", status_code=303)
 
     @app.get("/runs/{run_id}/precheck", include_in_schema=False)

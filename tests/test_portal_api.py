@@ -1,0 +1,283 @@
+"""The portal's JSON API and its security, against a real ``sharecheck serve`` on 127.0.0.1."""
+from __future__ import annotations
+
+import io
+import re
+import signal
+import time
+import zipfile
+
+import httpx
+import openpyxl
+import pytest
+
+from tests.portal_helpers import DEPTS, PASSWORDS, SAMPLE, Server, free_port, sharecheck, start_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    s = start_server(tmp_path_factory.mktemp("portal"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def sample_run(server):
+    rid = server.submit()
+    j = server.wait(rid)
+    assert j["status"] == "done", j
+    return rid
+
+
+@pytest.fixture(scope="module")
+def cli_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "out"
+    r = sharecheck("run", str(SAMPLE), "--period", "2026-10", "--out", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+def test_health(server):
+    r = httpx.get(server.url + "/api/health")
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+
+
+def test_run_json_and_findings_equal_the_command_line(server, sample_run, cli_out):
+    with server.api("aud") as c:
+        j = c.get(f"/api/runs/{sample_run}").json()
+        assert set(j) >= {"id", "period", "status", "stage", "error", "counts", "files"}
+        assert j["period"] == "2026-10" and j["status"] == "done" and j["error"] is None
+        assert j["counts"]["findings"] == 100 and j["counts"]["departments"] == 23
+        assert "findings.csv" in j["files"] and "审计报告_2026-10.xlsx" in j["files"]
+        assert "部门报告/广州市民政局_2026-10.xlsx" in j["files"]
+        for name in ("findings.csv", "scorecard.csv"):
+            r = c.get(f"/api/runs/{sample_run}/files/{name}")
+            assert r.status_code == 200
+            assert r.content == (cli_out / name).read_bytes(), name
+        # the reports name the inputs as uploaded: no path of the server's data folder
+        manifest = c.get(f"/api/runs/{sample_run}/files/manifest.json").text
+        assert str(server.data) not in manifest and "runs/" not in manifest
+
+
+def test_department_token_gets_only_its_own_published_workbook(server, sample_run):
+    own = "部门报告/广州市民政局_2026-10.xlsx"
+    other = ["部门报告/广州市公安局_2026-10.xlsx", "findings.csv", "审计报告_2026-10.xlsx", "report.html",
+             "manifest.json", "scorecard.csv", "部门报告_2026-10.zip"]
+    with server.api("minzheng") as dept, server.api("aud") as aud:
+        # before publication: nothing, not even its own
+        assert dept.get(f"/api/runs/{sample_run}/files/{own}").status_code == 403
+        assert dept.get(f"/api/runs/{sample_run}").status_code == 403
+        assert dept.post(f"/api/runs/{sample_run}/publish").status_code == 403
+        assert aud.post(f"/api/runs/{sample_run}/publish").status_code == 200
+        r = dept.get(f"/api/runs/{sample_run}/files/{own}")
+        assert r.status_code == 200
+        wb = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
+        rows = list(wb["问题明细"].iter_rows(values_only=True))
+        header = list(rows[0])
+        depts = {row[header.index("部门")] for row in rows[1:] if row and row[0]}
+        assert depts == {DEPTS["minzheng"]}
+        for path in other:
+            assert dept.get(f"/api/runs/{sample_run}/files/{path}").status_code == 403, path
+        assert dept.get(f"/api/runs/{sample_run}").json()["files"] == [own]
+        # no upload for a department
+        up = dept.post("/api/runs", data={"period": "2026-10"},
+                       files=[("files", ("部门名录.xlsx", (SAMPLE / "部门名录.xlsx").read_bytes()))])
+        assert up.status_code == 403
+    # the user was created with a name; publication taught it its 部门代码
+    listing = sharecheck("user", "list", "--data", str(server.data)).stdout
+    assert re.search(r"minzheng\s+部门用户\s+广州市民政局\s+[0-9A-Z]{18}", listing), listing
+    # every denial is in the audit log
+    import sqlite3
+    conn = sqlite3.connect(server.data / "portal.db")
+    denied = conn.execute("SELECT COUNT(*) FROM audit WHERE login = 'minzheng' AND outcome = 'denied'").fetchone()[0]
+    conn.close()
+    assert denied >= len(other) + 3
+
+
+def test_bad_tokens_and_paths(server, sample_run):
+    assert httpx.get(f"{server.url}/api/runs/{sample_run}").status_code == 401
+    r = httpx.get(f"{server.url}/api/runs/{sample_run}", headers={"Authorization": "Bearer sc_forged"})
+    assert r.status_code == 401 and "令牌" in r.json()["error"]
+    with server.api("aud") as c:
+        for path in ("..%2F..%2Fportal.db", "%2e%2e/job.json", "../job.json", "portal/result.json",
+                     "/etc/passwd", "inputs/部门名录.xlsx"):
+            assert c.get(f"/api/runs/{sample_run}/files/{path}").status_code in (404, 422), path
+        assert c.get("/api/runs/99999").status_code == 404
+
+
+def test_api_upload_refusals(server):
+    with server.api("aud") as c:
+        r = c.post("/api/runs", data={"period": "2026-13"},
+                   files=[("files", ("部门名录.xlsx", (SAMPLE / "部门名录.xlsx").read_bytes()))])
+        assert r.status_code == 400 and "期间" in r.json()["error"]
+        r = c.post("/api/runs", data={"period": "2026-10"}, files=[("files", ("evil.exe", b"MZ"))])
+        assert r.status_code == 400 and "不支持" in r.json()["error"]
+        r = c.post("/api/runs", data={"period": "2026-10", "as_of": "2026-11-05"},
+                   files=[("files", ("部门名录.xlsx", (SAMPLE / "部门名录.xlsx").read_bytes()))])
+        assert r.status_code == 400 and "基准日" in r.json()["error"] and "--as-of" not in r.json()["error"]
+
+
+def test_zip_bomb_fails_the_run_and_the_server_stays_up(server, tmp_path):
+    bomb = tmp_path / "导出.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("交换日志.csv", "w", force_zip64=True) as f:
+            block = b"0" * (1 << 20)
+            for _ in range(1024):
+                f.write(block)
+    rid = server.submit(files=[bomb])
+    assert httpx.get(server.url + "/api/health").status_code == 200
+    j = server.wait(rid)
+    assert j["status"] == "failed" and "压缩炸弹" in j["error"] and j["files"] == []
+    assert httpx.get(server.url + "/api/health").status_code == 200
+    assert not (server.data / "runs" / str(rid) / "out").exists()
+
+
+def test_zip_of_exports_runs_like_the_files(server, tmp_path, sample_run):
+    z = tmp_path / "十月导出.zip"
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in sorted(SAMPLE.iterdir()):
+            zf.write(p, f"2026-10/{p.name}")
+        zf.writestr("../../escape.csv", "x")           # a path that tries to leave the folder is skipped
+    rid = server.submit(files=[z])
+    j = server.wait(rid)
+    assert j["status"] == "done", j
+    with server.api("aud") as c:
+        a = c.get(f"/api/runs/{rid}/files/findings.csv").content
+        b = c.get(f"/api/runs/{sample_run}/files/findings.csv").content
+    # same findings; statuses are compared with the history of the same period, so only the status may differ
+    strip = lambda t: [line.rsplit(",", 1)[0] for line in t.decode("utf-8-sig").splitlines()]  # noqa: E731
+    assert strip(a) == strip(b)
+    assert not (server.data / "runs" / "escape.csv").exists() and not (server.data / "escape.csv").exists()
+
+
+def test_hostile_workbook_is_a_failed_run_with_one_line(server, tmp_path):
+    bad = tmp_path / "部门名录.xlsx"
+    bad.write_bytes(b"PK\x03\x04 this is not a workbook")
+    rid = server.submit(files=[bad])
+    j = server.wait(rid)
+    assert j["status"] == "failed"
+    assert "部门名录.xlsx" in j["error"] and "\n" not in j["error"] and "Traceback" not in j["error"]
+    assert httpx.get(server.url + "/api/health").status_code == 200
+
+
+def _login(client: httpx.Client, user: str, password: str, csrf: bool = True) -> httpx.Response:
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    form = {"username": user, "password": password}
+    if csrf:
+        form["csrf_token"] = token
+    return client.post("/login", data=form, headers={"Origin": str(client.base_url).rstrip("/")})
+
+
+def test_form_login_needs_the_csrf_token(server):
+    with httpx.Client(base_url=server.url, follow_redirects=False) as c:
+        r = _login(c, "aud", PASSWORDS["aud"], csrf=False)
+        assert r.status_code == 400 and "CSRF" in r.text
+        assert c.get("/runs").status_code == 303                          # still not logged in
+        r = _login(c, "aud", PASSWORDS["aud"])
+        assert r.status_code == 303 and "sharecheck_session" in r.headers.get("set-cookie", "")
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert c.get("/runs").status_code == 200
+        # a form posted from another site is refused even with the right token
+        page = c.get("/runs/new").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        r = c.post("/logout", data={"csrf_token": token}, headers={"Origin": "http://evil.example"})
+        assert r.status_code == 400
+        assert c.get("/runs").status_code == 200
+
+
+def test_pages_send_security_headers(server):
+    r = httpx.get(server.url + "/login")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    csp = r.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp and "script-src" not in csp
+
+
+def test_login_is_throttled_after_repeated_failures(server):
+    with httpx.Client(base_url=server.url) as c:
+        for _ in range(5):
+            assert _login(c, "gongan", "wrong-password").status_code == 401
+        r = _login(c, "gongan", PASSWORDS["gongan"])
+        assert r.status_code == 429 and "次数过多" in r.text
+    import sqlite3
+    conn = sqlite3.connect(server.data / "portal.db")
+    n = conn.execute("SELECT COUNT(*) FROM audit WHERE login = 'gongan' AND action = 'login_failed'").fetchone()[0]
+    conn.close()
+    assert n == 5
+
+
+def test_upload_cap_is_enforced_while_streaming(tmp_path):
+    s = start_server(tmp_path, "--max-upload-mb", "1")
+    try:
+        big = b"a" * (3 * 1024 ** 2)
+
+        def chunks():
+            for i in range(0, len(big), 65536):
+                yield big[i:i + 65536]
+        with s.api("aud") as c:
+            # no Content-Length: the cap must hold on the stream itself
+            r = c.post("/api/runs", content=chunks(),
+                       headers={"content-type": "multipart/form-data; boundary=xyz"})
+            assert r.status_code == 413 and "上限" in r.json()["error"]
+            r = c.post("/api/runs", data={"period": "2026-10"}, files=[("files", ("交换日志.csv", big))])
+            assert r.status_code == 413
+        assert not any((s.data / "runs").iterdir())
+    finally:
+        s.stop()
+
+
+def test_restart_marks_an_unfinished_run_interrupted_and_keeps_the_queue(tmp_path):
+    s = start_server(tmp_path)
+    first = s.submit()
+    second = s.submit()
+    s.wait(first, until=("running",), timeout=60)
+    s.proc.send_signal(signal.SIGKILL)                  # the worker dies mid-run
+    s.proc.wait()
+    s.proc = None
+    s.port = free_port()
+    s.start()
+    try:
+        j = s.wait(first, timeout=30)
+        assert j["status"] == "interrupted" and "重新运行" in j["error"]
+        assert s.wait(second)["status"] == "done"       # the queued run survived the restart
+    finally:
+        code = s.stop(signal.SIGINT)
+    assert code == 0 and "已停止" in s.output()
+
+
+def test_user_commands(tmp_path):
+    data = str(tmp_path / "d")
+    r = sharecheck("user", "add", "x1", "--role", "department", "--data", data, input="long-enough-pw\n")
+    assert r.returncode == 2 and "部门用户必须指定部门" in r.stderr
+    r = sharecheck("user", "add", "x1", "--role", "auditor", "--data", data, input="short\n")
+    assert r.returncode == 2 and "密码太短" in r.stderr
+    assert sharecheck("user", "add", "x1", "--role", "auditor", "--data", data, input="long-enough-pw\n"
+                      ).returncode == 0
+    r = sharecheck("user", "add", "x1", "--role", "auditor", "--data", data, input="long-enough-pw\n")
+    assert r.returncode == 2 and "已存在" in r.stderr
+    assert sharecheck("user", "disable", "x1", "--data", data).returncode == 0
+    r = sharecheck("user", "token", "x1", "--data", data)
+    assert r.returncode == 2 and "已停用" in r.stderr
+    assert "已停用" in sharecheck("user", "list", "--data", data).stdout
+    r = sharecheck("user", "passwd", "nobody", "--data", data, input="long-enough-pw\n")
+    assert r.returncode == 2 and "不存在" in r.stderr
+    import sqlite3
+    h = sqlite3.connect(tmp_path / "d" / "portal.db").execute("SELECT pw_hash FROM users").fetchone()[0]
+    assert h.startswith("$argon2id$")
+
+
+def test_first_start_creates_admin_with_one_time_password(tmp_path):
+    s = Server(data=tmp_path / "fresh", port=free_port()).start()
+    try:
+        m = re.search(r"管理员账号 admin，一次性密码：(\S+)（", s.output())
+        assert m, s.output()
+        with httpx.Client(base_url=s.url) as c:
+            r = _login(c, "admin", m[1])
+            assert r.status_code == 303 and r.headers["location"] == "/password"
+            assert c.get("/runs", follow_redirects=False).headers["location"] == "/password"
+    finally:
+        s.stop()
+    for sub in ("portal.db", "queue.db", "secret.key", "runs", "waivers"):
+        assert (tmp_path / "fresh" / sub).exists(), sub
+    assert (tmp_path / "fresh" / "secret.key").stat().st_mode & 0o077 == 0
