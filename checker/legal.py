@@ -18,9 +18,8 @@ import yaml
 from .errors import PackError
 from .text import is_missing
 
-__all__ = ["classify_basis", "load_table", "DEFAULT_TABLE", "LEVELS"]
+__all__ = ["classify_basis", "load_table", "default_table", "LEVELS"]
 
-DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "rules" / "gz165" / "legal_basis.yaml"
 LEVELS = ["法律", "行政法规", "党中央国务院政策", "无法识别", "不足"]
 RESULT_COLUMNS = ["level", "sufficient", "citations"]
 
@@ -117,8 +116,14 @@ def _load_cached(path: str) -> _Table:
     return _Table(data, path)
 
 
+def default_table() -> Path:
+    """The installed gz165 pack's legal_basis.yaml."""
+    from .engine.resources import packs_dir
+    return packs_dir() / "gz165" / "legal_basis.yaml"
+
+
 def load_table(path: str | Path | None = None) -> _Table:
-    return _load_cached(str(path or DEFAULT_TABLE))
+    return _load_cached(str(path or default_table()))
 
 
 def normalise(texts: pd.Series) -> pd.Series:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from checker.engine import load_pack
-from checker.engine.pack import REPO
+from checker.engine.resources import packs_dir
 from checker.errors import PackError
 
-SRC = REPO / "rules" / "gz165"
+SRC = packs_dir() / "gz165"
 
 
 @pytest.fixture()

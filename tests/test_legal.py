@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checker.errors import PackError
-from checker.legal import DEFAULT_TABLE, classify_basis
+from checker.legal import classify_basis, default_table
 
-with open(DEFAULT_TABLE, encoding="utf-8") as fh:
+with open(default_table(), encoding="utf-8") as fh:
     TABLE = yaml.safe_load(fh)
 EXAMPLES = TABLE["examples"]
 

@@ -18,8 +18,8 @@ from ..errors import PackError
 from ..model import META_COLUMNS, RULE_INFO_COLUMNS, SEVERITIES, TABLES, TABLE_TITLES
 from .derive import VIEWS, base_table, view_columns
 from .lang import Compiler
+from .resources import packs_dir
 
-REPO = Path(__file__).resolve().parents[2]
 RULE_FIELDS_REQUIRED = ["id", "article", "article_text", "title", "explanation", "severity", "dimension", "inputs"]
 RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis"]
 CHECK_FIELDS = ["view", "view_args", "scope", "skip", "when", "deadline", "key", "department", "counterpart",
@@ -186,7 +186,7 @@ def _type_name(v: Any) -> str:
 
 def load_pack(name_or_path: str | Path = "gz165", params_file: str | Path | None = None) -> Pack:
     p = Path(name_or_path)
-    root = p if (p.is_dir() or p.suffix == ".yaml" or "/" in str(name_or_path)) else REPO / "rules" / str(name_or_path)
+    root = p if (p.is_dir() or p.suffix == ".yaml" or "/" in str(name_or_path)) else packs_dir() / str(name_or_path)
     if root.suffix == ".yaml":
         root = root.parent
     if not (root / "pack.yaml").exists():

@@ -8,24 +8,24 @@ import pandas as pd
 
 from .. import model
 from ..model import Report
+from ..engine.resources import reports_dir
 from . import common as cm
 
 # At most this many findings are embedded in the page; the rest are in the workbook and findings.csv.
 MAX_HTML_FINDINGS = 5000
 MAX_HTML_ROWS = 2000          # pending, defects
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "reports"
 TREND_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"]
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(reports_dir())), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                               keep_trailing_newline=True)
 
 
 def _asset(name: str) -> str:
-    return (TEMPLATE_DIR / name).read_text(encoding="utf-8")
+    return (reports_dir() / name).read_text(encoding="utf-8")
 
 
 def _records(frame: pd.DataFrame, cols: list[str]) -> list[list[str]]:

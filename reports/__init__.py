@@ -1,0 +1,1 @@
+"""The report templates (installed as the package ``checker.reports``; see setup.py)."""
