@@ -213,8 +213,11 @@ def test_upload_cap_is_enforced_while_streaming(tmp_path):
         big = b"a" * (3 * 1024 ** 2)
 
         def chunks():
+            yield (b'--xyz\r\nContent-Disposition: form-data; name="period"\r\n\r\n2026-10\r\n--xyz\r\n'
+                   b'Content-Disposition: form-data; name="files"; filename="x.csv"\r\n\r\n')
             for i in range(0, len(big), 65536):
                 yield big[i:i + 65536]
+            yield b"\r\n--xyz--\r\n"
         with s.api("aud") as c:
             # no Content-Length: the cap must hold on the stream itself
             r = c.post("/api/runs", content=chunks(),
@@ -281,3 +284,40 @@ def test_first_start_creates_admin_with_one_time_password(tmp_path):
     for sub in ("portal.db", "queue.db", "secret.key", "runs", "waivers"):
         assert (tmp_path / "fresh" / sub).exists(), sub
     assert (tmp_path / "fresh" / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def _page_client(server, user: str) -> tuple[httpx.Client, str]:
+    c = httpx.Client(base_url=server.url, follow_redirects=False, timeout=60)
+    assert _login(c, user, PASSWORDS[user]).status_code == 303
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/waivers").text)[1]
+    return c, token
+
+
+def test_waivers_page_replaces_the_file_later_runs_use(tmp_path):
+    s = start_server(tmp_path)
+    try:
+        c, token = _page_client(s, "aud")
+        origin = {"Origin": s.url}
+        bad = "规则编号,部门,记录,理由,批准人,有效期至\nGZ165-99-9,广州市农业农村局,,x,张三,2026-12-31\n"
+        r = c.post("/waivers", data={"csrf_token": token}, headers=origin,
+                   files={"file": ("豁免.csv", bad.encode("utf-8"))})
+        assert r.status_code == 400 and "第 2 行" in r.text and "GZ165-99-9" in r.text
+        assert "没有豁免清单" in c.get("/waivers").text
+        good = ("规则编号,部门,记录,理由,批准人,有效期至\n"
+                "GZ165-08-1,广州市农业农村局,,新设部门，目录编制中,张三,2026-12-31\n"
+                "GZ165-08-1,广州市黄埔区教育局,,已过期的豁免,张三,2026-01-31\n"
+                "GZ165-REQ-3,广州市残疾人联合会,,没有对应问题,李四,2026-12-31\n")
+        r = c.post("/waivers", data={"csrf_token": token}, headers=origin,
+                   files={"file": ("十月豁免.csv", good.encode("utf-8"))})
+        assert r.status_code == 303
+        rid = s.submit()
+        assert s.wait(rid)["status"] == "done"
+        with s.api("aud") as api:
+            f = api.get(f"/api/runs/{rid}/files/findings.csv").text
+        waived = [line for line in f.splitlines() if line.endswith(",已豁免")]
+        assert len(waived) == 1 and "广州市农业农村局" in waived[0]
+        page = c.get("/waivers").text
+        assert re.search(r"当前：<strong>当前豁免\.csv</strong>（上传文件 十月豁免\.csv，aud，", page), page
+        assert "已过期" in page and "未使用" in page and f"运行 {rid}" in page
+    finally:
+        s.stop()

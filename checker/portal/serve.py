@@ -55,6 +55,8 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, https
     server = uvicorn.Server(config)
     try:
         server.run()
+    except KeyboardInterrupt:     # uvicorn re-raises the Ctrl-C it handled, once it has shut down: a normal stop
+        pass
     except OSError as exc:
         raise UsageError(f"无法在 {host}:{port} 上启动（{exc.strerror or exc}）：端口可能已被占用，请用 --port 换一个"
                          ) from None

@@ -727,7 +727,11 @@ def create_app(settings: Settings) -> FastAPI:
     def waivers_page(request: Request):
         u = page_user(request, "auditor", "admin")
         return render(request, "waivers.html", user=u, current=data.current_waivers(), usage=waiver_usage(),
-                      error=None)
+                      source=waiver_source(), error=None)
+
+    def waiver_source() -> list[str] | None:
+        p = data.waivers_dir / "来源.txt"
+        return p.read_text(encoding="utf-8").splitlines()[:3] if p.exists() else None
 
     def waiver_usage() -> dict | None:
         """Waivers as the newest finished run that used them applied them (expired and unused flagged)."""
@@ -766,7 +770,7 @@ def create_app(settings: Settings) -> FastAPI:
                 return RedirectResponse("/waivers", status_code=303)
             staged.unlink(missing_ok=True)
         return render(request, "waivers.html", status=400, user=u, current=data.current_waivers(),
-                      usage=waiver_usage(), error=error)
+                      usage=waiver_usage(), source=waiver_source(), error=error)
 
     def check_waivers(path: Path) -> str | None:
         """Validate a waivers file in a child process (it is a user file like any export)."""
