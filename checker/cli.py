@@ -511,7 +511,7 @@ def template_cmd(out, force):
 @click.option("--https-only", is_flag=True, help="会话 Cookie 只经 HTTPS 发送（在 nginx 等 HTTPS 反向代理之后使用）")
 @click.option("--max-upload-mb", default=500, show_default=True, type=click.IntRange(1, 100000), metavar="MB",
               help="每次上传的大小上限")
-@click.option("--run-timeout-min", default=60, show_default=True, type=click.IntRange(1, 10000), metavar="MIN",
+@click.option("--run-timeout-min", default=60.0, show_default=True, type=click.FloatRange(0.01, 10000), metavar="MIN",
               help="每次运行的时间上限（分钟）")
 @click.option("--memory-gb", default=8.0, show_default=True, type=click.FloatRange(0.5, 1024), metavar="GB",
               help="每次运行的内存上限")

@@ -244,6 +244,12 @@ def test_restart_marks_an_unfinished_run_interrupted_and_keeps_the_queue(tmp_pat
         j = s.wait(first, timeout=30)
         assert j["status"] == "interrupted" and "重新运行" in j["error"]
         assert s.wait(second)["status"] == "done"       # the queued run survived the restart
+        c, token = _page_client(s, "aud")
+        assert "重新运行" in c.get(f"/runs/{first}").text
+        r = c.post(f"/runs/{first}/rerun", data={"csrf_token": token}, headers={"Origin": s.url})
+        assert r.status_code == 303
+        again = int(r.headers["location"].rsplit("/", 1)[1])
+        assert again > second and s.wait(again)["status"] == "done"
     finally:
         code = s.stop(signal.SIGINT)
     assert code == 0 and "已停止" in s.output()
@@ -319,5 +325,17 @@ def test_waivers_page_replaces_the_file_later_runs_use(tmp_path):
         page = c.get("/waivers").text
         assert re.search(r"当前：<strong>当前豁免\.csv</strong>（上传文件 十月豁免\.csv，aud，", page), page
         assert "已过期" in page and "未使用" in page and f"运行 {rid}" in page
+    finally:
+        s.stop()
+
+
+def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path):
+    s = start_server(tmp_path, "--run-timeout-min", "0.02")      # 1 s: less than the sample needs
+    try:
+        rid = s.submit()
+        j = s.wait(rid, timeout=60)
+        assert j["status"] == "failed" and "运行超时" in j["error"] and "1 秒" in j["error"]
+        assert not (s.data / "runs" / str(rid) / "out").exists()
+        assert httpx.get(s.url + "/api/health").status_code == 200
     finally:
         s.stop()

@@ -60,7 +60,8 @@ def run_child(data: store.DataDir, mode: str, run_id: int, timeout_s: int, memor
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             _kill(proc)
-            return -1, f"运行超时：超过 {timeout_s // 60} 分钟仍未完成，已停止。请拆分输入或请管理员调大时间上限"
+            limit = f"{timeout_s // 60} 分钟" if timeout_s >= 60 else f"{timeout_s} 秒"
+            return -1, f"运行超时：超过 {limit}仍未完成，已停止。请拆分输入，或请管理员调大时间上限（--run-timeout-min）"
         finally:
             with _lock:
                 _active.pop(run_id, None)

@@ -38,7 +38,7 @@ def first_admin(data: store.DataDir) -> tuple[str, str] | None:
 
 
 def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, https_only: bool = False,
-          max_upload_mb: int = 500, run_timeout_min: int = 60, memory_gb: float = 8.0,
+          max_upload_mb: int = 500, run_timeout_min: float = 60, memory_gb: float = 8.0,
           echo=print) -> None:
     import uvicorn
     data = open_data(data_dir)
@@ -46,7 +46,7 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, https
     if created:
         echo(f"已创建管理员账号 {created[0]}，一次性密码：{created[1]}（首次登录后须修改；只显示这一次）")
     settings = Settings(data=data, https_only=https_only, max_upload=int(max_upload_mb) * 1024 ** 2,
-                        limits=Limits(run_timeout_s=int(run_timeout_min) * 60, memory_bytes=int(memory_gb * 1024 ** 3)))
+                        limits=Limits(run_timeout_s=max(1, round(run_timeout_min * 60)), memory_bytes=int(memory_gb * 1024 ** 3)))
     app = create_app(settings)
     echo(f"审计门户已启动：http://{host}:{port}/ （数据文件夹 {data.root}；按 Ctrl-C 停止）")
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,

@@ -220,7 +220,8 @@ def create_app(settings: Settings) -> FastAPI:
     queue = jobs.Queue(data, limits)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(version=__version__, STATUS_TITLES=store.STATUS_TITLES, ROLE_TITLES=store.ROLE_TITLES,
+    from ..model import TABLE_TITLES
+    env.globals.update(version=__version__, TABLE_TITLES=TABLE_TITLES, STATUS_TITLES=store.STATUS_TITLES, ROLE_TITLES=store.ROLE_TITLES,
                        AUDIT_TITLES=store.AUDIT_TITLES, quote=quote)
 
     from contextlib import asynccontextmanager
