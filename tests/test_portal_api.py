@@ -339,3 +339,41 @@ def test_a_run_over_its_time_limit_is_stopped_and_failed(tmp_path):
         assert httpx.get(s.url + "/api/health").status_code == 200
     finally:
         s.stop()
+
+
+def test_a_renamed_department_keeps_access_through_its_code(tmp_path):
+    s = start_server(tmp_path)
+    try:
+        first = s.submit()
+        assert s.wait(first)["status"] == "done"
+        with s.api("aud") as aud:
+            assert aud.post(f"/api/runs/{first}/publish").status_code == 200
+        # next period the department is renamed in 部门名录; its 部门代码 stays
+        renamed = tmp_path / "renamed"
+        renamed.mkdir()
+        for p in SAMPLE.iterdir():
+            (renamed / p.name).write_bytes(p.read_bytes())
+        wb = openpyxl.load_workbook(renamed / "部门名录.xlsx")
+        hits = 0
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.value == DEPTS["minzheng"]:
+                        cell.value = "广州市民政局（更名）"
+                        hits += 1
+        assert hits == 1
+        wb.save(renamed / "部门名录.xlsx")
+        second = s.submit(files=sorted(renamed.iterdir()), period="2026-11")
+        assert s.wait(second)["status"] == "done"
+        with s.api("aud") as aud:
+            assert aud.post(f"/api/runs/{second}/publish").status_code == 200
+        with s.api("minzheng") as dept:
+            files = dept.get(f"/api/runs/{second}").json()["files"]
+            assert files == ["部门报告/广州市民政局（更名）_2026-11.xlsx"]
+            assert dept.get(f"/api/runs/{second}/files/{files[0]}").status_code == 200
+            assert dept.get(f"/api/runs/{first}/files/部门报告/{DEPTS['minzheng']}_2026-10.xlsx").status_code == 200
+        # a department user created with another department's name sees nothing of it
+        with s.api("gongan") as other:
+            assert other.get(f"/api/runs/{second}/files/{files[0]}").status_code == 403
+    finally:
+        s.stop()

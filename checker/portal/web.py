@@ -185,13 +185,21 @@ def _field_text(message: str) -> str:
     return message
 
 
-def _matches(user: dict, dept: dict) -> bool:
-    """A department user and a department of a run: by 部门代码 wherever both have one, else by name."""
+def name_key(text: str | None) -> str:
+    """A department name as compared: NFKC, no white space (full-width brackets or a stray space still match)."""
+    return "".join(unicodedata.normalize("NFKC", str(text or "")).split())
+
+
+def own_departments(user: dict, departments: list[dict]) -> list[dict]:
+    """The departments of a run that are the user's: by 部门代码 wherever the run's 部门名录 gives the user's code;
+    by name (or a code given as the department) where it does not."""
     code = user.get("dept_code")
-    given = (user.get("department") or "").strip()
-    if code and dept.get("code"):
-        return code == dept["code"]
-    return bool(given) and (given == dept.get("name") or given == dept.get("code"))
+    if code and any(d.get("code") == code for d in departments):
+        return [d for d in departments if d.get("code") == code]
+    given = name_key(user.get("department"))
+    if not given:
+        return []
+    return [d for d in departments if given == name_key(d.get("name")) or given == (d.get("code") or "")]
 
 
 @functools.lru_cache(maxsize=16)
@@ -644,10 +652,10 @@ def create_app(settings: Settings) -> FastAPI:
             raise Denied("只有已完成的运行可以发布", 409)
         store.publish_run(data, run_id, u["login"])
         res = jobs.results_of(data, run_id) or {"departments": []}
-        by_name = {d["name"]: d for d in res["departments"]}
+        by_name = {name_key(d["name"]): d for d in res["departments"]}
         for usr in store.list_users(data):      # a user created with a name learns its 部门代码 here, once
             if usr["role"] == "department" and not usr["dept_code"]:
-                d = by_name.get((usr["department"] or "").strip())
+                d = by_name.get(name_key(usr["department"]))
                 if d and d.get("code"):
                     store.update_user(data, usr["id"], dept_code=d["code"])
         store.audit(data, "publish", login=u["login"], target=f"run:{run_id}", ip=_client_ip(request),
@@ -661,7 +669,7 @@ def create_app(settings: Settings) -> FastAPI:
         ip = _client_ip(request)
         if u["role"] == "department":
             res = jobs.results_of(data, run_id) or {"departments": []}
-            own = [d["file"] for d in res["departments"] if d.get("file") and _matches(u, d)]
+            own = [d["file"] for d in own_departments(u, res["departments"]) if d.get("file")]
             if not r["published_at"] or path not in own:
                 store.audit(data, "download", "denied", login=u["login"], target=f"run:{run_id}/{path}"[:300], ip=ip)
                 raise Denied("只能下载本部门已发布的报告")
@@ -799,7 +807,7 @@ def create_app(settings: Settings) -> FastAPI:
         items = []
         for r in store.published_runs(data):
             res = jobs.results_of(data, r["id"]) or {"departments": []}
-            mine = next((d for d in res["departments"] if _matches(u, d)), None)
+            mine = next(iter(own_departments(u, res["departments"])), None)
             if mine:
                 f = read_csv(data.run_dir(r["id"]) / "out" / "findings.csv")
                 rows = _records(f[f["department"] == mine["name"]]) if len(f) else []
@@ -887,7 +895,7 @@ def create_app(settings: Settings) -> FastAPI:
         r = get_run_or_404(run_id)
         if u["role"] == "department":
             res = jobs.results_of(data, run_id) or {"departments": []}
-            mine = [d for d in res["departments"] if _matches(u, d)]
+            mine = own_departments(u, res["departments"])
             if not r["published_at"] or not mine:
                 raise Denied("只能查看本部门已发布的结果")
             return {"id": r["id"], "period": r["period"], "status": r["status"], "stage": None, "error": None,
