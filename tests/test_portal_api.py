@@ -375,5 +375,15 @@ def test_a_renamed_department_keeps_access_through_its_code(tmp_path):
         # a department user created with another department's name sees nothing of it
         with s.api("gongan") as other:
             assert other.get(f"/api/runs/{second}/files/{files[0]}").status_code == 403
+        # publishing a re-run of 2026-10 replaces what the department sees for that period
+        third = s.submit()
+        assert s.wait(third)["status"] == "done"
+        own = f"部门报告/{DEPTS['minzheng']}_2026-10.xlsx"
+        with s.api("aud") as aud, s.api("minzheng") as dept:
+            assert dept.get(f"/api/runs/{third}/files/{own}").status_code == 403       # not yet published
+            assert aud.post(f"/api/runs/{third}/publish").status_code == 200
+            assert dept.get(f"/api/runs/{third}/files/{own}").status_code == 200
+            assert dept.get(f"/api/runs/{first}/files/{own}").status_code == 403
+            assert dept.get(f"/api/runs/{second}/files/{files[0]}").status_code == 200  # other periods stay
     finally:
         s.stop()
