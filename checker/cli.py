@@ -120,7 +120,8 @@ def _extra_text(extra: str) -> str:
         elif item.startswith("default: "):
             parts.append("默认 " + item[len("default: "):])
         else:
-            parts.append(item.replace("x>=", "≥").replace("x<=", "≤"))
+            m = re.fullmatch(r"\s*(\S+?)<=x<=(\S+)\s*", item)
+            parts.append(f"{m[1]}–{m[2]}" if m else item.replace("x>=", "≥").replace("x<=", "≤"))
     return "[" + "；".join(parts) + "]"
 
 

@@ -387,3 +387,53 @@ def test_a_renamed_department_keeps_access_through_its_code(tmp_path):
             assert dept.get(f"/api/runs/{second}/files/{files[0]}").status_code == 200  # other periods stay
     finally:
         s.stop()
+
+
+def test_messages_name_files_as_uploaded_and_say_what_a_zip_skipped(server, tmp_path):
+    bad_waivers = "规则编号,部门,记录,理由,批准人,有效期至\nGZ165-99-9,广州市农业农村局,,x,张三,2026-12-31\n"
+    with server.api("aud") as c:
+        files = [("files", (p.name, p.read_bytes())) for p in sorted(SAMPLE.iterdir())]
+        files.append(("waivers", ("十月豁免.csv", bad_waivers.encode("utf-8"))))
+        r = c.post("/api/runs", data={"period": "2026-10"}, files=files)
+        rid = r.json()["id"]
+    j = server.wait(rid)
+    assert j["status"] == "failed" and "文件 十月豁免.csv，第 2 行" in j["error"] and "options/" not in j["error"]
+    z = tmp_path / "导出.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("../部门名录.xlsx", (SAMPLE / "部门名录.xlsx").read_bytes())
+        zf.writestr("政务信息资源目录.xlsx", (SAMPLE / "政务信息资源目录.xlsx").read_bytes())
+    j = server.wait(server.submit(files=[z]))
+    assert j["status"] == "failed" and "部门名录" in j["error"]
+    assert "导出.zip 中的 ../部门名录.xlsx 指向压缩包以外的位置，已跳过" in j["error"]
+
+
+def test_user_command_details(tmp_path):
+    data = str(tmp_path / "d")
+    r = sharecheck("user", "list", "--data", str(tmp_path / "typo"))
+    assert r.returncode == 2 and "不是审计门户的数据文件夹" in r.stderr and not (tmp_path / "typo").exists()
+    r = sharecheck("user", "add", "lc", "--role", "department", "--department", "11440100mb2c33355f", "--data", data,
+                   input="long-enough-pw\n")
+    assert r.returncode == 0, r.stderr
+    assert "11440100MB2C33355F" in sharecheck("user", "list", "--data", data).stdout
+    r = sharecheck("user", "add", "bad", "--role", "department", "--department", "114401170072112212",
+                   "--data", data, input="long-enough-pw\n")
+    assert r.returncode == 2 and "校验位不对" in r.stderr
+    help_text = sharecheck("serve", "--help").stdout
+    assert "1–65535" in help_text and "<=" not in help_text
+
+
+def test_disabling_revokes_tokens_and_bad_paths_are_chinese(server):
+    with server.api("gongan") as c:
+        assert c.get("/api/health").status_code == 200
+    assert sharecheck("user", "disable", "gongan", "--data", str(server.data)).returncode == 0
+    assert sharecheck("user", "enable", "gongan", "--data", str(server.data)).returncode == 0
+    with server.api("gongan") as c:
+        assert c.get("/api/runs/1").status_code == 401           # the old token stays revoked
+    server.tokens["gongan"] = sharecheck("user", "token", "gongan", "--data", str(server.data)).stdout.strip()
+    r = httpx.get(server.url + "/runs/abc", follow_redirects=True)
+    assert r.status_code == 404 and "页面不存在" in r.text
+    with server.api("aud") as c:
+        r = c.get("/api/runs/abc")
+        assert r.status_code == 422 and "运行编号" in r.json()["error"]
+        r = c.post("/api/runs", data={"period": "2" * 5000}, files=[("files", ("a.csv", b"x"))])
+        assert r.status_code == 400 and len(r.json()["error"]) < 200

@@ -62,6 +62,9 @@ def extract_zip(zpath: Path, dest: Path, budget: list[int]) -> list[str]:
                 continue
             rel = _safe_member(info.filename)
             if rel is None:
+                name = info.filename.replace("\\", "/")
+                if ".." in name.split("/") or name.startswith("/"):
+                    notes.append(f"{shown} 中的 {name[:200]} 指向压缩包以外的位置，已跳过")
                 continue
             if (info.external_attr >> 16) & 0o170000 == 0o120000:      # a symbolic link
                 notes.append(f"{shown} 中的 {rel} 是符号链接，已跳过")
@@ -248,7 +251,22 @@ def _zip_department_workbooks(rd: Path, period: str, files: list[str]) -> Path:
     return target
 
 
+_PRIVATE = ("options/waivers/", "options/params/", "options/calendar/", "inputs/")
+
+
+def public_text(message: str) -> str:
+    """A message as the auditor should read it: files named as uploaded, not by their place in the run folder."""
+    for prefix in _PRIVATE:
+        message = message.replace(prefix, "")
+    return message
+
+
 def _fail(rd: Path, message: str) -> None:
+    message = public_text(message)
+    done = rd / PREPARED
+    notes = json.loads(done.read_text(encoding="utf-8")) if done.exists() else []
+    if notes:       # what the unpacking skipped often explains a missing table
+        message += "（另：" + "；".join(notes[:3]) + ("等" if len(notes) > 3 else "") + "）"
     _write_json(rd / "portal" / "error.json", {"error": " ".join(message.split())[:2000]})
 
 

@@ -12,11 +12,15 @@ from pathlib import Path
 from ..errors import UsageError
 from . import security, store
 from .jobs import Limits
-from .web import Settings, create_app, is_code, user_problem
+from .web import Settings, create_app, is_code, normalise_department, user_problem
 
 
-def open_data(data_dir: str | Path) -> store.DataDir:
+def open_data(data_dir: str | Path, create: bool = True) -> store.DataDir:
+    """The data folder, set up if ``create`` (serve, user add); other commands refuse a folder that is not one."""
     p = Path(data_dir)
+    if not create and not (p / "portal.db").is_file():
+        raise UsageError(f"{p} 不是审计门户的数据文件夹（其中没有 portal.db）：请检查 --data 的路径"
+                         "（数据文件夹由 sharecheck serve 或 sharecheck user add 建立）")
     if p.exists() and not p.is_dir():
         raise UsageError(f"数据文件夹 {p} 已存在且不是文件夹：请换一个位置")
     try:
@@ -66,7 +70,7 @@ def serve(data_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, https
 # ---------------------------------------------------------------------------------------------------- users
 def user_add(data_dir, login: str, role: str, password: str, department: str | None = None) -> None:
     data = open_data(data_dir)
-    department = (department or "").strip() or None
+    department = normalise_department(department)
     problem = user_problem(login, role, department)
     if problem:
         raise UsageError(problem)
@@ -88,19 +92,21 @@ def _existing(data: store.DataDir, login: str) -> dict:
 
 
 def user_list(data_dir) -> list[dict]:
-    return store.list_users(open_data(data_dir))
+    return store.list_users(open_data(data_dir, create=False))
 
 
 def user_disable(data_dir, login: str, enable: bool = False) -> None:
-    data = open_data(data_dir)
+    data = open_data(data_dir, create=False)
     u = _existing(data, login)
     store.update_user(data, u["id"], disabled=0 if enable else 1)
     store.bump_session(data, u["id"])
+    if not enable:
+        store.revoke_tokens(data, u["id"])      # a re-enabled user needs a new token
     store.audit(data, "user_enable" if enable else "user_disable", login="(命令行)", target=login)
 
 
 def user_passwd(data_dir, login: str, password: str) -> None:
-    data = open_data(data_dir)
+    data = open_data(data_dir, create=False)
     u = _existing(data, login)
     problem = security.password_problem(password)
     if problem:
@@ -111,7 +117,7 @@ def user_passwd(data_dir, login: str, password: str) -> None:
 
 
 def user_token(data_dir, login: str) -> str:
-    data = open_data(data_dir)
+    data = open_data(data_dir, create=False)
     u = _existing(data, login)
     if u["disabled"]:
         raise UsageError(f"用户 {login} 已停用：先用 sharecheck user enable {login} 启用")

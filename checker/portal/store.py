@@ -220,6 +220,11 @@ def bump_session(data: DataDir, user_id: int) -> None:
         c.execute("UPDATE users SET session_gen = session_gen + 1 WHERE id = ?", (user_id,))
 
 
+def revoke_tokens(data: DataDir, user_id: int) -> int:
+    with connect(data) as c:
+        return c.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,)).rowcount
+
+
 # ---------------------------------------------------------------------------------------------------- tokens
 def add_token(data: DataDir, user_id: int, digest: str) -> None:
     with connect(data) as c:

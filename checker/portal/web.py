@@ -336,6 +336,14 @@ def create_app(settings: Settings) -> FastAPI:
             return JSONResponse({"error": exc.message}, status_code=exc.status)
         return render(request, "error.html", status=exc.status, title="无法访问", message=exc.message)
 
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, _exc):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "请求的参数不对：运行编号应为整数"}, status_code=422)
+        return render(request, "error.html", status=404, title="页面不存在", message="您要找的页面或文件不存在。")
+
     @app.exception_handler(404)
     async def _not_found(request: Request, _exc):
         if request.url.path.startswith("/api/"):
@@ -385,7 +393,7 @@ def create_app(settings: Settings) -> FastAPI:
         if wait:
             store.audit(data, "login_throttled", "denied", login=username, ip=ip)
             return render(request, "login.html", status=429, next=nxt,
-                          error=f"登录失败次数过多，请 {max(1, wait // 60)} 分钟后再试")
+                          error=f"登录失败次数过多，请 {max(1, -(-wait // 60))} 分钟后再试")
         u = store.get_user(data, login=username)
         ok = u is not None and not u["disabled"] and security.verify_password(u["pw_hash"], password)
         if not ok:
@@ -448,6 +456,8 @@ def create_app(settings: Settings) -> FastAPI:
         """Create a draft run from a multipart form: (run id, error)."""
         period_in = str(form.get("period") or "").strip()
         as_of = str(form.get("as_of") or "").strip()
+        if len(period_in) > 20 or len(as_of) > 20:
+            return None, "「审计期间」或「基准日」格式不对：期间如 2026-10 或 2026-Q4，基准日如 2026-10-31"
         if not period_in:
             return None, "请填写「审计期间」，如 2026-10 或 2026-Q4"
         period, err = _period_error(period_in, as_of)
@@ -490,14 +500,15 @@ def create_app(settings: Settings) -> FastAPI:
             with open(target, "wb") as out:
                 await _copy(f, out)
         job = {"period": period, "as_of": as_of or None}
-        for field, (f, name) in extras.items():
-            target = rd / "options" / f"{field}{_ext(name)}"
-            with open(target, "wb") as out:
+        for field, (f, name) in extras.items():        # kept under the name given: messages name that file
+            (rd / "options" / field).mkdir()
+            with open(rd / "options" / field / name, "wb") as out:
                 await _copy(f, out)
-            job[field] = str(Path("options") / target.name)
+            job[field] = f"options/{field}/{name}"
         if current is not None:
-            shutil.copyfile(current, rd / "options" / f"waivers{current.suffix}")
-            job["waivers"] = str(Path("options") / f"waivers{current.suffix}")
+            (rd / "options" / "waivers").mkdir()
+            shutil.copyfile(current, rd / "options" / "waivers" / current.name)
+            job["waivers"] = f"options/waivers/{current.name}"
         (rd / "job.json").write_text(json.dumps(job, ensure_ascii=False), encoding="utf-8")
         store.audit(data, "upload", login=who, target=f"run:{rid}", ip=_client_ip(request),
                     detail="、".join(names)[:400])
@@ -827,7 +838,7 @@ def create_app(settings: Settings) -> FastAPI:
         check_form(request, form)
         login_ = str(form.get("login") or "").strip()
         role = str(form.get("role") or "")
-        dept = str(form.get("department") or "").strip() or None
+        dept = normalise_department(form.get("department"))
         error = user_problem(login_, role, dept)
         if error:
             return render(request, "users.html", status=400, user=u, users=store.list_users(data), error=error,
@@ -851,6 +862,8 @@ def create_app(settings: Settings) -> FastAPI:
             raise Denied("不能停用自己的账号", 400)
         store.update_user(data, user_id, disabled=int(action == "disable"))
         store.bump_session(data, user_id)
+        if action == "disable":
+            store.revoke_tokens(data, user_id)
         store.audit(data, "user_" + action, login=u["login"], target=target["login"], ip=_client_ip(request))
         return RedirectResponse("/admin/users", status_code=303)
 
@@ -920,6 +933,23 @@ def is_code(text: str) -> bool:
     return bool(re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}", text))
 
 
+def normalise_department(text: str | None) -> str | None:
+    """A department as given for a user: a code in capitals (codes are written in either case), a name as is."""
+    t = unicodedata.normalize("NFKC", str(text or "")).strip()
+    if not t:
+        return None
+    return t.upper() if re.fullmatch(r"[0-9A-Za-z]{18}", t) else t
+
+
+def code_problem(code: str) -> str | None:
+    from ..codes import uscc_check_char
+    if not is_code(code):
+        return f"部门代码「{code}」含有统一社会信用代码中不用的字符（I O Z S V）：请核对"
+    if uscc_check_char(code[:17]) != code[17]:
+        return f"部门代码「{code}」的校验位不对（应为 {uscc_check_char(code[:17])}）：请核对"
+    return None
+
+
 def user_problem(login: str, role: str, department: str | None) -> str | None:
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", login or ""):
         return "用户名只能包含字母、数字和 _ . @ -，长度 2–64"
@@ -929,6 +959,8 @@ def user_problem(login: str, role: str, department: str | None) -> str | None:
         return "部门用户必须指定部门（部门名称或部门代码）"
     if role != "department" and department:
         return "只有部门用户可以指定部门"
+    if department and re.fullmatch(r"[0-9A-Z]{18}", department):
+        return code_problem(department)
     return None
 
 
