@@ -229,7 +229,8 @@ def execute(data: store.DataDir, run_id: int) -> dict:
             frame.to_csv(portal / f"{name}.csv", index=False, encoding="utf-8")
     result = {"period": report.period.label, "as_of": report.as_of.isoformat(), "counts": manifest.get("counts", {}),
               "pack": manifest.get("pack", {}), "files": files, "departments": departments,
-              "rules_not_checked": manifest.get("rules_not_checked"), "previous_period": report.previous_period}
+              "rules_not_checked": manifest.get("rules_not_checked"), "previous_period": report.previous_period,
+              "notices": [public_text(str(n)) for n in (getattr(outcome, "notices", None) or [])]}
     _write_json(portal / "result.json", result)
     if any(f.startswith("部门报告/") for f in files):
         _zip_department_workbooks(rd, report.period.label, [f for f in files if f.startswith("部门报告/")])
