@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import traceback
 import unicodedata
 from datetime import datetime
@@ -550,12 +549,34 @@ def _quiet_unraisable(_unraisable) -> None:
     they are garbage-collected and may complain on stderr; the user has already been told what happened."""
 
 
+def debug_log_dir() -> Path:
+    """A folder only this user can read, for internal-error logs: %LOCALAPPDATA%\\sharecheck\\logs on Windows,
+    else $XDG_CACHE_HOME/sharecheck (default ~/.cache/sharecheck); created mode 0700. Never the shared /tmp."""
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "sharecheck" / "logs"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sharecheck"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = os.lstat(base)
+    if os.name != "nt":
+        import stat
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise OSError(f"{base} is not this user's folder")
+        if st.st_mode & 0o077:
+            os.chmod(base, 0o700)
+    return base
+
+
 def _write_debug_log() -> Path | None:
+    """The traceback of an internal error, in a file only this user can read (mode 0600, O_EXCL: never an
+    existing file or a link planted by someone else)."""
     try:
         name = f"sharecheck-debug-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
-        path = Path(tempfile.gettempdir()) / name
-        path.write_text(f"sharecheck {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}",
-                        encoding="utf-8")
+        path = debug_log_dir() / name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"sharecheck {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}")
         return path
     except OSError:
         return None

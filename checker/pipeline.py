@@ -44,9 +44,11 @@ class RunOutcome:
         return self.report.result.findings
 
     def counted(self) -> pd.DataFrame:
-        """Findings that count (not waived)."""
+        """Findings not waived (未豁免, any severity: what ``--fail-on`` and the summary count). The counted
+        findings of the scorecard (计分问题) are ``score.counted_mask``."""
+        from .score import open_mask
         f = self.findings
-        return f[f["status"] != STATUS_WAIVED]
+        return f[open_mask(f)]
 
     def counts_by_severity(self) -> dict[str, int]:
         c = self.counted()["severity"].value_counts()

@@ -670,7 +670,7 @@ def test_internal_error_exit_3_debug_log_nothing_written(ws, tmp_path, monkeypat
         (Path(out_dir) / "审计报告_半成品.xlsx").write_bytes(b"half")
         raise RuntimeError("boom")
     monkeypatch.setattr(render, "write", broken)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("SHARECHECK_DEBUG", raising=False)
     db = tmp_path / "h.db"
     out = tmp_path / "审计结果" / "2026-10"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Iterable
 
@@ -170,8 +169,7 @@ def to_cells(s: pd.Series) -> list:
             return [None if _is_na(v) else v.to_pydatetime() for v in vals]
         return [None if _is_na(v) else v for v in vals]
     if pd.api.types.is_datetime64_any_dtype(dt):
-        vals = list(np.array(s.dt.to_pydatetime(), dtype=object)) if False else \
-            [None if pd.isna(v) else v.to_pydatetime() for v in s.tolist()]
+        vals = [None if pd.isna(v) else v.to_pydatetime() for v in s.tolist()]
         na = s.isna().to_numpy()
         return [None if n else v for v, n in zip(vals, na)]
     if isinstance(dt, pd.BooleanDtype) or dt == bool:
@@ -347,22 +345,21 @@ def table_titles(s: pd.Series) -> pd.Series:
 def rule_summary(report: Report) -> pd.DataFrame:
     """Per rule: findings, waived, counted, checked units, rate (%), departments affected.
 
-    ``counted`` are the findings the scorecard counts: not waived and of a scored severity (``pack``
-    ``scored_severities``, default 严重/一般). For an advisory rule (declared severity not scored, e.g. GZ165-18-1)
-    every finding not waived is counted, so that its rate still says how often it was found.
-    ``rate`` = max(0, 1 − counted / checked) in percent, rounded half up to one decimal with exact arithmetic.
+    ``counted`` are the counted findings (计分问题) as ``score.counted_mask`` defines them, the same number the
+    scorecard and each department's workbook use; an advisory rule (e.g. GZ165-18-1) has none. ``rate`` =
+    max(0, 1 − counted / checked) in percent, rounded half up to one decimal with exact arithmetic; for an
+    advisory rule it is taken over its findings not waived (``open``), so that it still says how often it was
+    found.
     """
+    from ..score import advisory_rules, counted_mask, open_mask
     rules = rules_frame(report)
     f = report.result.findings
     nc = set(not_checked_ids(report))
-    scored = set((report.pack or {}).get("scored_severities") or ["严重", "一般"])
-    declared = dict(zip(rules["rule_id"].astype(str), rules["severity"]))
-    advisory = {r for r, sev in declared.items() if isinstance(sev, str) and sev not in scored}
+    advisory = advisory_rules(report.pack, report.rules)
     if f is not None and len(f):
-        st = f["status"] if "status" in f.columns else pd.Series(model.STATUS_NEW, index=f.index)
-        waived = st.astype(object).eq(model.STATUS_WAIVED)
+        waived = ~open_mask(f)
         rid = f["rule_id"].astype(str)
-        counted = ~waived & (f["severity"].isin(scored) | rid.isin(advisory))
+        counted = counted_mask(f, report.pack, report.rules)
         g = pd.DataFrame({"rule_id": rid, "w": waived.astype(int), "c": counted.astype(int),
                           "department": f["department"]})
         agg = g.groupby("rule_id", sort=True).agg(findings=("w", "size"), waived=("w", "sum"), counted=("c", "sum"))
@@ -382,8 +379,9 @@ def rule_summary(report: Report) -> pd.DataFrame:
         out[c] = ids.map(agg[c]).fillna(0).astype(int).to_numpy() if len(agg) else 0
     out["open"] = out["findings"] - out["waived"]
     out["checked"] = ids.map(chk).fillna(0).astype(int).to_numpy() if len(chk) else 0
+    basis = np.where(ids.isin(advisory), out["open"], out["counted"])
     out["rate"] = [None if int(n) <= 0 else exact_rate_percent(int(k), int(n))
-                   for k, n in zip(out["counted"].tolist(), out["checked"].tolist())]
+                   for k, n in zip(basis.tolist(), out["checked"].tolist())]
     return out.reset_index(drop=True)
 
 
@@ -391,12 +389,6 @@ def exact_rate_percent(counted: int, checked: int) -> float:
     """max(0, 1 − counted / checked) in percent, one decimal, rounded half up exactly as the scorecard does."""
     from ..score import round_half_up as exact_half_up
     return float(exact_half_up(max(Fraction(0), 1 - Fraction(counted, checked)) * 100))
-
-
-def round_half_up(v: float, nd: int = 1) -> float:
-    """Half-up rounding of a float through its shortest decimal representation (84.25 -> 84.3)."""
-    d = Decimal(repr(float(v))).quantize(Decimal(1).scaleb(-nd), rounding=ROUND_HALF_UP)
-    return float(d)
 
 
 def scorecard_columns(report: Report) -> tuple[list[str], list[str]]:

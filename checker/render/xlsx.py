@@ -11,6 +11,7 @@ from openpyxl.worksheet.pagebreak import Break
 
 from .. import model
 from ..model import Report
+from ..score import counted_mask
 from . import common as cm
 from .xlsxkit import Col, kv_cells, new_workbook, save_deterministic, setup_print, write_table
 
@@ -411,10 +412,8 @@ def department_rule_frame(report: Report, rules: pd.DataFrame, findings: pd.Data
     """
     out = rules[["rule_id", "title", "dimension", "severity"]].copy()
     ids = out["rule_id"].astype(str)
-    scored = set((report.pack or {}).get("scored_severities") or ["严重", "一般"])
     if len(findings):
-        st = findings["status"].astype(object)
-        counted = st.ne(model.STATUS_WAIVED) & findings["severity"].isin(scored)
+        counted = counted_mask(findings, report.pack, report.rules)
         g = pd.DataFrame({"r": findings["rule_id"].astype(str), "c": counted.astype(int)}).groupby("r")["c"]
         out["findings"] = ids.map(g.size()).fillna(0).astype(int).to_numpy()
         out["counted"] = ids.map(g.sum()).fillna(0).astype(int).to_numpy()
