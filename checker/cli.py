@@ -248,6 +248,8 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
     bar.close()
     if not quiet:
         click.echo(_summary(outcome))
+    for notice in getattr(outcome, "notices", None) or []:      # shown even with -q: older reports are stale
+        click.echo(f"注意：{notice}", err=True)
     if outcome.fails(fail_on):
         click.echo(f"存在「{fail_on}」或更严重的未豁免问题（--fail-on {fail_on}），退出码 1", err=True)
         sys.exit(EXIT_FAIL_ON)

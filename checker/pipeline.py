@@ -39,6 +39,7 @@ class RunOutcome:
     report: Report
     out_dir: Path | None
     files: list[Path] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)     # things the auditor must know (stale later periods)
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -272,36 +273,106 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
 
     _note(progress, STAGES[4])
     files: list[Path] = []
+    notices: list[str] = []
     if history:
         try:
             files = _with_history(history, per, day, findings, result, scorecard, manifest, report, out_dir,
-                                  formats, write)
+                                  formats, write, notices)
         except sqlite3.DatabaseError as exc:
-            # a damaged history file (bad page, a column missing): a one-line error, the transaction rolled back
-            raise UsageError(f"历史库 {history} 读写出错（{exc}）：文件可能已损坏，请从备份恢复或换一个文件名"
-                             ) from None
+            # read-only, disk full, truncated or damaged: say which (the transaction rolled back, --out unchanged)
+            from .history import diagnose
+            raise UsageError(diagnose(Path(history), exc)) from None
     else:
         report.result = _replace_findings(result, _with_status(findings))
         if write:
             files = _render(report, out_dir, formats)
-    return RunOutcome(report=report, out_dir=out_dir if write else None, files=files)
+    return RunOutcome(report=report, out_dir=out_dir if write else None, files=files, notices=notices)
+
+
+# How often a run renders again when another run recorded into the same history while it was rendering; after
+# that it renders while holding the write lock (as before issue 8 B4), so that it always finishes.
+HISTORY_RETRIES = 2
+
+
+def _history_view(h, per, findings, result, scorecard):
+    """Everything the reports take from the history: statuses, resolved, previous period, trends."""
+    cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
+    return cmp, h.trends(per, current=scorecard)
+
+
+def _same_view(a, b) -> bool:
+    (ca, ta), (cb, tb) = a, b
+    cols = ["status", "since"]
+    return (ca.previous_period == cb.previous_period
+            and ca.findings[cols].reset_index(drop=True).equals(cb.findings[cols].reset_index(drop=True))
+            and ca.resolved.reset_index(drop=True).equals(cb.resolved.reset_index(drop=True))
+            and ta.reset_index(drop=True).equals(tb.reset_index(drop=True)))
 
 
 def _with_history(history, per, day, findings, result, scorecard, manifest, report, out_dir, formats,
-                  write) -> list[Path]:
-    """Compare with and record into the history (one transaction), then render; the record commits only when
-    the reports were written."""
+                  write, notices: list[str] | None = None) -> list[Path]:
+    """Compare with the history and render WITHOUT the write lock; then, holding it only for the short step,
+    check that nobody recorded in between (else render again), record, swap the reports into --out and commit.
+    The record commits only with the reports, and the reports are put back if the record cannot commit."""
     from .history import History
     files: list[Path] = []
-    with History.open(history) as h, h.transaction():
-        cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
-        h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
+
+    def show(view):
+        cmp, trends = view
         report.result = _replace_findings(result, _with_status(cmp.findings))
         report.resolved, report.previous_period = cmp.resolved, cmp.previous_period
-        report.trends = h.trends(per)
-        if write:
-            files = _render(report, out_dir, formats)
+        report.trends = trends
+
+    with History.open(history) as h:
+        for attempt in range(HISTORY_RETRIES + 1):
+            last = attempt == HISTORY_RETRIES
+            staged = None
+            if not last:
+                with h.snapshot():
+                    view = _history_view(h, per, findings, result, scorecard)
+                show(view)
+                staged = _stage(report, out_dir, formats) if write else None
+            try:
+                try:
+                    with h.transaction():
+                        now = _history_view(h, per, findings, result, scorecard)
+                        if last:                         # the others kept recording: render under the lock
+                            view = now
+                            show(view)
+                            staged = _stage(report, out_dir, formats) if write else None
+                        elif not _same_view(view, now):
+                            raise _HistoryMoved
+                        cmp = view[0]
+                        h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
+                        later, changed = h.restatus_later(per)
+                        if later and notices is not None:
+                            notices.append(_later_notice(history, per, later, changed))
+                        files = staged.swap() if staged is not None else []
+                except BaseException:
+                    if staged is not None:
+                        staged.unswap()             # the record did not commit: --out as it was
+                    raise
+                if staged is not None:
+                    staged.finish()
+                return files
+            except _HistoryMoved:
+                continue
+            finally:
+                if staged is not None:
+                    staged.discard()
     return files
+
+
+class _HistoryMoved(Exception):
+    """Another run recorded into the history while this one rendered: the statuses shown may be wrong."""
+
+
+def _later_notice(history, per: Period, later: list[str], changed: int) -> str:
+    names = "、".join(later)
+    what = (f"已按本期记录重新计算了这些期间的新增/持续状态（{changed} 个问题的状态改变）" if changed
+            else "这些期间记录中的新增/持续状态不受影响")
+    return (f"历史库 {history} 中已有比 {per.label} 更晚的期间 {names}：{what}；但这些期间已写出的报告中的"
+            f"新增、持续、已整改是对比旧的上期得出的，已过时，请重跑 {names} 以更新报告")
 
 
 _DEADLINE_TABLES = ("catalog_changes", "officers", "requests", "disputes", "updates")
