@@ -129,6 +129,11 @@ def score(findings: pd.DataFrame, checked: pd.DataFrame, not_checked: pd.DataFra
     if findings is not None and len(findings):
         names += findings["department"].dropna().astype(str).tolist()
     depts = sorted({n for n in names if n.strip()})
+    if departments is not None and DEPT_NAME in departments.columns:
+        # a department not in 部门名录 (a typo in 提供部门) is an input defect: not scored, not ranked; its
+        # findings are listed under its name in 「部门名录中没有的部门」 (issue 8 C2)
+        known = set(departments[DEPT_NAME].dropna().astype(str))
+        depts = [d for d in depts if d in known]
 
     # checked units and counted findings, dept × rule (integer matrices)
     idx = pd.Index(depts, name="department")

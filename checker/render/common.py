@@ -433,16 +433,90 @@ def scorecard_frame(report: Report) -> pd.DataFrame:
     return sc.reset_index(drop=True)
 
 
+def directory_names(report: Report) -> set[str] | None:
+    """The 部门名称 of 部门名录 (None when the run has no directory)."""
+    deps = report.load.tables.get("departments") if report.load is not None else None
+    if deps is None or "部门名称" not in deps.columns:
+        return None
+    return set(deps["部门名称"].dropna().astype(str))
+
+
 def departments_of_report(report: Report) -> list[str]:
-    """Every department with a scorecard row or a finding, in rank order then name (deterministic)."""
+    """Every department of 部门名录 with a scorecard row or a finding, in rank order then name (deterministic).
+    A department not in 部门名录 gets no workbook of its own (see ``unknown_departments``)."""
     sc = scorecard_frame(report)
     names = [str(x) for x in sc["department"].tolist() if isinstance(x, str) and x]
     seen = set(names)
+    known = directory_names(report)
     f = report.result.findings
     if f is not None and len(f):
         extra = sorted(set(x for x in f["department"].dropna().astype(str).unique() if x) - seen)
-        names += extra
+        names += [x for x in extra if known is None or x in known]
     return names
+
+
+UNKNOWN_DEPT_SECTION = "部门名录中没有的部门"
+UNKNOWN_DEPT_NOTE = ("下列部门名称出现在输入表中，但「部门名录」中没有（多为错别字或简称）：其问题照常列出，但不计分、"
+                     "不排名，也不生成部门报告。请核对名称：改正输入表，或把该部门补入部门名录后重跑。")
+UNKNOWN_DEPT_LABELS = {"department": "部门名称（输入中的写法）", "nearest": "部门名录中最接近的名称",
+                       "rows": "引用它的输入行数", "tables": "出现在", "findings": "问题数"}
+
+
+def unknown_departments(report: Report) -> pd.DataFrame:
+    """Departments that findings or checked records are attributed to (a 提供部门, 部门 … of a record) but that
+    are not in 部门名录 — without this they became phantom scored departments — one row each: the name as
+    written, the closest directory name, input rows naming it (the input defects 部门名录中无此部门), the tables
+    they are in, and its findings. A name only in a column that attributes nothing (使用部门, 申请部门) stays an
+    input defect only. Empty without a directory."""
+    cols = list(UNKNOWN_DEPT_LABELS)
+    known = directory_names(report)
+    if known is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    f = report.result.findings
+    names: set[str] = set()
+    fcount = pd.Series(dtype="int64")
+    if f is not None and len(f):
+        dep = f["department"].dropna().astype(str)
+        dep = dep[(dep != "") & ~dep.isin(known)]
+        names |= set(dep)
+        fcount = dep.value_counts()
+    ch = report.result.checked
+    if ch is not None and len(ch):                     # records checked under the name, even without findings
+        cd = ch["department"].dropna().astype(str)
+        names |= set(cd[(cd != "") & ~cd.isin(known)])
+    d = report.load.defects if report.load is not None else None
+    rows = pd.Series(dtype="int64")
+    tables = pd.Series(dtype=object)
+    if d is not None and len(d):
+        from ..load.references import PROBLEM_DEPT
+        ref = d[d["problem"].astype(str) == PROBLEM_DEPT]
+        if len(ref):
+            v = obj_text(ref["value"])
+            ok = v.notna() & ~v.isin(known)
+            ref, v = ref[ok], v[ok]
+            rows = ref.groupby(v.to_numpy()).apply(lambda g: len(g.drop_duplicates(["table", "file", "sheet",
+                                                                                       "row"])))
+            tables = ref.groupby(v.to_numpy())["table"].agg(
+                lambda t: "、".join(table_title(x) for x in sorted(set(t.astype(str)), key=_table_key)))
+    if not names:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    import difflib
+    order = sorted(names)
+    pool = sorted(known)
+    near = []
+    for n in order:                     # one lookup per distinct unknown name (a handful), not per row
+        m = difflib.get_close_matches(n, pool, n=1, cutoff=0.5)
+        near.append(m[0] if m else None)
+    out = pd.DataFrame({"department": order, "nearest": near})
+    out["rows"] = [int(rows.get(n, 0)) for n in order]
+    out["tables"] = [tables.get(n) for n in order]
+    out["findings"] = [int(fcount.get(n, 0)) for n in order]
+    return out[cols]
+
+
+def _table_key(name: str) -> int:
+    names = list(model.TABLES)
+    return names.index(name) if name in names else len(names)
 
 
 def severity_counts(f: pd.DataFrame) -> dict[str, int]:

@@ -13,6 +13,7 @@ from . import common as cm
 # At most this many findings are embedded in the page; the rest are in the workbook and findings.csv.
 MAX_HTML_FINDINGS = 5000
 MAX_HTML_ROWS = 2000          # pending, defects
+UNKNOWN_FINDING_COLS = ["department", "rule_id", "severity", "message", "key", "input", "file", "sheet", "row"]
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "reports"
 TREND_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"]
@@ -121,6 +122,10 @@ def context(report: Report) -> dict:
     if nc is not None and len(nc):
         nc = nc.assign(missing_inputs=cm.table_titles(nc["missing_inputs"]))
     w = cm.waivers_frame(report)
+    unknown = cm.unknown_departments(report)
+    unknown_f = f[f["department"].isin(set(unknown["department"]))].sort_values(
+        ["department", "rule_id", "key"], kind="mergesort", na_position="last")
+    unknown_f = unknown_f.assign(input=unknown_f["input"].map(cm.table_title))
     rs = cm.rule_summary(report)
     rs["rate"] = rs["rate"].map(lambda x: "" if x is None or pd.isna(x) else f"{float(x):.1f}")
     pack = report.pack or {}
@@ -156,6 +161,12 @@ def context(report: Report) -> dict:
         "defect_rows": _records(defects.iloc[:MAX_HTML_ROWS].assign(table=lambda d: d["table"].map(cm.table_title))
                                 if defects is not None and len(defects) else None, model.DEFECT_COLUMNS),
         "defect_cut": max(0, (0 if defects is None else len(defects)) - MAX_HTML_ROWS),
+        "unknown_title": cm.UNKNOWN_DEPT_SECTION, "unknown_note": cm.UNKNOWN_DEPT_NOTE,
+        "unknown_head": [cm.UNKNOWN_DEPT_LABELS[k] for k in cm.UNKNOWN_DEPT_LABELS],
+        "unknown_rows": _records(unknown, list(cm.UNKNOWN_DEPT_LABELS)),
+        "unknown_finding_head": [cm.FINDING_LABELS[k] for k in UNKNOWN_FINDING_COLS],
+        "unknown_finding_rows": _records(unknown_f.iloc[:MAX_HTML_ROWS], UNKNOWN_FINDING_COLS),
+        "unknown_finding_cut": max(0, len(unknown_f) - MAX_HTML_ROWS),
         "nc_head": ["规则编号", "缺少的输入", "原因"],
         "nc_rows": _records(nc, ["rule_id", "missing_inputs", "reason"]),
         "waiver_head": [cm.WAIVER_LABELS[k] for k in ["waiver_id", "rule_id", "department", "key", "reason",
