@@ -87,13 +87,18 @@ _READ_DETAILS = "「问题明细」每行一个问题，列出来源文件、工
 _READ_PENDING = "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。"
 _READ_STATUS = "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。"
 
+_READ_COVERAGE = ("「覆盖率(%)」= 该部门适用的计分规则数（「适用规则数」，即在该规则下有检查单元的规则）÷ 规则包中计分规则的"
+                  "总数；覆盖率低表示得分只基于少数几条规则，与其他部门比较时应留意。")
+
 # How to read the report (说明 sheet and HTML page).
 HOW_TO_READ = [
     "「部门评分」按得分排名；得分 = 各评分维度权重 × 维度内适用规则合规率的平均值，合规率 = 1 − 计分问题数 / 检查单元数。",
     _READ_COUNTED,
     "「不适用」：该部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
+    _READ_COVERAGE,
     _READ_CAPPED,
-    "「规则汇总」的合规率 = 1 − 计分问题数 / 检查单元数（全部部门合计；「提示」类规则按其全部未豁免问题计）。",
+    "「规则汇总」的合规率 = 1 − 计分问题数 / 检查单元数（全部部门合计）；「提示」类规则不计分，其计分问题数为 0，"
+    "合规率按其全部未豁免问题计，只表示发现的频度。",
     _READ_DETAILS,
     _READ_PENDING,
     "「输入问题」列出无法识别或不一致的单元格；这些记录可能未被相应规则检查（见「未检查」）。",
@@ -108,6 +113,7 @@ HOW_TO_READ_DEPT = [
     "「各规则合规率」逐条列出本部门在每条规则下的问题数、计分问题数、检查单元数和合规率。",
     _READ_COUNTED,
     "「不适用」：本部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
+    _READ_COVERAGE,
     _READ_CAPPED,
     _READ_DETAILS,
     _READ_PENDING,
@@ -453,6 +459,53 @@ def departments_of_report(report: Report) -> list[str]:
         extra = sorted(set(x for x in f["department"].dropna().astype(str).unique() if x) - seen)
         names += [x for x in extra if known is None or x in known]
     return names
+
+
+TREND_FOLLOW = 10          # departments a trend chart shows by default
+TREND_TAGS = {"fail": "不合格", "falling": "下降", "lowest": "得分最低"}
+
+
+def followed_departments(report: Report, trends: pd.DataFrame | None, limit: int = TREND_FOLLOW
+                         ) -> list[tuple[str, list[str]]]:
+    """The departments a trend chart shows by default (issue 8 E2): those the auditors follow up, not the top
+    ranks whose lines overlap near 100. In this order, up to ``limit``: this period's lowest grade (不合格),
+    lowest score first; those whose score fell since the previous recorded period, largest fall first; then
+    the lowest scores. Each with the reasons (TREND_TAGS values) that apply."""
+    if trends is None or not len(trends):
+        return []
+    t = trends.copy()
+    t["score"] = pd.to_numeric(t["score"], errors="coerce")
+    periods = sorted(t["period"].astype(str).unique())
+    cur_p = report.period.label if report.period.label in periods else periods[-1]
+    before = [p for p in periods if p < cur_p]
+    pv = t.pivot_table(index="department", columns="period", values="score", aggfunc="last")
+    cur = pv[cur_p].dropna() if cur_p in pv.columns else pd.Series(dtype=float)
+    grades = sorted((report.pack or {}).get("grades") or [], key=lambda g: float(g.get("min", 0)))
+    worst = str(grades[0].get("grade")) if grades else "不合格"
+    g_cur = t[t["period"].astype(str) == cur_p].drop_duplicates("department", keep="last").set_index("department")
+    fail = [d for d in g_cur.index if str(g_cur.at[d, "grade"]) == worst]
+    fail.sort(key=lambda d: (cur.get(d, float("inf")), d))
+    drop = pd.Series(dtype=float)
+    if before and before[-1] in pv.columns:
+        drop = (pv[before[-1]] - pv[cur_p]).dropna() if cur_p in pv.columns else drop
+        drop = drop[drop > 0]
+    falling = sorted(drop.index, key=lambda d: (-float(drop[d]), d))
+    lowest = sorted(cur.index, key=lambda d: (float(cur[d]), d))
+    out: list[str] = []
+    for d in fail + falling + lowest:
+        if d not in out:
+            out.append(d)
+        if len(out) >= limit:
+            break
+    tags = {d: [] for d in out}
+    for d in out:
+        if d in fail:
+            tags[d].append(TREND_TAGS["fail"])
+        if d in drop.index:
+            tags[d].append(TREND_TAGS["falling"])
+        if d in lowest[:limit] and not tags[d]:
+            tags[d].append(TREND_TAGS["lowest"])
+    return [(d, tags[d]) for d in out]
 
 
 UNKNOWN_DEPT_SECTION = "部门名录中没有的部门"

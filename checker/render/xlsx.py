@@ -305,7 +305,10 @@ def trend_pivot(trends: pd.DataFrame, departments: list[str]) -> pd.DataFrame:
 
 
 def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends, departments: list[str],
-                    chart_departments: int = 15, severity_of: pd.Series | None = None):
+                    chart_departments: int = 15, severity_of: pd.Series | None = None,
+                    follow: list[tuple[str, list[str]]] | None = None):
+    """整改跟踪. ``follow`` (the auditors' workbook): the departments its trend chart shows
+    (``common.followed_departments``); None: the first ``chart_departments`` rows (a department's own)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
     from .xlsxkit import header_cells, setup_print, text_cell
@@ -345,8 +348,14 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
                 cell.number_format = "0.0"
                 vals.append(cell)
             add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])] + vals)
+        rows_of = {d: top + 1 + i for i, d in enumerate(pv.index)}
+        if follow is not None:
+            shown = [d for d, _ in follow if d in rows_of]
+        else:
+            shown = list(pv.index[:chart_departments])
         ch = LineChart()
-        ch.title = "得分趋势" + ("" if len(pv) <= chart_departments else f"（前 {chart_departments} 名部门）")
+        ch.title = "得分趋势" + ("" if follow is None or len(shown) == len(pv) else
+                             f"（{len(shown)} 个需跟进的部门：不合格、得分下降、得分最低）")
         ch.y_axis.title = "得分"
         ch.y_axis.scaling.min = 0
         ch.y_axis.scaling.max = 100
@@ -355,13 +364,23 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
         ch.y_axis.majorUnit = 20
         ch.x_axis.delete = False
         ch.y_axis.delete = False
-        nshow = min(len(pv), chart_departments)
-        data = Reference(ws, min_col=1, max_col=len(pv.columns) + 1, min_row=top + 1, max_row=top + nshow)
-        ch.add_data(data, from_rows=True, titles_from_data=True)
+        for d in shown:                                   # one series per department shown (rows need not touch)
+            r = rows_of[d]
+            ch.add_data(Reference(ws, min_col=1, max_col=len(pv.columns) + 1, min_row=r, max_row=r),
+                        from_rows=True, titles_from_data=True)
         ch.set_categories(Reference(ws, min_col=2, max_col=len(pv.columns) + 1, min_row=top, max_row=top))
         ws.add_chart(ch, f"{get_column_letter(len(pv.columns) + 3)}{top}")
         pad = max(0, 20 - len(pv))
-        for _ in range(pad + 1):
+        if follow is not None and len(shown) < len(pv):
+            add([])
+            pad -= 1
+            note = ("图中显示需跟进的部门（" + "；".join(f"{d}：{'、'.join(tags)}" for d, tags in follow if d in rows_of)
+                    + "）；其余部门的得分见上表，网页版报告可自选部门。")
+            n = text_cell(ws, note)
+            n.font = Font(color="595959")
+            add([n])
+            pad -= 1
+        for _ in range(max(0, pad) + 1):
             add([])
     c = WriteOnlyCell(ws, value="问题整改状态（新增、持续、已整改）")
     c.font = Font(bold=True, color="1F4E79")
@@ -485,7 +504,8 @@ def write_audit_workbook(report: Report, out_dir: Path) -> Path:
     _not_checked_sheet(wb, report, rules)
     _waiver_sheet(wb, report)
     if report.trends is not None or report.resolved is not None:
-        _tracking_sheet(wb, report, f, report.resolved, report.trends, cm.departments_of_report(report))
+        _tracking_sheet(wb, report, f, report.resolved, report.trends, cm.departments_of_report(report),
+                        follow=cm.followed_departments(report, report.trends))
     return save_deterministic(wb, path, report.as_of)
 
 
