@@ -340,14 +340,17 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
         c.font = Font(bold=True, color="1F4E79")
         add([c])
         top = 5
-        add(header_cells(ws, ["部门"] + [str(p) for p in pv.columns]))
+        why = dict(follow or [])
+        add(header_cells(ws, ["部门"] + [str(p) for p in pv.columns] + (["图中显示（原因）"] if follow else [])))
         for dept, row in zip(pv.index, pv.itertuples(index=False)):
             vals = []
             for v in row:
                 cell = WriteOnlyCell(ws, value=None if pd.isna(v) else float(v))
                 cell.number_format = "0.0"
                 vals.append(cell)
-            add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])] + vals)
+            tag = ["是（" + "、".join(why[dept]) + "）" if dept in why else ""] if follow else []
+            add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])] + vals
+                + [text_cell(ws, t) for t in tag])
         rows_of = {d: top + 1 + i for i, d in enumerate(pv.index)}
         if follow is not None:
             shown = [d for d, _ in follow if d in rows_of]
@@ -369,13 +372,12 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
             ch.add_data(Reference(ws, min_col=1, max_col=len(pv.columns) + 1, min_row=r, max_row=r),
                         from_rows=True, titles_from_data=True)
         ch.set_categories(Reference(ws, min_col=2, max_col=len(pv.columns) + 1, min_row=top, max_row=top))
-        ws.add_chart(ch, f"{get_column_letter(len(pv.columns) + 3)}{top}")
+        ws.add_chart(ch, f"{get_column_letter(len(pv.columns) + (4 if follow else 3))}{top}")
         pad = max(0, 20 - len(pv))
         if follow is not None and len(shown) < len(pv):
             add([])
             pad -= 1
-            note = ("图中显示需跟进的部门（" + "；".join(f"{d}：{'、'.join(tags)}" for d, tags in follow if d in rows_of)
-                    + "）；其余部门的得分见上表，网页版报告可自选部门。")
+            note = f"图中显示 {len(shown)} 个需跟进的部门（见上表末列）；网页版报告可自选部门。"
             n = text_cell(ws, note)
             n.font = Font(color="595959")
             add([n])
@@ -453,7 +455,7 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
             if isinstance(rw, list):
                 rw = dict(zip(d.get("rules", []), rw))
             names = [f"{r}（权重 {rw[r]}）" if r in rw else str(r) for r in d.get("rules", [])]
-            items.append([str(d.get("name")), f"权重 {d.get('weight')}；规则：" + "、".join(names)])
+            items.append([str(d.get("name")), pack_lines(names, INTRO_VALUE_WIDTH, first=f"权重 {d.get('weight')}；规则：")])
         items.append(["计分的严重程度", "、".join(s for s in model.SEVERITIES if s in scored)
                       + "（提示类问题和已豁免的问题不计分）"])
         grades = sorted(pack.get("grades") or [], key=lambda g: -float(g.get("min", 0)))

@@ -396,7 +396,7 @@ def wrapped_lines(text: str, width: float) -> int:
 def pack_lines(items: list[str], width: float, sep: str = "、", first: str = "") -> str:
     """``items`` joined by ``sep``, broken into lines (``\n``) that fit ``width``, never inside an item (a rule ID
     such as GZ165-08-1 would otherwise wrap at its hyphen)."""
-    limit = max(1, int(width) - 2)
+    limit = max(1, int(width * 0.9) - 2)       # spreadsheet programs fit a little less than the nominal width
     lines, cur = [], first
     for i, it in enumerate(items):
         piece = it + (sep if i < len(items) - 1 else "")
