@@ -22,7 +22,7 @@ from checker import model
 from checker.render import common as cm
 from checker.render import write
 from checker.render import xlsx as xlsx_mod
-from checker.render.demo import make_report
+from tests.demo_report import make_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "fixtures" / "sample" / "exports"
