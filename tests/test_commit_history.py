@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -49,8 +50,22 @@ def stages(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir() if p.name.startswith(".sharecheck-"))
 
 
+@lru_cache(maxsize=4)
+def _small_report(as_of: str):
+    """A small report (3 departments, the real pack) for the commit cases: only the commit is under test."""
+    from datetime import date
+    from tests.demo_report import DEPARTMENTS, make_report
+    r = make_report(30, departments=DEPARTMENTS[:3], history=False, waivers=False)
+    r.as_of = date.fromisoformat(as_of)
+    return r
+
+
 def first_run(out: Path, as_of="2026-10-30", formats=FAST, **kw):
-    return pipeline.run([SAMPLE], "2026-10", as_of=as_of, out=out, formats=formats, **kw)
+    """Write reports into ``out`` the way a run does: a real run with a history, else the commit of a small report
+    (``pipeline._render``, the step a run ends with)."""
+    if kw:
+        return pipeline.run([SAMPLE], "2026-10", as_of=as_of, out=out, formats=formats, **kw)
+    return pipeline._render(_small_report(as_of), Path(out), formats)
 
 
 DEPT = ["dept_xlsx", "json"]
