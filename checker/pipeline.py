@@ -523,6 +523,8 @@ class _Staged:
         self.new = stage / "new"
         self.old: Path | None = None        # the previous --out, inside the stage, after the swap
         self.swapped = False
+        self.in_place = False               # swapped file by file (--out holds the current folder)
+        self.moves: list[tuple[Path, Path | None]] = []
 
     # -- errors name --out, never the hidden staging path (B6)
     def _public(self, name: Any) -> str:
@@ -663,13 +665,56 @@ class _Staged:
             self.old = None
             raise
 
+    def _holds_cwd(self) -> bool:
+        try:
+            cwd, out = Path.cwd().resolve(), self.out_dir.resolve()
+        except OSError:
+            return False
+        return cwd == out or out in cwd.parents
+
+    def _swap_in_place(self, written: set[str]) -> None:
+        """--out holds this process's current folder (``sharecheck run . --out .``): the folder cannot be exchanged
+        (the shell would be left in the old one; Windows refuses), so each file is swapped on its own: the old
+        one moved aside into the stage, the new one moved in; on any failure every move is undone."""
+        self.in_place = True
+        self.moves: list[tuple[Path, Path | None]] = []     # (target, its old file aside or None)
+        aside = self.stage / "old"
+        try:
+            for r in sorted(written | self._retired(written)):
+                target, backup = self.out_dir / r, aside / r
+                had = os.path.lexists(target)
+                if had:
+                    backup.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(target, backup)
+                self.moves.append((target, backup if had else None))
+                if r in written:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(self.new / r, target)
+        except BaseException:
+            self._undo_in_place()
+            raise
+
+    def _undo_in_place(self) -> None:
+        for target, backup in reversed(self.moves):
+            if os.path.lexists(target):              # the new file (or nothing yet)
+                try:
+                    os.unlink(target)
+                except OSError:
+                    pass
+            if backup is not None:
+                os.rename(backup, target)
+        self.moves = []
+
     def swap(self) -> list[Path]:
         try:
             self._check_targets()
             written = {r.as_posix() for r in self.rel}
-            if self.out_dir.exists():
-                self._carry_over(written)
-            self._exchange()
+            if self.out_dir.exists() and self._holds_cwd():
+                self._swap_in_place(written)
+            else:
+                if self.out_dir.exists():
+                    self._carry_over(written)
+                self._exchange()
         except OSError as exc:
             raise self.os_error(exc) from None
         self.swapped = True
@@ -678,6 +723,12 @@ class _Staged:
     def unswap(self) -> None:
         """Undo a swap (the history record could not be committed): --out as it was before."""
         if not self.swapped:
+            return
+        if self.in_place:
+            try:
+                self._undo_in_place()
+            finally:
+                self.swapped = False
             return
         try:
             if self.old is None:
@@ -733,9 +784,10 @@ def _stage(report: Report, out_dir: Path, formats: Iterable[str] | None) -> _Sta
     stage: Path | None = None
     staged: _Staged | None = None
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        clean_stale_stages(out_dir.parent)
-        stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{_host_tag()}-{os.getpid()}-", dir=out_dir.parent))
+        parent = Path(os.path.abspath(out_dir)).parent   # beside --out, also for `--out .`
+        parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_stages(parent)
+        stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{_host_tag()}-{os.getpid()}-", dir=parent))
         new = stage / "new"
         new.mkdir()
         written = write(report, new, list(formats) if formats else None)

@@ -406,3 +406,31 @@ def test_full_disk_history_says_so(tmp_path, monkeypatch):
     msg = str(e.value)
     assert "磁盘空间不足" in msg and "可能已损坏" not in msg
     assert not (tmp_path / "o").exists()
+
+
+def test_out_holding_the_current_folder_is_swapped_file_by_file(tmp_path, monkeypatch):
+    """`sharecheck run . --out .`: the folder cannot be exchanged (the shell would be left in the old one), so the
+    files are swapped one by one and every move is undone on failure."""
+    out = tmp_path / "o"
+    first_run(out, formats=DEPT)
+    monkeypatch.chdir(out)
+    inode = os.stat(".").st_ino
+    before = tree(out)
+    real = os.rename
+    calls = []
+
+    def failing(a, b, *k, **kw):
+        calls.append(1)
+        if len(calls) == 7:
+            raise OSError(28, "No space left on device", str(b))
+        return real(a, b, *k, **kw)
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(UsageError) as e:
+        first_run(Path("."), as_of="2026-10-31", formats=DEPT)
+    assert "磁盘空间不足" in str(e.value)
+    monkeypatch.setattr(os, "rename", real)
+    assert tree(out) == before and os.stat(".").st_ino == inode
+    first_run(Path("."), as_of="2026-10-31", formats=DEPT)
+    assert os.stat(".").st_ino == inode and tree(out) != before
+    assert json.loads(Path("manifest.json").read_text(encoding="utf-8"))["as_of"] == "2026-10-31"
+    assert stages(tmp_path) == []
