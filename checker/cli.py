@@ -490,6 +490,7 @@ def validate_cmd(inputs, tables, limit):
 
 def _validate_unknown_departments(d) -> None:
     """issue 8 C2: names not in 部门名录, with how many input rows name them and where (one line each)."""
+    import pandas as pd
     from .load.references import PROBLEM_DEPT
     from .model import TABLE_TITLES
     if d is None or not len(d):
@@ -499,15 +500,10 @@ def _validate_unknown_departments(d) -> None:
         return
     name = ref["value"].astype(str)
     where = (ref["table"].map(lambda t: TABLE_TITLES.get(t, t)) + "「" + ref["column"].astype(str) + "」")
-    g = pd_frame({"name": name, "where": where}).groupby("name", sort=True)
+    g = pd.DataFrame({"name": name, "where": where}).groupby("name", sort=True)
     rows = [[n, int(len(x)), "、".join(sorted(set(x["where"])))] for n, x in g]
     click.echo(f"部门名录中没有的部门：{len(rows)} 个（请核对名称；问题归于这样的部门时不计分、不排名，也不生成部门报告）：")
     click.echo(format_table(["部门名称", "行数", "出现在"], rows, max_cell=70))
-
-
-def pd_frame(data):
-    import pandas as pd
-    return pd.DataFrame(data)
 
 
 @cli.command("template", context_settings=CONTEXT, short_help="生成空白 Excel 导入模板 (blank templates)")

@@ -651,19 +651,19 @@ class _Staged:
         """--out <-> the new folder, in one step where the system allows it."""
         if not os.path.lexists(self.out_dir):
             os.rename(self.new, self.out_dir)
-            self.old = None
+            self.old, self.swapped = None, True
             return
-        self.old = self.stage / "old"
         if _rename_exchange(self.new, self.out_dir):
-            os.rename(self.new, self.old)           # `new` now holds the previous --out
+            self.old, self.swapped = self.new, True   # `new` now holds the previous --out
             return
-        os.rename(self.out_dir, self.old)
+        old = self.stage / "old"
+        os.rename(self.out_dir, old)
         try:
             os.rename(self.new, self.out_dir)
         except BaseException:
-            os.rename(self.old, self.out_dir)
-            self.old = None
+            os.rename(old, self.out_dir)
             raise
+        self.old, self.swapped = old, True
 
     def _holds_cwd(self) -> bool:
         try:
