@@ -434,3 +434,27 @@ def test_out_holding_the_current_folder_is_swapped_file_by_file(tmp_path, monkey
     assert os.stat(".").st_ino == inode and tree(out) != before
     assert json.loads(Path("manifest.json").read_text(encoding="utf-8"))["as_of"] == "2026-10-31"
     assert stages(tmp_path) == []
+
+
+def test_a_history_that_keeps_moving_is_rendered_under_the_lock_at_last(tmp_path, monkeypatch):
+    """Another run records during every lock-free rendering: after HISTORY_RETRIES the run renders while
+    holding the lock, so it always finishes, with statuses against what is recorded."""
+    import checker.render as render
+    monkeypatch.setattr(pipeline, "HISTORY_RETRIES", 1)
+    db = tmp_path / "h.db"
+    real = render.write
+    calls = []
+
+    def other_runs_keep_recording(report, out_dir, formats=None):
+        calls.append(1)
+        if len(calls) == 1:                              # the lock-free attempt: someone records 2026-09
+            f = report.result.findings
+            with History.open(db) as h, h.transaction():
+                sep = Period.parse("2026-09")
+                h.record(sep, sep.end, f.assign(status="新增", since="2026-09"), report.scorecard, "gz165", "x")
+        return real(report, out_dir, formats)
+    monkeypatch.setattr(render, "write", other_runs_keep_recording)
+    o = pipeline.run([SAMPLE], "2026-10", out=tmp_path / "o", formats=["csv"], history=db)
+    assert len(calls) == 2 and o.report.previous_period == "2026-09"
+    st = pd.read_csv(tmp_path / "o" / "findings.csv", encoding="utf-8-sig", dtype=str)["status"]
+    assert set(st) <= {"持续", "已豁免"}
