@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import traceback
 import unicodedata
 from datetime import datetime
@@ -250,6 +249,8 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
     bar.close()
     if not quiet:
         click.echo(_summary(outcome))
+    for notice in getattr(outcome, "notices", None) or []:      # shown even with -q: older reports are stale
+        click.echo(f"注意：{notice}", err=True)
     if outcome.fails(fail_on):
         click.echo(f"存在「{fail_on}」或更严重的未豁免问题（--fail-on {fail_on}），退出码 1", err=True)
         sys.exit(EXIT_FAIL_ON)
@@ -483,8 +484,27 @@ def validate_cmd(inputs, tables, limit):
                                   r.problem] for r in shown.itertuples(index=False)], max_cell=70))
         if n > limit:
             click.echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
+    _validate_unknown_departments(d)
     if missing_required:
         raise missing_required
+
+
+def _validate_unknown_departments(d) -> None:
+    """issue 8 C2: names not in 部门名录, with how many input rows name them and where (one line each)."""
+    import pandas as pd
+    from .load.references import PROBLEM_DEPT
+    from .model import TABLE_TITLES
+    if d is None or not len(d):
+        return
+    ref = d[d["problem"].astype(str) == PROBLEM_DEPT]
+    if not len(ref):
+        return
+    name = ref["value"].astype(str)
+    where = (ref["table"].map(lambda t: TABLE_TITLES.get(t, t)) + "「" + ref["column"].astype(str) + "」")
+    g = pd.DataFrame({"name": name, "where": where}).groupby("name", sort=True)
+    rows = [[n, int(len(x)), "、".join(sorted(set(x["where"])))] for n, x in g]
+    click.echo(f"部门名录中没有的部门：{len(rows)} 个（请核对名称；问题归于这样的部门时不计分、不排名，也不生成部门报告）：")
+    click.echo(format_table(["部门名称", "行数", "出现在"], rows, max_cell=70))
 
 
 @cli.command("template", context_settings=CONTEXT, short_help="生成空白 Excel 导入模板 (blank templates)")
@@ -663,12 +683,34 @@ def _quiet_unraisable(_unraisable) -> None:
     they are garbage-collected and may complain on stderr; the user has already been told what happened."""
 
 
+def debug_log_dir() -> Path:
+    """A folder only this user can read, for internal-error logs: %LOCALAPPDATA%\\sharecheck\\logs on Windows,
+    else $XDG_CACHE_HOME/sharecheck (default ~/.cache/sharecheck); created mode 0700. Never the shared /tmp."""
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "sharecheck" / "logs"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sharecheck"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = os.lstat(base)
+    if os.name != "nt":
+        import stat
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise OSError(f"{base} is not this user's folder")
+        if st.st_mode & 0o077:
+            os.chmod(base, 0o700)
+    return base
+
+
 def _write_debug_log() -> Path | None:
+    """The traceback of an internal error, in a file only this user can read (mode 0600, O_EXCL: never an
+    existing file or a link planted by someone else)."""
     try:
         name = f"sharecheck-debug-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
-        path = Path(tempfile.gettempdir()) / name
-        path.write_text(f"sharecheck {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}",
-                        encoding="utf-8")
+        path = debug_log_dir() / name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"sharecheck {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}")
         return path
     except OSError:
         return None

@@ -613,15 +613,24 @@ def test_format_writes_only_those_and_rerun_replaces_department_reports(ws, tmp_
     r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "csv", "--format", "json")
     assert r.exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "manifest.json", "scorecard.csv"]
-    r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "dept_xlsx")
+    r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "dept_xlsx",
+           "--format", "json")
     assert r.exit_code == 0
+    # a department workbook the previous run wrote (its manifest lists it) for a department now gone ...
     stale, other_period = out / "部门报告" / f"已撤销的部门_2026-10.xlsx", out / "部门报告" / f"{GA}_2026-09.xlsx"
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    m["outputs"].append(f"部门报告/{stale.name}")
+    (out / "manifest.json").write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
     stale.write_bytes(b"old")
+    # ... and the auditors' own files, one named like a department workbook of this period (issue 8 B2)
+    own = out / "部门报告" / "我的汇总_2026-10.xlsx"
+    own.write_bytes(b"mine")
     other_period.write_bytes(b"old")
     (out / "我的笔记.txt").write_text("x", encoding="utf-8")
     r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "dept_xlsx")
     assert r.exit_code == 0
     assert not stale.exists() and other_period.exists() and (out / "我的笔记.txt").exists()
+    assert own.read_bytes() == b"mine"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".sharecheck-")]
 
 
@@ -670,7 +679,7 @@ def test_internal_error_exit_3_debug_log_nothing_written(ws, tmp_path, monkeypat
         (Path(out_dir) / "审计报告_半成品.xlsx").write_bytes(b"half")
         raise RuntimeError("boom")
     monkeypatch.setattr(render, "write", broken)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("SHARECHECK_DEBUG", raising=False)
     db = tmp_path / "h.db"
     out = tmp_path / "审计结果" / "2026-10"

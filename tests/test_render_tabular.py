@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from checker.render import write
-from checker.render.demo import make_report
+from tests.demo_report import make_report
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +59,8 @@ def test_manifest(out):
     m = json.loads(text)
     assert set(m) >= {"period", "as_of", "pack", "parameters", "inputs", "rules_run", "rules_not_checked", "counts"}
     assert m["period"] == "2026-10" and m["as_of"] == "2026-10-31"
-    assert m["pack"] == {"pack": "gz165", "version": "2026.11.1", "title": r.pack["title"]}
-    assert m["parameters"]["GZ165-08-2"] == {"working_days": 15}
+    assert m["pack"] == {"pack": "gz165", "version": r.pack["version"], "title": r.pack["title"]}
+    assert m["parameters"]["GZ165-08-2"] == {"limit_wd": 15}
     assert {"path", "sheet", "table", "rows", "sha256"} == set(m["inputs"][0])
     assert "GZ165-DIS-1" not in m["rules_run"] and len(m["rules_run"]) == len(r.rules) - 1
     assert m["rules_not_checked"][0]["rule_id"] == "GZ165-DIS-1"
