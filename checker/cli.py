@@ -248,7 +248,8 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
         raise
     bar.close()
     if not quiet:
-        click.echo(_summary(outcome))
+        from .text import terminal_safe
+        click.echo(terminal_safe(_summary(outcome)))
     if outcome.fails(fail_on):
         click.echo(f"存在「{fail_on}」或更严重的未豁免问题（--fail-on {fail_on}），退出码 1", err=True)
         sys.exit(EXIT_FAIL_ON)
@@ -459,14 +460,23 @@ def validate_cmd(inputs, tables, limit):
     """读取 INPUT...，报告识别到的表、行数和输入问题（不运行规则）。无法读取时退出码 2。"""
     from .model import TABLE_TITLES
     from .pipeline import load, require_tables
+    from .text import terminal_safe
+
+    def echo(text: str) -> None:
+        click.echo(terminal_safe(text))
+
     lr = load(list(inputs), list(tables))
     rows = [(TABLE_TITLES.get(i.get("table"), i.get("table")) or "未识别", i.get("table") or "", i.get("path"),
              i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
-    click.echo("识别到的表：")
-    click.echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
+    echo("识别到的表：")
+    echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
     absent = [f"{TABLE_TITLES[t]}（{t}）" for t in TABLE_TITLES if t not in lr.tables]
     if absent:
-        click.echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
+        echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
+    empty = [t for t in ("departments", "catalog") if t in lr.tables and not len(lr.tables[t])]
+    if empty:            # as ``run`` says it (issue 8, C5)
+        echo("注意：" + "、".join(f"「{TABLE_TITLES[t]}」" for t in empty)
+             + " 没有任何数据行（只有表头？），请检查输入文件。")
     d = lr.defects
     n = 0 if d is None else len(d)
     missing_required = False
@@ -474,14 +484,14 @@ def validate_cmd(inputs, tables, limit):
         require_tables(lr, inputs)
     except SharecheckError as e:
         missing_required = e
-    click.echo(f"输入问题：{n} 条。")
+    echo(f"输入问题：{n} 条。")
     if n and limit:
         shown = d.head(limit)
-        click.echo(format_table(["表", "文件", "工作表", "行", "列", "内容", "问题"],
+        echo(format_table(["表", "文件", "工作表", "行", "列", "内容", "问题"],
                                 [[TABLE_TITLES.get(r.table, r.table), r.file, r.sheet, r.row, r.column, r.value,
                                   r.problem] for r in shown.itertuples(index=False)], max_cell=70))
         if n > limit:
-            click.echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
+            echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
     if missing_required:
         raise missing_required
 
@@ -578,7 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # exit 1 would read as --fail-on's "findings of that severity exist"
             code = EXIT_OK
     except SharecheckError as e:
-        click.echo(f"错误：{' '.join(str(e).split())}", err=True)
+        click.echo(f"错误：{_error_text(e)}", err=True)
         code = getattr(e, "exit_code", EXIT_USAGE)
     except click.exceptions.Abort:
         click.echo("已中断。", err=True)
@@ -601,7 +611,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f"调试信息已写入 {log}，请把该文件发给维护人员" if log else "设置 SHARECHECK_DEBUG=1 可查看详情"
             click.echo(f"内部错误（{type(e).__name__}）：这是程序的问题，不是您数据的问题；{where}", err=True)
         code = EXIT_INTERNAL
+    except BaseException as e:  # noqa: BLE001 - a native panic (pyo3 PanicException) is no Exception
+        if isinstance(e, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+            raise
+        log = _write_debug_log()
+        where = f"调试信息已写入 {log}，请把该文件发给维护人员" if log else "设置 SHARECHECK_DEBUG=1 可查看详情"
+        click.echo(f"内部错误（{type(e).__name__}）：这是程序的问题，不是您数据的问题；{where}", err=True)
+        code = EXIT_INTERNAL
     return code
+
+
+MAX_ERROR_CHARS = 1200
+
+
+def _error_text(e: BaseException) -> str:
+    """One line, bounded (a message never echoes a whole hostile value), safe for a terminal."""
+    from .text import terminal_safe
+    text = terminal_safe(" ".join(str(e).split()))
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
 
 
 def _entry() -> None:  # pragma: no cover

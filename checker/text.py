@@ -277,3 +277,41 @@ def norm_header(value) -> str:
     t = unicodedata.normalize("NFKC", t)
     t = re.sub(r"[\s*\u200b-\u200f\u2060\ufeff]+", "", t)
     return t
+
+
+# ---- control characters -------------------------------------------------------------------------------------
+# C0 controls except tab / line feed / carriage return, DEL, and C1 controls: never part of a name or a code. A NUL
+# splits a name from its references; an ESC sequence reaching a terminal can rewrite what the auditor sees.
+CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+# what a terminal must not receive: the controls above, and the bidirectional overrides that reorder a line
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control(series: pd.Series) -> np.ndarray:
+    """Bool array: the cell is text holding a control character (``CONTROL_RE``). RE2 through pyarrow, in C++."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    s = as_text(series)
+    try:
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return s.str.contains(CONTROL_RE, regex=True, na=False).to_numpy(dtype=bool)
+    hit = pc.match_substring_regex(arr, CONTROL_RE)
+    return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def escape_control(series: pd.Series) -> pd.Series:
+    """Text with each control character written as an escape (``\\x00``): how a defect shows the value."""
+    return as_text(series).str.replace(CONTROL_RE, lambda m: f"\\x{ord(m.group()):02x}", regex=True)
+
+
+def strip_control(series: pd.Series) -> pd.Series:
+    """Text with the control characters removed (other values unchanged)."""
+    return series.str.replace(CONTROL_RE, "", regex=True)
+
+
+def terminal_safe(text: str) -> str:
+    """Text for the terminal: every control character (line breaks kept) and bidi override shown as an escape
+    (``\\x1b``), so that an input cannot move the cursor, clear the screen or reorder the line."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                                else f"\\u{ord(m.group()):04x}", text)

@@ -252,9 +252,12 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
     for name in overrides:
         if name not in schema.TABLES:
             raise InputError(f"--table 指定了未知的表名「{name}」", hint="可用：" + "、".join(schema.TABLES))
-    files = readers.scan_paths(paths)
+    unreadable: list[tuple[str, str]] = []
+    files = readers.scan_paths(paths, unreadable)
     candidates: dict[str, list[RawSheet]] = {}
-    inputs: list[dict] = []
+    inputs: list[dict] = [{"path": d if d.endswith("/") else d + "/", "sheet": "", "table": None, "rows": 0,
+                           "sha256": "", "note": f"无法读取的文件夹（{why}），其中的文件都未读取"}
+                          for d, why in unreadable]
     override_keys = {(os.path.abspath(p), s) for p, s in overrides.values()}
     for real, shown in files:
         for sh in read_sheets(real, shown):

@@ -65,8 +65,17 @@ def read_file(path: str, shown: str) -> list[RawSheet]:
 
 # ---- Excel ------------------------------------------------------------------------------------------------------
 
-def _excel_error(exc: Exception, shown: str, sheet: str | None = None) -> InputError:
+def _native_failure(exc: BaseException) -> bool:
+    """An error of a native reader to turn into a one-line input error: any ``Exception``, and pyo3's
+    ``PanicException`` (a Rust panic inside calamine), which derives from ``BaseException``. Interrupts and exits
+    pass."""
+    return not isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
+
+
+def _excel_error(exc: BaseException, shown: str, sheet: str | None = None) -> InputError:
     text = str(exc).lower()
+    if isinstance(exc, MemoryError):
+        text = "memory"
     if "password" in text or "encrypt" in text:
         return InputError("工作簿已加密（设置了打开密码）", file=shown, sheet=sheet, hint=safety.FIX_RESAVE)
     if "cell limit" in text or "memory" in text:
@@ -98,15 +107,19 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
     try:
         xf = pd.ExcelFile(path, engine="calamine")
         names = list(xf.sheet_names)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a user-facing "unreadable file"
-        raise _excel_error(exc, shown) from exc
+    except BaseException as exc:  # noqa: BLE001 - any parser failure (a Rust panic too) is an "unreadable file"
+        if not _native_failure(exc):
+            raise
+        raise _excel_error(exc, shown) from None
     out = []
     with xf:
         for name in names:
             try:
                 grid = xf.parse(name, header=None, dtype=object)
-            except Exception as exc:  # noqa: BLE001
-                raise _excel_error(exc, shown, name) from exc
+            except BaseException as exc:  # noqa: BLE001 - a Rust panic (PanicException) included
+                if not _native_failure(exc):
+                    raise
+                raise _excel_error(exc, shown, name) from None
             if len(grid) > safety.MAX_ROWS:
                 raise InputError(f"行数过多（{len(grid)} 行，上限 {safety.MAX_ROWS} 行）", file=shown, sheet=name,
                                  hint="请改用 CSV 或 Parquet 导出大表")
@@ -377,15 +390,26 @@ def _is_report_dir(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "manifest.json")) and os.path.isfile(os.path.join(path, "findings.csv"))
 
 
-def scan_paths(paths) -> list[tuple[str, str]]:
+def scan_paths(paths, unreadable: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
     """(real path, shown path) of every data file; folders recursively, sorted; lock and hidden files skipped;
-    a file reached twice is listed once."""
+    a file reached twice is listed once. A sub-folder that cannot be listed (no permission) is appended to
+    ``unreadable`` as (shown path, reason) instead of being skipped silently."""
     out = []
     for p in paths:
         p = os.fspath(p)
         if os.path.isdir(p):
             found = []
-            for root, dirs, files in os.walk(p):
+
+            def walk_error(exc: OSError, top=p) -> None:
+                where = exc.filename or top
+                shown_dir = os.path.relpath(where, top).replace(os.sep, "/") if where != top else top
+                if unreadable is None:
+                    raise InputError("无法读取文件夹（没有权限）", file=shown_dir, hint="请确认有该文件夹的读取权限")
+                unreadable.append((shown_dir if where != top else top, safety._os_reason(exc)))
+
+            if not os.access(p, os.R_OK | os.X_OK):
+                raise InputError(f"无法读取文件夹（没有读取权限）", file=p, hint="请确认当前用户有该文件夹的读取权限")
+            for root, dirs, files in os.walk(p, onerror=walk_error):
                 # hidden folders and sharecheck's own report folders (a run inside the exports folder writes
                 # 审计结果/<period>/ there; the next run must not read its own reports back as exports)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _is_report_dir(os.path.join(root, d)))

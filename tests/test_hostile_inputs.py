@@ -1,0 +1,228 @@
+"""Issue 8, A: no input may crash, abort or exhaust the machine.
+
+Hostile files are built here from real workbooks; each ends in exit 2 with one line naming the file (the real
+command, in a child process whose address space is capped at 2.5 GB), or in a correct run.
+"""
+from __future__ import annotations
+
+import pytest
+
+from checker.errors import InputError
+from checker.load import readers, safety
+
+from .hostile import (DEPT_HEADER, dept_workbook, ods, ods_cell, ods_row, one_line_error, sharecheck,
+                      xlsx_far_cell)
+
+FAR = "XFD1048576"
+
+
+# ---- A1: the sheet-extent guard -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", ["single-quoted", "lower-case", "moved-through-rels", "far-AAA200000",
+                                  "moved-lower-single"])
+def test_far_cell_is_refused_before_the_reader_sees_it(tmp_path, kind):
+    p = tmp_path / "部门名录.xlsx"
+    if kind == "single-quoted":
+        xlsx_far_cell(p, FAR, quote="'")
+    elif kind == "lower-case":
+        xlsx_far_cell(p, FAR.lower())
+    elif kind == "moved-through-rels":
+        xlsx_far_cell(p, FAR, move_to="xl/sheet1.xml")
+    elif kind == "far-AAA200000":
+        xlsx_far_cell(p, "AAA200000")
+    else:
+        xlsx_far_cell(p, FAR.lower(), quote="'", move_to="xl/data/s.xml")
+    with pytest.raises(InputError) as e:
+        safety.check_file(str(p), "部门名录.xlsx")
+    assert "使用区域过大" in str(e.value) and "部门名录.xlsx" in str(e.value)
+
+
+def test_declared_dimension_alone_is_not_refused_and_style_only_far_cells_are_ignored(tmp_path):
+    """<dimension> only triggers the exact count; the reader allocates for filled cells only."""
+    p = xlsx_far_cell(tmp_path / "a.xlsx", FAR, style_only=True, dimension="A1:XFD1048576")
+    safety.check_file(str(p), "a.xlsx")
+    sheets = readers.read_file(str(p), "a.xlsx")
+    assert sheets[0].preview.shape[0] == 3
+
+
+def test_single_quoted_far_cell_end_to_end_is_one_line_not_an_abort(tmp_path):
+    xlsx_far_cell(tmp_path / "部门名录.xlsx", FAR, quote="'")
+    line = one_line_error(sharecheck("validate", tmp_path))
+    assert "部门名录.xlsx" in line and "使用区域过大" in line
+
+
+# ---- A2: ODS repeat counts, native panics -------------------------------------------------------------------------
+def test_ods_repeat_bomb_is_refused_naming_file_and_sheet(tmp_path):
+    head = ods_row("".join(ods_cell(h) for h in DEPT_HEADER))
+    bomb = ods_row(ods_cell("1", repeat=11000), repeat=9000)
+    p = ods(tmp_path / "部门名录.ods", {"部门名录": head + bomb})
+    assert p.stat().st_size < 2000
+    with pytest.raises(InputError) as e:
+        safety.check_file(str(p), "部门名录.ods")
+    assert "使用区域过大" in str(e.value) and "「部门名录」" in str(e.value)
+    line = one_line_error(sharecheck("validate", tmp_path))
+    assert "部门名录.ods" in line
+
+
+def test_ods_trailing_empty_repeats_as_libreoffice_writes_them_are_fine(tmp_path):
+    head = ods_row("".join(ods_cell(h) for h in DEPT_HEADER) + '<table:table-cell table:number-columns-repeated="16378"/>')
+    data = ods_row("".join(ods_cell(v or "") for v in ["广州市公安局", "114401000075028265", "市级", "", "公安", "否"]))
+    tail = ods_row('<table:table-cell table:number-columns-repeated="16384"/>', repeat=1048574)
+    p = ods(tmp_path / "部门名录.ods", {"部门名录": head + data + tail})
+    safety.check_file(str(p), "部门名录.ods")
+    sheet = readers.read_file(str(p), "部门名录.ods")[0]
+    assert sheet.preview.shape[0] == 2
+
+
+def test_ods_empty_gap_before_a_filled_cell_counts(tmp_path):
+    gap = ods_row('<table:table-cell table:number-columns-repeated="1000"/>', repeat=100000)
+    last = ods_row('<table:table-cell table:number-columns-repeated="999"/>' + ods_cell("x"))
+    p = ods(tmp_path / "a.ods", {"S": ods_row(ods_cell("部门名称")) + gap + last})
+    with pytest.raises(InputError, match="使用区域过大"):
+        safety.check_file(str(p), "a.ods")
+
+
+def test_a_rust_panic_in_the_reader_is_a_one_line_input_error(tmp_path, monkeypatch):
+    """pyo3's PanicException derives from BaseException: ``except Exception`` let it through (exit 1)."""
+    PanicException = type("PanicException", (BaseException,), {"__module__": "pyo3_runtime"})
+    p = dept_workbook(tmp_path / "部门名录.xlsx")
+
+    def panic(*a, **k):
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    import pandas as pd
+    monkeypatch.setattr(pd.ExcelFile, "parse", panic)
+    with pytest.raises(InputError) as e:
+        readers.read_file(str(p), "部门名录.xlsx")
+    assert "部门名录.xlsx" in str(e.value) and "无法读取" in str(e.value)
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.ExcelFile, "parse", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        readers.read_file(str(p), "部门名录.xlsx")
+
+
+# ---- A3: YAML aliases in --params -------------------------------------------------------------------------------
+ALIAS_BOMB = """a: &a ["x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+GZ165-08-2: {limit_wd: *h}
+"""
+
+
+def test_params_alias_bomb_is_refused_in_one_short_line(tmp_path):
+    (tmp_path / "p.yaml").write_text(ALIAS_BOMB, encoding="utf-8")
+    proc = sharecheck("rules", "--params", tmp_path / "p.yaml")
+    line = one_line_error(proc)
+    assert "别名" in line and "第 2 行" in line and "p.yaml" in line
+    assert len(line) < 400
+
+
+def test_params_merge_key_alias_is_refused_too(tmp_path):
+    from checker.engine import load_pack
+    from checker.errors import PackError
+    (tmp_path / "p.yaml").write_text("x: &x {limit_wd: 5}\nGZ165-08-2:\n  <<: *x\n", encoding="utf-8")
+    with pytest.raises(PackError, match="别名"):
+        load_pack("gz165", tmp_path / "p.yaml")
+
+
+def test_a_huge_value_in_params_is_echoed_bounded(tmp_path):
+    from checker.engine import load_pack
+    from checker.errors import PackError
+    big = "[" + ",".join(["1"] * 100000) + "]"
+    (tmp_path / "p.yaml").write_text(f"GZ165-08-2: {{limit_wd: {big}}}\n", encoding="utf-8")
+    with pytest.raises(PackError) as e:
+        load_pack("gz165", tmp_path / "p.yaml")
+    assert "limit_wd" in str(e.value) and len(str(e.value)) < 300
+
+
+# ---- A4: unreadable files and folders (file permissions apply to the child: see hostile.py) ---------------------
+def _permission_case(tmp_path):
+    from .hostile import copy_sample
+    return copy_sample(tmp_path / "exports")
+
+
+def test_unreadable_export_is_exit_2_naming_the_file(tmp_path):
+    ex = _permission_case(tmp_path)
+    (ex / "数据异议.csv").chmod(0)
+    line = one_line_error(sharecheck("validate", ex, ordinary=True))
+    assert "数据异议.csv" in line and "没有读取权限" in line
+
+
+def test_unreadable_sub_folder_is_listed_not_skipped_silently(tmp_path):
+    ex = _permission_case(tmp_path)
+    sub = ex / "补充"
+    sub.mkdir()
+    (ex / "数据异议.csv").rename(sub / "数据异议.csv")
+    sub.chmod(0)
+    try:
+        proc = sharecheck("validate", ex, ordinary=True)
+    finally:
+        sub.chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if "补充/" in x)
+    assert "无法读取的文件夹" in line and "没有读取权限" in line
+
+
+# ---- A6: control characters --------------------------------------------------------------------------------------
+def _departments_csv(ex, mutate):
+    import pandas as pd
+    grid = pd.read_excel(ex / "部门名录.xlsx", header=None, dtype=object)
+    mutate(grid)
+    (ex / "部门名录.xlsx").unlink()
+    grid.to_csv(ex / "部门名录.csv", header=False, index=False, encoding="utf-8")
+
+
+def test_nul_in_a_department_name_is_a_defect_not_a_phantom_department(tmp_path):
+    from checker.load import load_inputs
+    from .hostile import copy_sample
+    ex = copy_sample(tmp_path / "exports")
+    clean = "广州市公安局"
+
+    def put_nul(grid):
+        hit = grid[1].eq(clean)
+        assert hit.sum() == 1
+        grid.loc[hit, 1] = "广州市\x00公安局"
+    _departments_csv(ex, put_nul)
+    lr = load_inputs([ex])
+    names = set(lr.tables["departments"]["部门名称"])
+    assert clean in names and not any("\x00" in n for n in names)
+    d = lr.defects
+    ctl = d[d["problem"].str.contains("控制字符")]
+    assert len(ctl) == 1 and ctl.iloc[0]["value"] == "广州市\\x00公安局" and ctl.iloc[0]["file"] == "部门名录.csv"
+    unknown = d[d["value"].astype(str).str.contains("公安局") & d["problem"].str.contains("名录")]
+    assert unknown.empty, unknown
+
+
+def test_escape_sequences_never_reach_the_terminal(tmp_path):
+    from .hostile import copy_sample
+    ex = copy_sample(tmp_path / "exports")
+
+    def put_esc(grid):
+        grid.loc[grid[1].eq("广州市公安局"), 1] = "广州市公安局\x1b[2J\x1b]0;pwned\x07"
+    _departments_csv(ex, put_esc)
+    (ex / "\x1b[31m红.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    proc = sharecheck("validate", ex)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert "\\x1b[31m红.csv" in proc.stdout
+    proc = sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout
+    assert "广州市公安局" in (tmp_path / "out" / "scorecard.csv").read_text(encoding="utf-8-sig")
+
+
+# ---- C5: validate warns about empty required tables, as run does ------------------------------------------------
+def test_validate_warns_when_departments_has_no_data_rows(tmp_path):
+    from .hostile import copy_sample
+    ex = copy_sample(tmp_path / "exports")
+    dept_workbook(ex / "部门名录.xlsx", rows=[])
+    proc = sharecheck("validate", ex)
+    assert proc.returncode == 0, proc.stderr
+    assert "「部门名录」 没有任何数据行" in proc.stdout
