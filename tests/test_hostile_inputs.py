@@ -226,3 +226,53 @@ def test_validate_warns_when_departments_has_no_data_rows(tmp_path):
     proc = sharecheck("validate", ex)
     assert proc.returncode == 0, proc.stderr
     assert "「部门名录」 没有任何数据行" in proc.stdout
+
+
+# ---- D: formula-safe CSVs; the waiver reader takes a key with or without the guard ---------------------------------
+def test_formula_safe_prefixes_formulas_but_not_numbers():
+    import pandas as pd
+    from checker.render.tabular import formula_safe
+    s = pd.Series(["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)", "\t=1", "\r=2",
+                   "-3", "-0.5", "+7", "普通文字", "a=b", None, 12], dtype=object)
+    out = formula_safe(s).tolist()
+    assert out[:6] == ["'=HYPERLINK(\"http://x\",\"y\")", "'+cmd|' /C calc'!A0", "'-2+3", "'@SUM(1)", "'\t=1", "'\r=2"]
+    assert out[6:] == ["-3", "-0.5", "+7", "普通文字", "a=b", None, 12]
+
+
+def test_findings_csv_is_formula_safe_and_waivers_match_with_or_without_the_guard(tmp_path):
+    import csv
+    import io
+    from .hostile import copy_sample
+    ex = copy_sample(tmp_path / "exports")
+    log = ex / "交换日志_202610.csv"
+    text = log.read_text(encoding="utf-8-sig")
+    # two 点对点 exchanges (GZ165-16-1 findings); an audited department controls its serial numbers
+    assert text.count("JH20261031002548") == 1 and text.count(" JH20261001002549 ") == 1
+    text = text.replace("JH20261031002548", "@SUM(1)").replace(" JH20261001002549 ", '"=HYPERLINK(""http://x"",""y"")"')
+    log.write_text(text, encoding="utf-8")
+    reason = "经核实「点对点」为临时通道，见〔2020〕3号、［2021］5号"
+    (tmp_path / "豁免.csv").write_text(
+        "规则编号,部门,记录,理由,批准人,有效期至\n"
+        "GZ165-16-1,广州市医疗保障局,'@SUM(1),同上,李四,2026-12-31\n"           # copied from findings.csv
+        f'GZ165-16-1,广州市南沙区卫生健康局,"=HYPERLINK(""HTTP://X"",""Y"")",{reason},张三,2026-12-31\n',
+        encoding="utf-8")
+    out = tmp_path / "out"
+    proc = sharecheck("run", ex, "--period", "2026-10", "--out", out, "--waivers", tmp_path / "豁免.csv", "-q")
+    assert proc.returncode == 0, proc.stderr
+    raw = (out / "findings.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw[3:].decode("utf-8"), newline="")))
+    keys = {r[6]: r for r in rows[1:]}
+    assert "'@SUM(1)" in keys and "'=HYPERLINK(\"HTTP://X\",\"Y\")" in keys
+    assert keys["'@SUM(1)"][8] == "已豁免" and keys["'=HYPERLINK(\"HTTP://X\",\"Y\")"][8] == "已豁免"
+    for r in rows[1:]:
+        for field in r:
+            assert not field.startswith(("=", "+", "@", "\t", "\r")), r
+            assert not field.startswith("-") or field.lstrip("-").replace(".", "").isdigit(), r
+    for line in (out / "scorecard.csv").read_text(encoding="utf-8-sig").splitlines()[1:]:
+        assert not line.startswith(("=", "+", "-", "@"))
+    # C4: the waiver reason is shown as written (NFKC only for matching)
+    import openpyxl
+    wb = openpyxl.load_workbook(out / "审计报告_2026-10.xlsx", read_only=True)
+    cells = {str(c) for ws in wb.worksheets if ws.title == "豁免" for row in ws.iter_rows(values_only=True) for c in row}
+    assert reason in cells, sorted(x for x in cells if "临时" in x)
