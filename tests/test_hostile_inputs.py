@@ -276,3 +276,50 @@ def test_findings_csv_is_formula_safe_and_waivers_match_with_or_without_the_guar
     wb = openpyxl.load_workbook(out / "审计报告_2026-10.xlsx", read_only=True)
     cells = {str(c) for ws in wb.worksheets if ws.title == "豁免" for row in ws.iter_rows(values_only=True) for c in row}
     assert reason in cells, sorted(x for x in cells if "临时" in x)
+
+
+# ---- C1: unfilled templates are not provided ----------------------------------------------------------------------
+def _templates_plus_required(tmp_path):
+    import shutil
+    from checker.templates import write_templates
+    from .hostile import SAMPLE
+    ex = tmp_path / "exports"
+    write_templates(ex / "模板")
+    for f in ("部门名录.xlsx", "信息资源.xlsx", "信息项.xlsx"):
+        (ex / "模板" / f).unlink()                       # the auditor filled these two: the sample's
+    shutil.copy(SAMPLE / "部门名录.xlsx", ex)
+    shutil.copy(SAMPLE / "政务信息资源目录.xlsx", ex)
+    return ex
+
+
+def test_unfilled_templates_count_as_not_provided(tmp_path):
+    from checker.load import load_inputs
+    ex = _templates_plus_required(tmp_path)
+    lr = load_inputs([ex])
+    assert set(lr.tables) == {"departments", "catalog", "items"}
+    notes = {i["path"]: i["note"] for i in lr.inputs if not i["table"]}
+    assert len(notes) == 7 and all("模板的填写说明行" in n and "按未提供处理" in n for n in notes.values())
+    assert "责任人员表" in notes["模板/责任人员.xlsx"]
+
+
+def test_unfilled_templates_leave_their_rules_not_checked_end_to_end(tmp_path):
+    import json
+    ex = _templates_plus_required(tmp_path)
+    proc = sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    not_checked = {r["rule_id"] for r in m["rules_not_checked"]}
+    assert "GZ165-17-1" in not_checked and "GZ165-17-1" not in m["counts"]["by_rule"]
+    assert "全部规则均已检查" not in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "按未提供处理" in proc.stdout
+    sc = (tmp_path / "out" / "scorecard.csv").read_text(encoding="utf-8-sig").splitlines()
+    lead = next(x for x in sc if x.startswith("广州市政务服务和数据管理局,"))
+    assert float(lead.split(",")[1]) > 50, lead          # was 0.0 不合格 (every 17-1 finding counted)
+
+
+def test_an_unfilled_required_template_is_named(tmp_path):
+    from checker.templates import write_templates
+    ex = tmp_path / "exports"
+    write_templates(ex)
+    line = one_line_error(sharecheck("validate", ex))
+    assert "部门名录.xlsx" in line and "未填写的模板" in line

@@ -26,6 +26,7 @@ NOTE_KEYWORDS = ("必填", "选填", "填写", "填报说明", "格式：", "格
 _NOTE_CELL_RE = ("^[\\s(（\\[【*]*(?:" + "|".join(NOTE_KEYWORDS + ("非必填", "条件必填", "注：", "注:"))
                  .replace("(", "\\(").replace(")", "\\)") + ")")
 TOTAL_WORDS = ("合计", "总计")
+TEMPLATE_NOTE = "只有表头和模板的填写说明行，没有数据"
 NOTE_SCAN_ROWS = 3
 
 
@@ -132,6 +133,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
     raw[META_SHEET] = sheet.sheet
     raw[META_ROW] = rows
     note = _note_mask(raw, table)
+    notes_only = bool(len(raw)) and bool(note.all())
     if note.any():
         raw = raw.loc[~note].reset_index(drop=True)
     defects = []
@@ -139,7 +141,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         d = pd.DataFrame(read_defects)
         defects.append(coerce.defect_frame(table.name, sheet.shown, sheet.sheet, d["row"].to_numpy(), "",
                                            d["value"], d["problem"].to_numpy(dtype=object)))
-    return raw, defects
+    return raw, defects, notes_only
 
 
 def _repeated_header(raw: pd.DataFrame, sheet: RawSheet, match: header.HeaderMatch) -> np.ndarray:
@@ -211,7 +213,7 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
                          file=sheet.shown, sheet=sheet.sheet or None, hint="请重新导出该表")
     match = header.find_header(sheet.preview, t)
     _check_required(sheet, match, t)
-    raw, defects = _frame_for(sheet, match, t)
+    raw, defects, notes_only = _frame_for(sheet, match, t)
     frame, cdefects = coerce.coerce_table(raw, t)
     defects += cdefects
     frame, dups = coerce.drop_duplicates(frame, t)
@@ -220,6 +222,11 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     frame = frame[t.column_names + META_COLUMNS].reset_index(drop=True)
     entry = {"path": sheet.shown, "sheet": sheet.sheet, "table": t.name, "rows": int(len(frame)),
              "sha256": _sha256(sheet.path), "note": ""}
+    if notes_only and not len(frame):
+        # an unfilled template (``sharecheck template``): its only row is the notes row. Not provided: the rules
+        # that need the table are 未检查, not run on an empty table (issue 8, C1)
+        entry.update(table=None, note=f"{TEMPLATE_NOTE}（{t.title}表），按未提供处理")
+        entry["template_of"] = t.name
     return frame, _concat(defects), entry
 
 
@@ -281,6 +288,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
             raise InputError(f"{la} 与 {lb} 都像是{schema.TABLES[name].title}表（{name}），无法确定用哪一个",
                              hint=f"请只保留一个，或用 --table {name}=文件[:工作表] 指定")
     tables: dict[str, pd.DataFrame] = {}
+    templates: dict[str, dict] = {}                  # unfilled templates: not provided
     defect_parts: list[pd.DataFrame] = []
     for t in schema.TABLE_LIST:
         if t.name in overrides:
@@ -290,6 +298,10 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
             frame, d, entry = _load_sheet(candidates[t.name][0], t)
         else:
             continue
+        if entry.pop("template_of", None):
+            inputs.append(entry)
+            templates[t.name] = entry
+            continue
         tables[t.name] = frame
         defect_parts.append(d)
         inputs.append(entry)
@@ -297,6 +309,11 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         for name in schema.REQUIRED_INPUTS:
             if name not in tables:
                 t = schema.TABLES[name]
+                if name in templates:
+                    e = templates[name]
+                    where = e["path"] + (f"「{e['sheet']}」" if e["sheet"] else "")
+                    raise InputError(f"必需的输入表「{t.title}」（{name}）{TEMPLATE_NOTE}（未填写的模板）", file=where,
+                                     hint="请在模板第 3 行起填写数据，或放入该表的导出文件")
                 raise InputError(f"未找到必需的输入表「{t.title}」（{name}）",
                                  hint=f"请提供工作表名为「{t.sheets[0]}」的工作簿或文件，或用 --table {name}=文件[:工作表] 指定")
     defect_parts += references.reference_defects(tables)
