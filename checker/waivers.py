@@ -185,7 +185,7 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
         "valid_until": until.astype("object"),
         "expired": pd.Series(False, index=frame.index, dtype="bool"),
         "covered": pd.Series(0, index=frame.index, dtype="int64"),
-        "file": str(path),
+        "file": path.name,             # no machine path in a report (issue 8, C6)
         "row": frame["row"].astype("int64"),
     }, columns=WAIVER_COLUMNS)
     return out

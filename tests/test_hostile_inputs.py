@@ -323,3 +323,36 @@ def test_an_unfilled_required_template_is_named(tmp_path):
     write_templates(ex)
     line = one_line_error(sharecheck("validate", ex))
     assert "部门名录.xlsx" in line and "未填写的模板" in line
+
+
+# ---- C6: no machine path in any output; absolute and relative arguments give the same bytes -----------------------
+def test_outputs_identical_for_absolute_and_relative_arguments_and_free_of_machine_paths(tmp_path):
+    import shutil
+    import zipfile
+    from .hostile import SAMPLE
+    ex = tmp_path / "exports"
+    ex.mkdir()
+    for f in ("部门名录.xlsx", "政务信息资源目录.xlsx", "交换日志_202610.csv", "共享申请.csv"):
+        shutil.copy(SAMPLE / f, ex)
+    (tmp_path / "豁免.csv").write_text("规则编号,部门,记录,理由,批准人,有效期至\n"
+                                      "GZ165-16-1,广州市医疗保障局,,临时通道,李四,2026-12-31\n", encoding="utf-8")
+    absolute = sharecheck("run", ex / "部门名录.xlsx", ex / "政务信息资源目录.xlsx", ex / "交换日志_202610.csv",
+                          "--table", f"requests={ex / '共享申请.csv'}", "--waivers", tmp_path / "豁免.csv",
+                          "--period", "2026-10", "--out", tmp_path / "abs", "-q", cwd=tmp_path)
+    assert absolute.returncode == 0, absolute.stderr
+    relative = sharecheck("run", "部门名录.xlsx", "政务信息资源目录.xlsx", "交换日志_202610.csv",
+                          "--table", "requests=共享申请.csv", "--waivers", "../豁免.csv",
+                          "--period", "2026-10", "--out", "../rel", "-q", cwd=ex)
+    assert relative.returncode == 0, relative.stderr
+    a = sorted(p.relative_to(tmp_path / "abs") for p in (tmp_path / "abs").rglob("*") if p.is_file())
+    b = sorted(p.relative_to(tmp_path / "rel") for p in (tmp_path / "rel").rglob("*") if p.is_file())
+    assert a == b and len(a) > 5
+    machine = str(tmp_path).encode()
+    for rel in a:
+        da, db = (tmp_path / "abs" / rel).read_bytes(), (tmp_path / "rel" / rel).read_bytes()
+        assert da == db, rel
+        texts = [da]
+        if rel.suffix == ".xlsx":
+            with zipfile.ZipFile(tmp_path / "abs" / rel) as z:
+                texts = [z.read(n) for n in z.namelist()]
+        assert not any(machine in t for t in texts), rel

@@ -260,7 +260,8 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         if name not in schema.TABLES:
             raise InputError(f"--table 指定了未知的表名「{name}」", hint="可用：" + "、".join(schema.TABLES))
     unreadable: list[tuple[str, str]] = []
-    files = readers.scan_paths(paths, unreadable)
+    base = readers.common_folder(list(paths) + [p for p, _s in overrides.values()])
+    files = readers.scan_paths(paths, unreadable, base)
     candidates: dict[str, list[RawSheet]] = {}
     inputs: list[dict] = [{"path": d if d.endswith("/") else d + "/", "sheet": "", "table": None, "rows": 0,
                            "sha256": "", "note": f"无法读取的文件夹（{why}），其中的文件都未读取"}
@@ -293,7 +294,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
     for t in schema.TABLE_LIST:
         if t.name in overrides:
             p, s = overrides[t.name]
-            frame, d, entry = read_table(p, s, t.name, shown=p)
+            frame, d, entry = read_table(p, s, t.name, shown=readers.shown_name(p, base))
         elif t.name in candidates:
             frame, d, entry = _load_sheet(candidates[t.name][0], t)
         else:

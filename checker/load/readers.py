@@ -390,10 +390,40 @@ def _is_report_dir(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "manifest.json")) and os.path.isfile(os.path.join(path, "findings.csv"))
 
 
-def scan_paths(paths, unreadable: list[tuple[str, str]] | None = None) -> list[tuple[str, str]]:
+def common_folder(paths) -> str:
+    """The folder every input lies in (a folder input itself, a file input's folder), absolute. Inputs are named
+    relative to it, so that outputs are the same whether the files were given absolute or relative, and no
+    absolute path of the machine reaches a report (issue 8, C6)."""
+    dirs = []
+    for p in paths:
+        a = os.path.abspath(os.fspath(p))
+        dirs.append(a if os.path.isdir(a) else os.path.dirname(a))
+    if not dirs:
+        return os.path.abspath(".")
+    try:
+        return os.path.commonpath(dirs)
+    except ValueError:                       # different drives (Windows): no common folder
+        return ""
+
+
+def shown_name(path: str, base: str | None) -> str:
+    """A file's name as reports show it: relative to ``base`` (see ``common_folder``), with ``/``."""
+    if base is None:
+        return os.fspath(path)
+    a = os.path.abspath(os.fspath(path))
+    try:
+        rel = os.path.relpath(a, base) if base else os.path.basename(a)
+    except ValueError:
+        rel = os.path.basename(a)
+    return rel.replace(os.sep, "/")
+
+
+def scan_paths(paths, unreadable: list[tuple[str, str]] | None = None, base: str | None = None
+               ) -> list[tuple[str, str]]:
     """(real path, shown path) of every data file; folders recursively, sorted; lock and hidden files skipped;
     a file reached twice is listed once. A sub-folder that cannot be listed (no permission) is appended to
-    ``unreadable`` as (shown path, reason) instead of being skipped silently."""
+    ``unreadable`` as (shown path, reason) instead of being skipped silently. With ``base``, every shown path
+    is relative to it; without, relative to the folder given (a file: as given)."""
     out = []
     for p in paths:
         p = os.fspath(p)
@@ -402,10 +432,10 @@ def scan_paths(paths, unreadable: list[tuple[str, str]] | None = None) -> list[t
 
             def walk_error(exc: OSError, top=p) -> None:
                 where = exc.filename or top
-                shown_dir = os.path.relpath(where, top).replace(os.sep, "/") if where != top else top
+                shown_dir = shown_name(where, base if base is not None else os.path.abspath(top))
                 if unreadable is None:
                     raise InputError("无法读取文件夹（没有权限）", file=shown_dir, hint="请确认有该文件夹的读取权限")
-                unreadable.append((shown_dir if where != top else top, safety._os_reason(exc)))
+                unreadable.append((shown_dir, safety._os_reason(exc)))
 
             if not os.access(p, os.R_OK | os.X_OK):
                 raise InputError(f"无法读取文件夹（没有读取权限）", file=p, hint="请确认当前用户有该文件夹的读取权限")
@@ -417,10 +447,11 @@ def scan_paths(paths, unreadable: list[tuple[str, str]] | None = None) -> list[t
                     if f.startswith((".", "~$")) or os.path.splitext(f)[1].lower() not in DATA_EXTS:
                         continue
                     full = os.path.join(root, f)
-                    found.append((full, os.path.relpath(full, p).replace(os.sep, "/")))
+                    found.append((full, shown_name(full, base) if base is not None
+                                  else os.path.relpath(full, p).replace(os.sep, "/")))
             out.extend(sorted(found, key=lambda t: t[1]))
         elif os.path.exists(p):
-            out.append((p, p))
+            out.append((p, shown_name(p, base)))
         else:
             raise InputError("文件或文件夹不存在", file=p, hint="请检查路径")
     # the same file reached twice (a folder and a file inside it, a folder given twice, overlapping folders) is
