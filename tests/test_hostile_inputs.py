@@ -356,3 +356,86 @@ def test_outputs_identical_for_absolute_and_relative_arguments_and_free_of_machi
             with zipfile.ZipFile(tmp_path / "abs" / rel) as z:
                 texts = [z.read(n) for n in z.namelist()]
         assert not any(machine in t for t in texts), rel
+
+
+# ---- A7: long names: file names limited by bytes ----------------------------------------------------------------
+LONG_NAME = "".join(chr(0x20000 + i) for i in range(60))        # 60 four-byte characters (CJK Extension B)
+
+
+def test_file_stem_is_limited_in_bytes():
+    from checker.render.common import safe_file_stem, unique_file_stems
+    stem = safe_file_stem(LONG_NAME)
+    assert len((stem + "_2026-10.xlsx").encode()) <= 255 and LONG_NAME.startswith(stem) and len(stem) >= 40
+    stems = unique_file_stems([LONG_NAME, LONG_NAME + "甲"])
+    assert len(set(stems.values())) == 2 and all(len(v.encode()) + 20 <= 255 for v in stems.values())
+
+
+def test_a_department_with_a_very_long_name_gets_its_report(tmp_path):
+    import openpyxl
+    ex = tmp_path / "exports"
+    ex.mkdir()
+    dept_workbook(ex / "部门名录.xlsx", rows=DEPTS_LONG)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "信息资源"
+    ws.append(CAT_HEADER)
+    ws.append(CAT_ROW)
+    wb.save(ex / "信息资源.xlsx")
+    proc = sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "out", "-q")
+    assert proc.returncode == 0, proc.stderr
+    names = [p.name for p in (tmp_path / "out" / "部门报告").iterdir()]
+    long = [n for n in names if n.startswith(LONG_NAME[:10])]
+    assert len(long) == 1 and len(long[0].encode()) <= 255 and long[0].endswith("_2026-10.xlsx")
+
+
+DEPTS_LONG = [["广州市公安局", "114401000075028265", "市级", None, "公安", "否"],
+              [LONG_NAME, "11440100MB2C92136C", "市级", None, "政务服务数据管理", "是"]]
+CAT_HEADER = ["信息资源代码", "信息资源名称", "提供部门", "资源分类", "基础信息类别", "信息类别细目", "共享类型", "共享条件",
+              "共享依据", "共享方式", "共享范围", "更新周期", "具体用途", "采集部门", "核准部门", "是否保密审查", "是否涉密",
+              "标识类型", "特殊更新批准文号", "发布日期"]
+CAT_ROW = ["101001001/000012", "户籍人口信息", "广州市公安局", "基础信息资源", "自然人", "户籍登记信息", "无条件共享", None,
+           None, "平台接口", "全市政务部门", "实时", "身份核验", "广州市公安局", "广州市公安局", "是", "否", "公民身份号码",
+           None, "2026-01-05"]
+
+
+# ---- A5: mixed encodings -------------------------------------------------------------------------------------------
+def _mixed_departments(ex, majority: str):
+    """部门名录 as a CSV in ``majority`` encoding with the 广州市教育局 line in the other one."""
+    import pandas as pd
+    grid = pd.read_excel(ex / "部门名录.xlsx", header=None, dtype=object)
+    (ex / "部门名录.xlsx").unlink()
+    lines = grid.to_csv(header=False, index=False, lineterminator="\r\n").split("\r\n")
+    hit = [i for i, x in enumerate(lines) if x.split(",")[1:2] == ["广州市教育局"]]
+    assert len(hit) == 1
+    other = "utf-8" if majority == "gb18030" else "gb18030"
+    data = b"".join((x + "\r\n").encode(other if i == hit[0] else majority) for i, x in enumerate(lines) if x)
+    (ex / "部门名录.csv").write_bytes(data)
+    assert lines[hit[0]].encode("utf-8").decode("gb18030")         # the trap: it decodes without an error
+    before = "\r\n".join(lines[:hit[0]])
+    return before.count("\n") + 2          # its physical line (the header holds a quoted line break)
+
+
+@pytest.mark.parametrize("majority", ["gb18030", "utf-8"])
+def test_a_line_in_another_encoding_is_a_defect_not_a_garbled_department(tmp_path, majority):
+    from checker.load import load_inputs
+    from .hostile import copy_sample
+    ex = copy_sample(tmp_path / "exports")
+    line = _mixed_departments(ex, majority)
+    lr = load_inputs([ex])
+    names = set(lr.tables["departments"]["部门名称"])
+    assert "广州市教育局" in names and "广州市公安局" in names
+    assert not any("骞垮窞" in n or "\ufffd" in n for n in names)
+    d = lr.defects
+    enc = d[d["problem"].str.contains("编码")]
+    assert len(enc) == 1 and int(enc.iloc[0]["row"]) == line and enc.iloc[0]["file"] == "部门名录.csv"
+    other = "UTF-8" if majority == "gb18030" else "GB18030"
+    assert f"此行的编码（{other}）与文件其余部分" in enc.iloc[0]["problem"]
+
+
+def test_a_plain_gb18030_file_is_not_flagged(tmp_path):
+    from checker.load import readers
+    text = "部门名称,部门代码\r\n广州市公安局,114401000075028265\r\n广州市来穗人员服务管理局,11440100194892413W\r\n"
+    (tmp_path / "a.csv").write_bytes(text.encode("gb18030"))
+    sheet = readers.read_file(str(tmp_path / "a.csv"), "a.csv")[0]
+    df, rows, defects = sheet.data(0, 2)
+    assert defects == [] and df[0].tolist() == ["广州市公安局", "广州市来穗人员服务管理局"]

@@ -159,7 +159,14 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
     if enc == "utf-16":
         raise InputError("CSV 为 UTF-16（Unicode 文本）编码，暂不支持", file=shown,
                          hint="请另存为「CSV UTF-8（逗号分隔）」")
-    head = safety.head_bytes(path, 256 * 1024)
+    mixed: bytes | None = None                 # the file re-encoded as UTF-8 when its lines mix encodings
+    mixed_defects: list[dict] = []
+    if enc == "gb18030":
+        found = _mixed_encoding(path, shown)
+        if found is not None:
+            mixed, mixed_defects = found
+            enc = "utf-8"
+    head = mixed[:256 * 1024] if mixed is not None else safety.head_bytes(path, 256 * 1024)
     try:
         text = codecs.getincrementaldecoder(enc)(errors="strict").decode(head, final=False)
     except UnicodeDecodeError as exc:
@@ -204,7 +211,7 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
 
         try:
             tbl = pcsv.read_csv(
-                path,
+                pa.BufferReader(mixed) if mixed is not None else path,
                 read_options=pcsv.ReadOptions(encoding=enc if enc != "utf-8-sig" else "utf-8",
                                               skip_rows=ends[h] if h < len(ends) else h + 1,
                                               column_names=names, block_size=1 << 24),
@@ -214,14 +221,14 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
                                                     strings_can_be_null=True, null_values=[""]))
         except pa.ArrowInvalid:
             # e.g. a header-only file without a final line break; the record reader copes (or names the problem)
-            return _csv_records(path, enc, delim, h, n, shown)
+            return _csv_records(path, enc, delim, h, n, shown, mixed, mixed_defects)
         except (UnicodeDecodeError, OSError) as exc:
             raise InputError(f"CSV 无法解析（{str(exc).splitlines()[0][:80]}）", file=shown,
                              hint="请确认是逗号分隔、UTF-8 或 GB18030 编码的 CSV") from exc
         if invalid:
             # rows with another field count than the header (blank lines, a short 合计 line, a cut line…): read
             # again record by record, with exact line numbers
-            return _csv_records(path, enc, delim, h, n, shown)
+            return _csv_records(path, enc, delim, h, n, shown, mixed, mixed_defects)
         if tbl.num_rows > safety.MAX_ROWS:
             raise InputError(f"行数过多（{tbl.num_rows} 行，上限 {safety.MAX_ROWS} 行）", file=shown,
                              hint="请按月拆分")
@@ -237,13 +244,109 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         df = tbl.to_pandas()
         df.columns = range(n)
         df = df.astype(object)
-        return df, rows, []
+        return df, rows, list(mixed_defects)
 
     return RawSheet(path, shown, "", stem, 1, preview, prows, load)
 
 
 _TOTAL_WORDS = ("合计", "总计")
 _DELIMITERS = (",", "\t", ";", "|")
+
+# ---- mixed encodings (issue 8, A5) --------------------------------------------------------------------------
+# A GB18030 export with a line pasted from a UTF-8 file: GB18030 decodes almost any bytes, so the UTF-8 line turns
+# into 「骞垮窞甯傚叕瀹夊眬」 without an error. A line that is valid UTF-8 *and* holds multi-byte sequences is
+# practically never GB18030 text. The lines whose encoding is not the file's majority are reported.
+MAX_MIXED_BYTES = 256 * 1024 * 1024       # a mixed file is re-encoded in memory up to this size
+
+
+def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(line start offsets, line end offsets, line is valid UTF-8 with a multi-byte sequence, line holds a byte
+    >= 0x80 but is not valid UTF-8) for a buffer of whole lines. Vectorised over the bytes (numpy): a
+    continuation byte must stand exactly where a lead byte announced one."""
+    arr = np.frombuffer(part, dtype=np.uint8)
+    nl = arr == 10
+    ends = np.flatnonzero(nl)
+    if not len(ends) or ends[-1] != len(arr) - 1:
+        ends = np.append(ends, len(arr))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    hi = arr >= 0x80
+    n = len(starts)
+    if not hi.any():
+        return starts, ends, np.zeros(n, bool), np.zeros(n, bool)
+    line = np.cumsum(nl) - nl                     # the newline belongs to its own line
+    cont = (arr & 0xC0) == 0x80
+    lead2 = (arr >= 0xC2) & (arr <= 0xDF)
+    lead3 = (arr & 0xF0) == 0xE0
+    lead4 = (arr >= 0xF0) & (arr <= 0xF4)
+    need = np.zeros(len(arr), dtype=bool)
+    need[1:] |= (lead2 | lead3 | lead4)[:-1]
+    need[2:] |= (lead3 | lead4)[:-2]
+    need[3:] |= lead4[:-3]
+    err = (arr == 0xC0) | (arr == 0xC1) | (arr >= 0xF5) | (cont != need)
+    hi_lines = np.bincount(line[hi], minlength=n)[:n] > 0
+    err_lines = np.bincount(line[err], minlength=n)[:n] > 0
+    return starts, ends, hi_lines & ~err_lines, hi_lines & err_lines
+
+
+def _mixed_encoding(path: str, shown: str) -> tuple[bytes, list[dict]] | None:
+    """None when every non-ASCII line of a (GB18030-detected) CSV decodes one way. Otherwise the file re-encoded
+    as UTF-8, each line decoded with its own encoding, and one input defect per line of the minority encoding."""
+    size = os.path.getsize(path)
+    spans: dict[bool, list[np.ndarray]] = {True: [], False: []}     # utf-8 lines / other non-ASCII lines
+    offset = 0
+    with open(path, "rb") as fh:
+        tail = b""
+        while True:
+            chunk = fh.read(8 << 20)
+            buf = tail + chunk
+            if not buf:
+                break
+            cut = (buf.rfind(b"\n") + 1) if chunk else len(buf)
+            if cut == 0:
+                if len(buf) <= (64 << 20):
+                    tail = buf
+                    continue
+                cut = len(buf)
+            part, tail = buf[:cut], buf[cut:]
+            starts, ends, utf8, other = _line_kinds(part)
+            for kind, mask in ((True, utf8), (False, other)):
+                if mask.any():
+                    spans[kind].append(np.stack([starts[mask] + offset, ends[mask] + offset], axis=1))
+            offset += len(part)
+            if not chunk:
+                break
+    utf8 = np.concatenate(spans[True]) if spans[True] else np.zeros((0, 2), np.int64)
+    other = np.concatenate(spans[False]) if spans[False] else np.zeros((0, 2), np.int64)
+    if not len(utf8) or not len(other):
+        return None                           # one encoding throughout
+    majority_utf8 = len(utf8) > len(other)
+    if size > MAX_MIXED_BYTES:
+        raise InputError("CSV 中混用了 UTF-8 和 GB18030 两种编码（部分行按另一种编码读会变成乱码）", file=shown,
+                         hint="请用一种编码重新导出整个文件（建议 UTF-8）")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    minority_enc, majority_enc = ("gb18030", "utf-8") if majority_utf8 else ("utf-8", "gb18030")
+    minority = other if majority_utf8 else utf8
+    pieces: list[str] = []
+    defects: list[dict] = []
+    pos, line_no, counted = 0, 1, 0
+    if data.startswith(codecs.BOM_UTF8):
+        pos = 3
+    for a, b in minority.tolist():
+        pieces.append(data[pos:a].decode(majority_enc, errors="replace"))
+        line = data[a:b]
+        text = line.decode(minority_enc, errors="replace")
+        pieces.append(text)
+        line_no += data.count(b"\n", counted, a)
+        counted = a
+        wrong = line.decode(majority_enc, errors="replace")
+        defects.append({"row": int(line_no), "column": "", "value": text.rstrip("\r")[:200],
+                        "problem": f"此行的编码（{minority_enc.upper()}）与文件其余部分（{majority_enc.upper()}）不同，"
+                                   f"按文件的编码读会变成乱码「{wrong[:20]}」；已按 {minority_enc.upper()} 读取，"
+                                   "请用一种编码重新导出整个文件"})
+        pos = b
+    pieces.append(data[pos:].decode(majority_enc, errors="replace"))
+    return "".join(pieces).encode("utf-8"), defects
 
 
 def _guess_delimiter(text: str) -> str:
@@ -266,8 +369,8 @@ def _guess_delimiter(text: str) -> str:
     return best
 
 
-def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
-                 ) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str, mixed: bytes | None = None,
+                 mixed_defects: list[dict] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """Records after the header record ``h``, read with the csv module (exact start lines). A record with another
     field count than the header's ``n``: blank lines are dropped; trailing empty fields beyond ``n`` are dropped; a
     short final 合计/总计 line is padded (the loader drops it); an extra unnamed column filled on most lines is
@@ -277,7 +380,8 @@ def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
     odd: list[tuple[int, list[str]]] = []
     last_line: dict[int, int] = {}                             # start line -> last physical line of odd records
     try:
-        with open(path, encoding=enc, errors="strict", newline="") as fh:
+        with (io.StringIO(mixed.decode("utf-8"), newline="") if mixed is not None
+              else open(path, encoding=enc, errors="strict", newline="")) as fh:
             reader = csv.reader(fh, delimiter=delim)
             prev = 0
             for i, rec in enumerate(reader):
@@ -326,7 +430,7 @@ def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
         recs = [x for _, x in merged]
     df = pd.DataFrame(recs, columns=range(n), dtype=object) if recs else pd.DataFrame(columns=range(n), dtype=object)
     df = df.where(df.ne(""), None)
-    return df, np.asarray(rows, dtype=np.int64), defects
+    return df, np.asarray(rows, dtype=np.int64), defects + list(mixed_defects or [])
 
 
 # ---- Parquet ----------------------------------------------------------------------------------------------------
