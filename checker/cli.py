@@ -465,8 +465,9 @@ def validate_cmd(inputs, tables, limit):
     def echo(text: str) -> None:
         click.echo(terminal_safe(text))
 
-    lr = load(list(inputs), list(tables))
-    rows = [(TABLE_TITLES.get(i.get("table"), i.get("table")) or "未识别", i.get("table") or "", i.get("path"),
+    lr = load(list(inputs), list(tables), require=False)
+    rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of"), i.get("table")) or "未识别", i.get("table") or "",
+             i.get("path"),
              i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
     echo("识别到的表：")
     echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))

