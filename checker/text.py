@@ -288,16 +288,17 @@ _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-
 
 
 def has_control(series: pd.Series) -> np.ndarray:
-    """Bool array: the cell is text holding a control character (``CONTROL_RE``). RE2 through pyarrow, in C++."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    s = as_text(series)
-    try:
-        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return s.str.contains(CONTROL_RE, regex=True, na=False).to_numpy(dtype=bool)
-    hit = pc.match_substring_regex(arr, CONTROL_RE)
-    return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    """Bool array: the cell is text holding a control character (``CONTROL_RE``). Judged on the distinct values
+    only (export columns repeat a lot)."""
+    s = pd.Series(series, copy=False)
+    if not len(s):
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    txt = as_text(pd.Series(uniques, dtype=object))
+    hit = txt.str.contains(CONTROL_RE, regex=True, na=False).to_numpy(dtype=bool)
+    if not hit.any():
+        return np.zeros(len(s), dtype=bool)
+    return np.where(codes >= 0, hit[np.maximum(codes, 0)], False)
 
 
 def escape_control(series: pd.Series) -> pd.Series:

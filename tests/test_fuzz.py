@@ -52,3 +52,14 @@ def test_the_harness_sees_aborts_and_enforces_the_memory_limit(tmp_path):
     p = xlsx_far_cell(tmp_path / "部门名录.xlsx", "XFD1048576", quote="'")
     problem, outcome = run_case(tmp_path / "case", "部门名录.xlsx", p.read_bytes())
     assert problem is None and outcome.code == 2 and "使用区域过大" in outcome.stderr, (problem, outcome)
+
+
+def test_found_by_the_fuzzer_a_csv_cut_inside_a_character_is_one_line(tmp_path):
+    """pyarrow reported the undecodable row through sys.unraisablehook: 「Exception ignored in …」 and a
+    traceback on stderr before the 错误 line."""
+    from .hostile import SAMPLE
+    data = (SAMPLE / "数据异议.csv").read_bytes()
+    cut = max(i for i, b in enumerate(data) if b >= 0xE0) + 1            # inside the last 3-byte character
+    problem, outcome = run_case(tmp_path, "数据异议.csv", data[:cut])
+    assert problem is None, problem
+    assert outcome.code == 2 and "数据异议.csv" in outcome.stderr

@@ -247,6 +247,9 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     _check_required(sheet, match, t)
     raw, defects, notes_only = _frame_for(sheet, match, t)
     defects += _duplicate_header_defects(sheet, match, t)
+    if sheet.controls:
+        raw, found = coerce.control_characters(raw, t)
+        defects += found
     frame, cdefects = coerce.coerce_table(raw, t)
     defects += cdefects
     frame, dups = coerce.drop_duplicates(frame, t)

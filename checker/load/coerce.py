@@ -9,8 +9,7 @@ import pandas as pd
 from .. import schema
 from ..codes import resource_code_valid, uscc_valid
 from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
-from ..text import (PLACEHOLDER_CODES, as_text, escape_control, fullmatch, has_control, is_missing, is_placeholder,
-                    nfkc_strip, norm_code, norm_name, strip_control)
+from ..text import PLACEHOLDER_CODES, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip, norm_code, norm_name
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
@@ -276,6 +275,29 @@ def defect_frame(table: str, file: pd.Series | str, sheet: pd.Series | str, rows
     }, columns=DEFECT_COLUMNS)
 
 
+CONTROL_PROBLEM = "单元格含控制字符（如 NUL、ESC 等不可见字符），已去除后读取；请检查导出程序或删除这些字符"
+
+
+def control_characters(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Control characters (NUL, ESC…) are no part of a name or code: a NUL split a department from its catalog
+    rows. Each text cell holding one is reported, and read without them (issue 8, A6)."""
+    from ..text import escape_control, has_control, strip_control
+    defects = []
+    for col in table.columns:
+        if col.name not in raw.columns or col.type in (schema.DATE, schema.DATETIME, schema.INT, schema.BOOL):
+            continue
+        ctl = has_control(raw[col.name])
+        if not ctl.any():
+            continue
+        shown = escape_control(raw[col.name][ctl])
+        defects.append(defect_frame(table.name, raw[META_FILE][ctl], raw[META_SHEET][ctl], raw[META_ROW][ctl],
+                                    col.name, shown, CONTROL_PROBLEM))
+        cleaned = raw[col.name].astype(object).copy()
+        cleaned[ctl] = strip_control(as_text(cleaned[ctl])).to_numpy(dtype=object)
+        raw = raw.assign(**{col.name: cleaned})
+    return raw, defects
+
+
 def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """raw: canonical columns present (object) + META columns. Returns (typed frame, defect frames)."""
     frame = pd.DataFrame(index=raw.index)
@@ -294,16 +316,6 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
         if col.name not in raw.columns:
             frame[col.name] = empty_value(col, len(raw), raw.index)
             continue
-        if col.type not in (schema.DATE, schema.DATETIME, schema.INT, schema.BOOL):
-            # control characters (NUL, ESC…) are no part of a name or code: a NUL split a department from its
-            # catalog rows. Reported, and the value is read without them (issue 8, A6)
-            ctl = has_control(raw[col.name])
-            if ctl.any():
-                add(ctl, col.name, escape_control(raw[col.name]),
-                    "单元格含控制字符（如 NUL、ESC 等不可见字符），已去除后读取；请检查导出程序或删除这些字符")
-                cleaned = raw[col.name].astype(object).copy()
-                cleaned[ctl] = strip_control(as_text(cleaned[ctl])).to_numpy(dtype=object)
-                raw = raw.assign(**{col.name: cleaned})
         val, bad = coerce_column(raw[col.name], col, col.name in schema.CATEGORICAL.get(table.name, ()))
         far = np.zeros(len(raw), dtype=bool)
         if col.type in (schema.DATE, schema.DATETIME):

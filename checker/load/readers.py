@@ -17,6 +17,7 @@ import csv
 import io
 import os
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from typing import Callable
@@ -43,6 +44,7 @@ class RawSheet:
     preview_rows: np.ndarray     # row numbers of preview rows
     _load: Callable[[int, int], tuple[pd.DataFrame, np.ndarray, list[dict]]] = field(repr=False, default=None)
     hidden: frozenset = frozenset()   # positions of hidden columns (xlsx/xlsm), for choosing between two headers
+    controls: bool = True             # may hold control characters (False: a CSV whose bytes hold none)
 
     def data(self, header_idx: int, ncols: int) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
         """(cells after the header row [positional columns], their row numbers, read defects)."""
@@ -261,6 +263,10 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
             invalid.append(row.text)
             return "skip"
 
+        # a row pyarrow cannot even decode for the handler (a file cut inside a UTF-8 character) is reported by
+        # pyarrow through sys.unraisablehook ("Exception ignored in …" on stderr): count it as an odd row instead
+        hook = sys.unraisablehook
+        sys.unraisablehook = lambda _u: invalid.append("")
         try:
             tbl = pcsv.read_csv(
                 pa.BufferReader(mixed) if mixed is not None else path,
@@ -277,6 +283,8 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         except (UnicodeDecodeError, OSError) as exc:
             raise InputError(f"CSV 无法解析（{str(exc).splitlines()[0][:80]}）", file=shown,
                              hint="请确认是逗号分隔、UTF-8 或 GB18030 编码的 CSV") from exc
+        finally:
+            sys.unraisablehook = hook
         if invalid:
             # rows with another field count than the header (blank lines, a short 合计 line, a cut line…): read
             # again record by record, with exact line numbers
@@ -298,7 +306,24 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         df = df.astype(object)
         return df, rows, list(mixed_defects)
 
-    return RawSheet(path, shown, "", stem, 1, preview, prows, load)
+    return RawSheet(path, shown, "", stem, 1, preview, prows, load,
+                    controls=_bytes_have_controls(path, enc if mixed is None else "gb18030"))
+
+
+_C0_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def _bytes_have_controls(path: str, enc: str) -> bool:
+    """A cheap scan of a CSV's bytes (C speed): can any cell hold a control character? Most files: no, and the
+    per-column check is skipped."""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(16 << 20)
+            if not chunk:
+                return False
+            if _C0_BYTES.search(chunk) or (enc.startswith("utf-8") and _C1_UTF8.search(chunk)):
+                return True
 
 
 _TOTAL_WORDS = ("合计", "总计")
