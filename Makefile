@@ -32,6 +32,11 @@ FUZZ_EXAMPLES ?= 300
 fuzz:
 	FUZZ_LONG=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:xdist tests/test_fuzz.py
 
+# what hostile inputs cost, and the input guards' own cost (issue 8)
+.PHONY: bench-hostile
+bench-hostile:
+	$(BIN)/python -m bench.hostile
+
 lint:
 	$(BIN)/python -m compileall -q checker fixtures bench tests
 

@@ -94,7 +94,9 @@ def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame) -> No
     title over the columns, a group heading over sub-headings). Workbooks without merge information are unchanged."""
     try:
         ranges = xf.book.get_sheet_by_name(name).merged_cell_ranges or []
-    except Exception:  # noqa: BLE001 - merge information is optional (not every format/version has it)
+    except BaseException as exc:  # noqa: BLE001 - merge information is optional; a Rust panic included
+        if not _native_failure(exc):
+            raise
         return
     nrows, ncols = grid.shape
     for (r0, c0), (r1, _c1) in ranges:
@@ -350,7 +352,6 @@ def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     n = len(starts)
     if not hi.any():
         return starts, ends, np.zeros(n, bool), np.zeros(n, bool)
-    line = np.cumsum(nl) - nl                     # the newline belongs to its own line
     cont = (arr & 0xC0) == 0x80
     lead2 = (arr >= 0xC2) & (arr <= 0xDF)
     lead3 = (arr & 0xF0) == 0xE0
@@ -360,8 +361,8 @@ def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     need[2:] |= (lead3 | lead4)[:-2]
     need[3:] |= lead4[:-3]
     err = (arr == 0xC0) | (arr == 0xC1) | (arr >= 0xF5) | (cont != need)
-    hi_lines = np.bincount(line[hi], minlength=n)[:n] > 0
-    err_lines = np.bincount(line[err], minlength=n)[:n] > 0
+    hi_lines = np.logical_or.reduceat(hi, starts)          # per line: any such byte (each line holds >= 1 byte)
+    err_lines = np.logical_or.reduceat(err, starts)
     return starts, ends, hi_lines & ~err_lines, hi_lines & err_lines
 
 
