@@ -531,6 +531,9 @@ def _click_error_text(err: click.ClickException) -> str:
             return f"{name} 的值不对：应为 {' 或 '.join(map(str, p.type.choices))}"
         if p is not None and isinstance(p.type, click.IntRange):
             return f"{name} 的值不对：应为不小于 {p.type.min} 的整数"
+        m = re.match(r"(?:Path|File|Directory) '(.*)' is not readable", err.message)
+        if m:                               # issue 8, A4: an unreadable side file, named in Chinese
+            return f"{name} 指定的文件 {m[1]} 无法读取（没有读取权限）：请确认当前用户有该文件的读取权限"
         return f"{name} 的值不对：{err.message}"
     if isinstance(err, click.BadOptionUsage):
         name = err.option_name

@@ -33,7 +33,7 @@ def test_far_cell_is_refused_before_the_reader_sees_it(tmp_path, kind):
         xlsx_far_cell(p, FAR.lower(), quote="'", move_to="xl/data/s.xml")
     with pytest.raises(InputError) as e:
         safety.check_file(str(p), "部门名录.xlsx")
-    assert "使用区域过大" in str(e.value) and "部门名录.xlsx" in str(e.value)
+    assert "使用区域过大" in str(e.value) and "文件 部门名录.xlsx，工作表「部门名录」" in str(e.value)
 
 
 def test_declared_dimension_alone_is_not_refused_and_style_only_far_cells_are_ignored(tmp_path):
@@ -470,3 +470,13 @@ def test_two_header_cells_in_a_csv_use_the_first_and_say_so(tmp_path):
     frame, defects, _ = read_table(str(tmp_path / "a.csv"), None, "departments", "a.csv")
     assert frame["部门名称"].tolist() == ["广州市公安局"]
     assert defects["problem"].str.contains("已使用第 1 列（取最左边的一列），第 7 列未读取").sum() == 1
+
+
+def test_unreadable_side_files_are_named_in_chinese(tmp_path):
+    from .hostile import copy_sample
+    ex = copy_sample(tmp_path / "exports")
+    (tmp_path / "豁免.csv").write_text("规则编号,部门,记录,理由,批准人,有效期至\n", encoding="utf-8")
+    (tmp_path / "豁免.csv").chmod(0)
+    line = one_line_error(sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "o",
+                                     "--waivers", tmp_path / "豁免.csv", ordinary=True))
+    assert "--waivers" in line and "豁免.csv" in line and "没有读取权限" in line

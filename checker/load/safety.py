@@ -168,8 +168,9 @@ def check_zip(path: str, shown: str) -> None:
             name = info.filename.lower()
             if name.endswith((".xml", ".rels", ".vml")) and info.file_size:
                 _scan_xml_prolog(zf, info, shown)
+        names = _sheet_names(zf, infos)
         for info in _sheet_parts(zf, infos, shown):
-            _check_sheet_extent(zf, info, shown)
+            _check_sheet_extent(zf, info, shown, names.get(info.filename.lower().lstrip("/")))
         content = next((i for i in infos if i.filename.lower() == "content.xml" and i.file_size), None)
         if content is not None:
             _check_ods_extent(zf, content, shown)
@@ -215,6 +216,40 @@ def _sheet_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], shown: str) 
             if full in by_name and by_name[full].file_size:
                 chosen[full] = by_name[full]
     return [chosen[k] for k in sorted(chosen)]
+
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>", re.I)
+_SHEET_NAME = re.compile(rb"\bname\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
+_SHEET_RID = re.compile(rb"\b(?:\w+:)?id\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
+_REL_ID = re.compile(rb"\bId\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
+
+
+def _sheet_names(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, str]:
+    """Worksheet part (lower case) -> sheet name, from xl/workbook.xml and its rels: for naming the sheet in a
+    refusal. Best effort (empty when anything is odd)."""
+    import html
+    import posixpath
+    by_name = {i.filename.lower().lstrip("/"): i for i in infos}
+    try:
+        wb, rels = by_name.get("xl/workbook.xml"), by_name.get("xl/_rels/workbook.xml.rels")
+        if wb is None or rels is None or wb.file_size > 8 * MAX_XML_PROLOG_BYTES or \
+                rels.file_size > 8 * MAX_XML_PROLOG_BYTES:
+            return {}
+        targets = {}
+        for rel in _REL_RE.findall(zf.read(rels)):
+            rid, target = _REL_ID.search(rel), _REL_TARGET.search(rel)
+            if rid and target:
+                path = target.group(1).decode("utf-8", "replace")
+                full = path.lstrip("/") if path.startswith("/") else posixpath.join("xl", path)
+                targets[rid.group(1)] = posixpath.normpath(full).lower()
+        out = {}
+        for tag in _SHEET_TAG.findall(zf.read(wb)):
+            name, rid = _SHEET_NAME.search(tag), _SHEET_RID.search(tag)
+            if name and rid and rid.group(1) in targets:
+                out[targets[rid.group(1)]] = html.unescape(name.group(1).decode("utf-8", "replace"))
+        return out
+    except _BAD_MEMBER:
+        return {}
 
 
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
@@ -307,7 +342,7 @@ def _refuse_extent(max_row: int, max_col: int, shown: str, sheet: str | None = N
                      hint="请删除多余的空行空列（或远处的单元格）后另存；大表请改用 CSV 或 Parquet 导出")
 
 
-def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:
+def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str, sheet: str | None = None) -> None:
     """Refuse a worksheet whose used rectangle (max row × max column of its filled cells) exceeds
     ``MAX_SHEET_CELLS``. A quick pass bounds it from above; only a suspicious sheet is walked tag by tag."""
     try:
@@ -317,7 +352,7 @@ def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) 
     except _BAD_MEMBER as exc:
         raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
     if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
-        _refuse_extent(max_row, max_col, shown)
+        _refuse_extent(max_row, max_col, shown, sheet)
 
 
 # ODS (content.xml): a row or cell repeated n times stands for n rows / cells. The reader expands them, except
