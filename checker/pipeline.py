@@ -183,7 +183,7 @@ def load(inputs: Sequence[str | Path], overrides: Any = None, require: bool = Tr
         if not Path(path).is_file():
             what = "是一个文件夹（应为一个文件）" if Path(path).is_dir() else "不存在"
             raise UsageError(f"--table {name}= 指定的文件 {path} {what}：请检查路径")
-    return load_inputs(paths, over, require=require)
+    return load_inputs(paths, over) if require else load_inputs(paths, over, require=False)
 
 
 def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
