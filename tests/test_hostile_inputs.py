@@ -135,7 +135,7 @@ def test_params_merge_key_alias_is_refused_too(tmp_path):
 def test_a_huge_value_in_params_is_echoed_bounded(tmp_path):
     from checker.engine import load_pack
     from checker.errors import PackError
-    big = "[" + ",".join(["1"] * 100000) + "]"
+    big = "[" + ",".join(["1"] * 20000) + "]"
     (tmp_path / "p.yaml").write_text(f"GZ165-08-2: {{limit_wd: {big}}}\n", encoding="utf-8")
     with pytest.raises(PackError) as e:
         load_pack("gz165", tmp_path / "p.yaml")
@@ -212,7 +212,7 @@ def test_escape_sequences_never_reach_the_terminal(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
     assert "\\x1b[31m红.csv" in proc.stdout
-    proc = sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "out")
+    proc = sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "out", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout
     assert "广州市公安局" in (tmp_path / "out" / "scorecard.csv").read_text(encoding="utf-8-sig")
@@ -257,7 +257,8 @@ def test_findings_csv_is_formula_safe_and_waivers_match_with_or_without_the_guar
         f'GZ165-16-1,广州市南沙区卫生健康局,"=HYPERLINK(""HTTP://X"",""Y"")",{reason},张三,2026-12-31\n',
         encoding="utf-8")
     out = tmp_path / "out"
-    proc = sharecheck("run", ex, "--period", "2026-10", "--out", out, "--waivers", tmp_path / "豁免.csv", "-q")
+    proc = sharecheck("run", ex, "--period", "2026-10", "--out", out, "--waivers", tmp_path / "豁免.csv", "-q",
+                      "--format", "xlsx", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     raw = (out / "findings.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -305,7 +306,8 @@ def test_unfilled_templates_count_as_not_provided(tmp_path):
 def test_unfilled_templates_leave_their_rules_not_checked_end_to_end(tmp_path):
     import json
     ex = _templates_plus_required(tmp_path)
-    proc = sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "out")
+    proc = sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "out", "--format", "html", "--format",
+                      "json", "--format", "csv")
     assert proc.returncode == 0, proc.stderr
     m = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     not_checked = {r["rule_id"] for r in m["rules_not_checked"]}
