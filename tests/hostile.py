@@ -71,6 +71,8 @@ def sharecheck(*args, cwd=None, ordinary: bool = False, env_extra: dict | None =
                timeout: int = HANG_GUARD) -> subprocess.CompletedProcess:
     """The real command (``python -m checker.cli``) in a child with the memory limit."""
     env = dict(os.environ, CI="1", PYTHONDONTWRITEBYTECODE="1")
+    # the checker next to these tests, whatever the child's working folder
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env.pop("SHARECHECK_DEBUG", None)
     env.update(env_extra or {})
     return subprocess.run([sys.executable, "-m", "checker.cli", *map(str, args)], capture_output=True, text=True,
