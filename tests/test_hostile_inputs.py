@@ -482,3 +482,17 @@ def test_unreadable_side_files_are_named_in_chinese(tmp_path):
     line = one_line_error(sharecheck("run", ex, "--period", "2026-10", "--out", tmp_path / "o",
                                      "--waivers", tmp_path / "豁免.csv", ordinary=True))
     assert "--waivers" in line and "豁免.csv" in line and "没有读取权限" in line
+
+
+def test_unfilled_templates_beside_real_exports_do_not_compete_with_them(tmp_path):
+    """The README suggests `sharecheck template`: a folder of blank templates left beside the month's exports
+    used to stop the run with 「都像是…无法确定用哪一个」."""
+    from checker.load import load_inputs
+    from checker.templates import write_templates
+    from .hostile import copy_sample
+    ex = copy_sample(tmp_path / "exports")
+    write_templates(ex / "模板")
+    lr = load_inputs([ex])
+    assert len(lr.tables) == 10 and len(lr.tables["departments"]) == 23
+    unread = [i for i in lr.inputs if not i["table"]]
+    assert len(unread) == 10 and all(i["path"].startswith("模板/") and "按未提供处理" in i["note"] for i in unread)

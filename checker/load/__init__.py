@@ -203,6 +203,18 @@ def _duplicate_header_defects(sheet: RawSheet, match: header.HeaderMatch, table:
                                 np.asarray(problems, dtype=object)).assign(column=cols)]
 
 
+def _unfilled_template(sheet: RawSheet, table: schema.Table) -> bool:
+    """The sheet has a header for ``table`` and no row but notes rows (an unfilled ``sharecheck template``)."""
+    try:
+        if recognize.blank(sheet.preview):
+            return False
+        match = header.find_header(sheet.preview, table, sheet.hidden)
+        raw, _defects, notes_only = _frame_for(sheet, match, table)
+    except InputError:
+        return False
+    return notes_only and not len(raw)
+
+
 def _check_required(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> None:
     for col in table.required_columns:
         if col not in match.mapping:
@@ -318,6 +330,16 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
                 continue
             candidates.setdefault(name, []).append(sh)
     for name, sheets in candidates.items():
+        if len(sheets) > 1:
+            # an unfilled template is not provided (C1): it competes with no export
+            t = schema.TABLES[name]
+            unfilled = [sh for sh in sheets if _unfilled_template(sh, t)]
+            filled = [sh for sh in sheets if sh not in unfilled]
+            keep = filled or unfilled[:1]
+            inputs += [{"path": sh.shown, "sheet": sh.sheet, "table": None, "rows": 0, "sha256": _sha256(sh.path),
+                        "note": f"{TEMPLATE_NOTE}（{t.title}表），按未提供处理", "template_of": name}
+                       for sh in unfilled if sh not in keep]
+            candidates[name] = sheets = keep
         if len(sheets) > 1:
             a, b = sheets[0], sheets[1]
             la = f"{a.shown}" + (f"「{a.sheet}」" if a.sheet else "")
