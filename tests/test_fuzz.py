@@ -63,3 +63,15 @@ def test_found_by_the_fuzzer_a_csv_cut_inside_a_character_is_one_line(tmp_path):
     problem, outcome = run_case(tmp_path, "数据异议.csv", data[:cut])
     assert problem is None, problem
     assert outcome.code == 2 and "数据异议.csv" in outcome.stderr
+
+
+def test_found_by_the_fuzzer_a_damaged_xls_panics_calamine_quietly(tmp_path):
+    """A damaged .xls makes calamine panic: the PanicException was caught, but Rust's panic message (and with
+    RUST_BACKTRACE=1 a 70-frame backtrace) went to stderr before the 错误 line."""
+    from .hostile import SAMPLE
+    data = (SAMPLE / "目录变更记录.xls").read_bytes()
+    damaged = data[:4648] + b"\x00" + data[4648 + 64:]
+    (tmp_path / "probe").mkdir()
+    problem, outcome = run_case(tmp_path / "probe", "目录变更记录.xls", damaged)
+    assert problem is None, problem
+    assert outcome.code == 2 and "目录变更记录.xls" in outcome.stderr and "panicked" not in outcome.stderr

@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import os
 import re
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from typing import Callable
@@ -69,6 +71,41 @@ def read_file(path: str, shown: str) -> list[RawSheet]:
 
 # ---- Excel ------------------------------------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def _native_stderr_held():
+    """While a native reader runs, file descriptor 2 goes to a scratch file: a Rust panic prints its message
+    (and, with RUST_BACKTRACE, a backtrace) on stderr before pyo3 turns it into an exception, and the auditor
+    must see one line 「错误：…」 only. Anything else written meanwhile is passed on afterwards."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):          # no real stderr (embedded): nothing to hold
+        yield
+        return
+    scratch = tempfile.TemporaryFile()
+    panicked = False
+    try:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        except BaseException as exc:
+            panicked = type(exc).__name__ == "PanicException"
+            raise
+    finally:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(saved, 2)
+        os.close(saved)
+        if not panicked:
+            scratch.seek(0)
+            held = scratch.read()
+            if held and b"panicked at" not in held:
+                os.write(2, held)
+        scratch.close()
+
+
 def _native_failure(exc: BaseException) -> bool:
     """An error of a native reader to turn into a one-line input error: any ``Exception``, and pyo3's
     ``PanicException`` (a Rust panic inside calamine), which derives from ``BaseException``. Interrupts and exits
@@ -93,7 +130,8 @@ def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame) -> No
     its value in the top cell only; give every row of the merge that value. Horizontal spans are left alone (a
     title over the columns, a group heading over sub-headings). Workbooks without merge information are unchanged."""
     try:
-        ranges = xf.book.get_sheet_by_name(name).merged_cell_ranges or []
+        with _native_stderr_held():
+            ranges = xf.book.get_sheet_by_name(name).merged_cell_ranges or []
     except BaseException as exc:  # noqa: BLE001 - merge information is optional; a Rust panic included
         if not _native_failure(exc):
             raise
@@ -157,8 +195,9 @@ def _hidden_columns(path: str) -> dict[str, frozenset]:
 
 def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
     try:
-        xf = pd.ExcelFile(path, engine="calamine")
-        names = list(xf.sheet_names)
+        with _native_stderr_held():
+            xf = pd.ExcelFile(path, engine="calamine")
+            names = list(xf.sheet_names)
     except BaseException as exc:  # noqa: BLE001 - any parser failure (a Rust panic too) is an "unreadable file"
         if not _native_failure(exc):
             raise
@@ -167,7 +206,8 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
     with xf:
         for name in names:
             try:
-                grid = xf.parse(name, header=None, dtype=object)
+                with _native_stderr_held():
+                    grid = xf.parse(name, header=None, dtype=object)
             except BaseException as exc:  # noqa: BLE001 - a Rust panic (PanicException) included
                 if not _native_failure(exc):
                     raise
