@@ -496,3 +496,13 @@ def test_unfilled_templates_beside_real_exports_do_not_compete_with_them(tmp_pat
     assert len(lr.tables) == 10 and len(lr.tables["departments"]) == 23
     unread = [i for i in lr.inputs if not i["table"]]
     assert len(unread) == 10 and all(i["path"].startswith("模板/") and "按未提供处理" in i["note"] for i in unread)
+
+
+def test_the_cell_limit_holds_for_the_whole_workbook(tmp_path):
+    """Every sheet of a workbook is held at once: three sheets just under the sheet limit are refused together."""
+    n = safety.MAX_SHEET_CELLS // 1000 - 10
+    rows = ods_row(ods_cell("广州市公安局", repeat=1000), repeat=n)
+    p = ods(tmp_path / "a.ods", {"甲": rows, "乙": rows, "丙": rows})
+    with pytest.raises(InputError, match="合计过大"):
+        safety.check_file(str(p), "a.ods")
+    safety.check_file(str(ods(tmp_path / "b.ods", {"甲": rows})), "b.ods")

@@ -8,9 +8,11 @@ Limits (quoted in the README):
 - ``MAX_XML_PROLOG_BYTES`` = 1 MiB: the XML prolog of a member is scanned (streamed) for ``<!DOCTYPE`` / ``<!ENTITY``
   (any DTD is refused: entity bombs, external entities);
 - ``MAX_ROWS`` = 5,000,000 rows per table (sheet, CSV or Parquet file);
-- ``MAX_SHEET_CELLS`` = 10,000,000: rows × columns of a worksheet's used area (the reader allocates the whole
-  rectangle: one stray cell at row 200,000 / column 3,000 would ask for 600 million cells; 10 million cells cost
-  about 1.2 GB while read, which keeps a run within about 2 GB). The extent is taken from every worksheet part the
+- ``MAX_SHEET_CELLS`` = 5,000,000: rows × columns of a worksheet's used area, and ``MAX_WORKBOOK_CELLS`` =
+  5,000,000 for all the sheets of one workbook together (they are held at once). The reader allocates the whole
+  rectangle: one stray cell at row 200,000 / column 3,000 would ask for 600 million cells. A text cell costs about
+  230 bytes while read (calamine's string, a Python str, two pointers): 9 million text cells exhausted 2.5 GB and
+  hung the reader, 5 million cost about 1.2 GB, which keeps a run within about 2 GB. The extent is taken from every worksheet part the
   workbook's relationships name (and any under ``xl/worksheets/``): row and cell references in either quote style
   and either case, tags without a reference, and ``<dimension>`` (a quick bound; the filled cells decide). For
   .ods, the repeat counts of content.xml are summed (trailing empty rows and cells are not counted, as the reader
@@ -34,7 +36,8 @@ MAX_RATIO = 200
 RATIO_MIN_BYTES = 1024 * 1024
 MAX_XML_PROLOG_BYTES = 1024 * 1024
 MAX_ROWS = 5_000_000
-MAX_SHEET_CELLS = 10_000_000
+MAX_SHEET_CELLS = 5_000_000
+MAX_WORKBOOK_CELLS = 5_000_000
 MAX_TEXT_FILE_BYTES = 2 * 1024 ** 3
 MAX_XLS_BYTES = 200 * 1024 * 1024
 
@@ -169,11 +172,18 @@ def check_zip(path: str, shown: str) -> None:
             if name.endswith((".xml", ".rels", ".vml")) and info.file_size:
                 _scan_xml_prolog(zf, info, shown)
         names = _sheet_names(zf, infos)
-        for info in _sheet_parts(zf, infos, shown):
-            _check_sheet_extent(zf, info, shown, names.get(info.filename.lower().lstrip("/")))
+        parts = _sheet_parts(zf, infos, shown)
+        total = sum(_check_sheet_extent(zf, info, shown, names.get(info.filename.lower().lstrip("/")))
+                    for info in parts)
+        if total > MAX_WORKBOOK_CELLS:          # the quick bounds may overcount: count the filled cells exactly
+            total = sum(_check_sheet_extent(zf, info, shown, precise=True) for info in parts)
         content = next((i for i in infos if i.filename.lower() == "content.xml" and i.file_size), None)
         if content is not None:
-            _check_ods_extent(zf, content, shown)
+            total += _check_ods_extent(zf, content, shown)
+        if total > MAX_WORKBOOK_CELLS:
+            raise InputError(f"工作簿各工作表的使用区域合计过大（共 {total:,} 个单元格，上限 {MAX_WORKBOOK_CELLS:,}），"
+                             "读取需要的内存过多", file=shown,
+                             hint="请删除不需要的工作表或多余的空行空列后另存；大表请改用 CSV 或 Parquet 导出")
 
 
 # Attribute values may be quoted either way (XML allows both) and cell references may be lower case: the readers
@@ -342,17 +352,20 @@ def _refuse_extent(max_row: int, max_col: int, shown: str, sheet: str | None = N
                      hint="请删除多余的空行空列（或远处的单元格）后另存；大表请改用 CSV 或 Parquet 导出")
 
 
-def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str, sheet: str | None = None) -> None:
+def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str, sheet: str | None = None,
+                        precise: bool = False) -> int:
     """Refuse a worksheet whose used rectangle (max row × max column of its filled cells) exceeds
-    ``MAX_SHEET_CELLS``. A quick pass bounds it from above; only a suspicious sheet is walked tag by tag."""
+    ``MAX_SHEET_CELLS``; return the area (an upper bound unless ``precise``). A quick pass bounds it from above;
+    only a suspicious sheet is walked tag by tag."""
     try:
-        max_row, max_col = _quick_extent(zf, info)
-        if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+        max_row, max_col = (0, 0) if precise else _quick_extent(zf, info)
+        if precise or max_row * max(max_col, 1) > MAX_SHEET_CELLS:
             max_row, max_col = _precise_extent(zf, info)
     except _BAD_MEMBER as exc:
         raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
     if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
         _refuse_extent(max_row, max_col, shown, sheet)
+    return max_row * max_col
 
 
 # ODS (content.xml): a row or cell repeated n times stands for n rows / cells. The reader expands them, except
@@ -364,7 +377,7 @@ _ODS_NAME = re.compile(rb"\btable:name\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
 _ODS_VALUE = re.compile(rb"\boffice:value-type\s*=")
 
 
-def _check_ods_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:
+def _check_ods_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> int:
     """Refuse an ODS sheet whose expanded area (rows × columns up to its last filled cell, repeat counts
     summed) exceeds ``MAX_SHEET_CELLS``. Streamed over the tags of content.xml; no cell is expanded."""
     sheet = ""
@@ -374,10 +387,13 @@ def _check_ods_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) ->
     in_cell_rep = 0
     cell_has = False
     in_row = False
+    total = 0
 
     def close_sheet():
+        nonlocal total
         if rows * max(width, 1) > MAX_SHEET_CELLS:
             _refuse_extent(rows, width, shown, sheet or None)
+        total += rows * width
 
     try:
         with zf.open(info) as fh:
@@ -425,6 +441,7 @@ def _check_ods_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) ->
                         row_filled_to = col
     except _BAD_MEMBER as exc:
         raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
+    return total
 
 
 def _scan_xml_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:
