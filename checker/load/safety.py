@@ -12,8 +12,8 @@ Limits (quoted in the README):
   5,000,000 for all the sheets of one workbook together (they are held at once). The reader allocates the whole
   rectangle: one stray cell at row 200,000 / column 3,000 would ask for 600 million cells. A text cell costs about
   230 bytes while read (calamine's string, a Python str, two pointers): 9 million text cells exhausted 2.5 GB and
-  hung the reader, 5 million cost about 1.2 GB, which keeps a run within about 2 GB. The extent is taken from every worksheet part the
-  workbook's relationships name (and any under ``xl/worksheets/``): row and cell references in either quote style
+  hung the reader; 4.9 million text cells peaked at 1.6 GB, within the 2 GB a run may use. The extent is taken
+  from every worksheet part the workbook's relationships name (and any under ``xl/worksheets/``): row and cell references in either quote style
   and either case, tags without a reference, and ``<dimension>`` (a quick bound; the filled cells decide). For
   .ods, the repeat counts of content.xml are summed (trailing empty rows and cells are not counted, as the reader
   does not expand them);
