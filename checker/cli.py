@@ -248,7 +248,8 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
         raise
     bar.close()
     if not quiet:
-        click.echo(_summary(outcome))
+        from .text import terminal_safe
+        click.echo(terminal_safe(_summary(outcome)))
     for notice in getattr(outcome, "notices", None) or []:      # shown even with -q: older reports are stale
         click.echo(f"注意：{notice}", err=True)
     if outcome.fails(fail_on):
@@ -461,14 +462,24 @@ def validate_cmd(inputs, tables, limit):
     """读取 INPUT...，报告识别到的表、行数和输入问题（不运行规则）。无法读取时退出码 2。"""
     from .model import TABLE_TITLES
     from .pipeline import load, require_tables
-    lr = load(list(inputs), list(tables))
-    rows = [(TABLE_TITLES.get(i.get("table"), i.get("table")) or "未识别", i.get("table") or "", i.get("path"),
+    from .text import terminal_safe
+
+    def echo(text: str) -> None:
+        click.echo(terminal_safe(text))
+
+    lr = load(list(inputs), list(tables), require=False)
+    rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of"), i.get("table")) or "未识别", i.get("table") or "",
+             i.get("path"),
              i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
-    click.echo("识别到的表：")
-    click.echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
+    echo("识别到的表：")
+    echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
     absent = [f"{TABLE_TITLES[t]}（{t}）" for t in TABLE_TITLES if t not in lr.tables]
     if absent:
-        click.echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
+        echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
+    empty = [t for t in ("departments", "catalog") if t in lr.tables and not len(lr.tables[t])]
+    if empty:            # as ``run`` says it (issue 8, C5)
+        echo("注意：" + "、".join(f"「{TABLE_TITLES[t]}」" for t in empty)
+             + " 没有任何数据行（只有表头？），请检查输入文件。")
     d = lr.defects
     n = 0 if d is None else len(d)
     missing_required = False
@@ -476,14 +487,14 @@ def validate_cmd(inputs, tables, limit):
         require_tables(lr, inputs)
     except SharecheckError as e:
         missing_required = e
-    click.echo(f"输入问题：{n} 条。")
+    echo(f"输入问题：{n} 条。")
     if n and limit:
         shown = d.head(limit)
-        click.echo(format_table(["表", "文件", "工作表", "行", "列", "内容", "问题"],
+        echo(format_table(["表", "文件", "工作表", "行", "列", "内容", "问题"],
                                 [[TABLE_TITLES.get(r.table, r.table), r.file, r.sheet, r.row, r.column, r.value,
                                   r.problem] for r in shown.itertuples(index=False)], max_cell=70))
         if n > limit:
-            click.echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
+            echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
     _validate_unknown_departments(d)
     if missing_required:
         raise missing_required
@@ -503,8 +514,9 @@ def _validate_unknown_departments(d) -> None:
     where = (ref["table"].map(lambda t: TABLE_TITLES.get(t, t)) + "「" + ref["column"].astype(str) + "」")
     g = pd.DataFrame({"name": name, "where": where}).groupby("name", sort=True)
     rows = [[n, int(len(x)), "、".join(sorted(set(x["where"])))] for n, x in g]
+    from .text import terminal_safe
     click.echo(f"部门名录中没有的部门：{len(rows)} 个（请核对名称；问题归于这样的部门时不计分、不排名，也不生成部门报告）：")
-    click.echo(format_table(["部门名称", "行数", "出现在"], rows, max_cell=70))
+    click.echo(terminal_safe(format_table(["部门名称", "行数", "出现在"], rows, max_cell=70)))
 
 
 @cli.command("template", context_settings=CONTEXT, short_help="生成空白 Excel 导入模板 (blank templates)")
@@ -653,6 +665,9 @@ def _click_error_text(err: click.ClickException) -> str:
             return f"{name} 的值不对：应为 {' 或 '.join(map(str, p.type.choices))}"
         if p is not None and isinstance(p.type, click.IntRange):
             return f"{name} 的值不对：应为不小于 {p.type.min} 的整数"
+        m = re.match(r"(?:Path|File|Directory) '(.*)' is not readable", err.message)
+        if m:                               # issue 8, A4: an unreadable side file, named in Chinese
+            return f"{name} 指定的文件 {m[1]} 无法读取（没有读取权限）：请确认当前用户有该文件的读取权限"
         return f"{name} 的值不对：{err.message}"
     if isinstance(err, click.BadOptionUsage):
         name = err.option_name
@@ -733,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # exit 1 would read as --fail-on's "findings of that severity exist"
             code = EXIT_OK
     except SharecheckError as e:
-        click.echo(f"错误：{' '.join(str(e).split())}", err=True)
+        click.echo(f"错误：{_error_text(e)}", err=True)
         code = getattr(e, "exit_code", EXIT_USAGE)
     except click.exceptions.Abort:
         click.echo("已中断。", err=True)
@@ -756,7 +771,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f"调试信息已写入 {log}，请把该文件发给维护人员" if log else "设置 SHARECHECK_DEBUG=1 可查看详情"
             click.echo(f"内部错误（{type(e).__name__}）：这是程序的问题，不是您数据的问题；{where}", err=True)
         code = EXIT_INTERNAL
+    except BaseException as e:  # noqa: BLE001 - a native panic (pyo3 PanicException) is no Exception
+        if isinstance(e, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+            raise
+        log = _write_debug_log()
+        where = f"调试信息已写入 {log}，请把该文件发给维护人员" if log else "设置 SHARECHECK_DEBUG=1 可查看详情"
+        click.echo(f"内部错误（{type(e).__name__}）：这是程序的问题，不是您数据的问题；{where}", err=True)
+        code = EXIT_INTERNAL
     return code
+
+
+MAX_ERROR_CHARS = 1200
+
+
+def _error_text(e: BaseException) -> str:
+    """One line, bounded (a message never echoes a whole hostile value), safe for a terminal."""
+    from .text import terminal_safe
+    text = terminal_safe(" ".join(str(e).split()))
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
 
 
 def _entry() -> None:  # pragma: no cover

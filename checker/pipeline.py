@@ -171,8 +171,9 @@ def _overrides_for_loader(overrides: Any) -> dict | None:
     return out
 
 
-def load(inputs: Sequence[str | Path], overrides: Any = None) -> LoadResult:
-    """Load inputs (used by ``run`` and ``sharecheck validate``)."""
+def load(inputs: Sequence[str | Path], overrides: Any = None, require: bool = True) -> LoadResult:
+    """Load inputs (used by ``run`` and ``sharecheck validate``; ``validate`` lists what it found before it
+    names a missing required table: ``require=False``)."""
     from .load import load_inputs
     paths = [str(p) for p in inputs]
     if not paths and not overrides:
@@ -185,7 +186,7 @@ def load(inputs: Sequence[str | Path], overrides: Any = None) -> LoadResult:
         if not Path(path).is_file():
             what = "是一个文件夹（应为一个文件）" if Path(path).is_dir() else "不存在"
             raise UsageError(f"--table {name}= 指定的文件 {path} {what}：请检查路径")
-    return load_inputs(paths, over)
+    return load_inputs(paths, over) if require else load_inputs(paths, over, require=False)
 
 
 def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
@@ -193,6 +194,12 @@ def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
     from .model import TABLE_TITLES
     from .schema import REQUIRED_INPUTS
     missing = [t for t in REQUIRED_INPUTS if t not in lr.tables]
+    for e in lr.inputs or []:                 # an unfilled template of a required table (issue 8, C1)
+        if e.get("template_of") in missing:
+            from .load import TEMPLATE_NOTE
+            where = e["path"] + (f"「{e['sheet']}」" if e.get("sheet") else "")
+            raise InputError(f"必需的输入表「{TABLE_TITLES[e['template_of']]}」（{e['template_of']}）{TEMPLATE_NOTE}"
+                             "（未填写的模板）", file=where, hint="请在模板第 3 行起填写数据，或放入该表的导出文件")
     if missing:
         where = "、".join(str(p) for p in inputs) or "输入"
         names = "、".join(f"「{TABLE_TITLES[t]}」（{t}）" for t in missing)

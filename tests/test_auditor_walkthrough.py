@@ -241,10 +241,14 @@ def test_template_never_overwrites_filled_files(ws, tmp_path):
     assert md5(filled / "部门名录.xlsx") == md5(ws / "模板" / "部门名录.xlsx")
 
 
-def test_blank_templates_run_but_say_so(ws, tmp_path):
+def test_blank_templates_are_not_provided_and_say_so(ws, tmp_path):
+    # issue 8, C1: a table whose only rows are the template's notes row is not provided; without the two
+    # required tables there is no run (exit 2, one line naming the unfilled template, nothing written)
     r = sc("run", ws / "模板", "--period", "2026-10", "--out", tmp_path / "o")
-    assert r.exit_code == 0
-    assert "注意：「部门名录」、「信息资源」 没有任何数据行" in r.stdout
+    assert r.exit_code == 2
+    line = one_error_line(r.stderr)
+    assert "未填写的模板" in line and ("部门名录.xlsx" in line or "信息资源.xlsx" in line)
+    assert not (tmp_path / "o").exists()
 
 
 # ---------------------------------------------------------------------------------------------------- 2. validate

@@ -33,8 +33,8 @@ def test_findings_csv(out):
     assert rows[0] == ["rule_id", "severity", "department", "input", "sheet", "row", "key", "message", "status"]
     f = r.result.findings
     assert len(rows) == len(f) + 1
-    assert [x[6] for x in rows[1:]] == f["key"].tolist()
-    assert rows[1][6] == "=1+1"                     # machine-readable: kept exact
+    assert [x[6] for x in rows[1:]] == ["'" + k if k.startswith(("=", "+", "-", "@")) else k for k in f["key"]]
+    assert rows[1][6] == "'=1+1"                    # formula-safe (issue 8, D): Excel shows the text
     assert [x[5] for x in rows[1:]] == ["" if pd.isna(v) else str(int(v)) for v in f["row"]]
     assert "" in [x[5] for x in rows[1:]]
     assert [x[8] for x in rows[1:]] == f["status"].tolist()

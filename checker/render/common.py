@@ -263,6 +263,9 @@ _FORBIDDEN_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 _INVISIBLE_FILE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME_CHARS = 60
+# file systems limit a name in bytes (255 on ext4/NTFS/APFS), not characters: 60 four-byte characters are 240
+# bytes before "_<period>.xlsx", a "(2)" and any temporary suffix (issue 8, A7)
+MAX_NAME_BYTES = 180
 
 
 def safe_file_stem(name: str) -> str:
@@ -271,7 +274,9 @@ def safe_file_stem(name: str) -> str:
     t = _INVISIBLE_FILE_CHARS.sub("", t)
     t = _FORBIDDEN_FILE_CHARS.sub("_", t)
     t = t.strip().lstrip(".").strip()
-    t = t[:MAX_NAME_CHARS].rstrip(". ")
+    t = t[:MAX_NAME_CHARS]
+    t = t.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore")     # whole characters only
+    t = t.rstrip(". ")
     if not t:
         t = "未命名部门"
     if t.split(".")[0].upper() in _RESERVED:
