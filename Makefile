@@ -49,6 +49,18 @@ fixtures: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# issue 8, A8: the long fuzzing budget (the normal suite runs a short fixed one); failing inputs are kept in
+# bench/out/fuzz-failures
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP)
+	FUZZ_LONG=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:xdist tests/test_fuzz.py
+
+# what hostile inputs cost, and the input guards' own cost (issue 8)
+.PHONY: bench-hostile
+bench-hostile: $(STAMP)
+	$(BIN)/python -m bench.hostile
+
 lint: $(STAMP)
 	$(BIN)/python -m compileall -q checker fixtures bench tests
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import tempfile
 import traceback
 import unicodedata
 from datetime import datetime
@@ -249,7 +248,10 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
         raise
     bar.close()
     if not quiet:
-        click.echo(_summary(outcome))
+        from .text import terminal_safe
+        click.echo(terminal_safe(_summary(outcome)))
+    for notice in getattr(outcome, "notices", None) or []:      # shown even with -q: older reports are stale
+        click.echo(f"注意：{notice}", err=True)
     if outcome.fails(fail_on):
         click.echo(f"存在「{fail_on}」或更严重的未豁免问题（--fail-on {fail_on}），退出码 1", err=True)
         sys.exit(EXIT_FAIL_ON)
@@ -460,14 +462,24 @@ def validate_cmd(inputs, tables, limit):
     """读取 INPUT...，报告识别到的表、行数和输入问题（不运行规则）。无法读取时退出码 2。"""
     from .model import TABLE_TITLES
     from .pipeline import load, require_tables
-    lr = load(list(inputs), list(tables))
-    rows = [(TABLE_TITLES.get(i.get("table"), i.get("table")) or "未识别", i.get("table") or "", i.get("path"),
+    from .text import terminal_safe
+
+    def echo(text: str) -> None:
+        click.echo(terminal_safe(text))
+
+    lr = load(list(inputs), list(tables), require=False)
+    rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of"), i.get("table")) or "未识别", i.get("table") or "",
+             i.get("path"),
              i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
-    click.echo("识别到的表：")
-    click.echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
+    echo("识别到的表：")
+    echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
     absent = [f"{TABLE_TITLES[t]}（{t}）" for t in TABLE_TITLES if t not in lr.tables]
     if absent:
-        click.echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
+        echo(f"未提供的表（需要它们的规则将列为「未检查」）：{'、'.join(absent)}")
+    empty = [t for t in ("departments", "catalog") if t in lr.tables and not len(lr.tables[t])]
+    if empty:            # as ``run`` says it (issue 8, C5)
+        echo("注意：" + "、".join(f"「{TABLE_TITLES[t]}」" for t in empty)
+             + " 没有任何数据行（只有表头？），请检查输入文件。")
     d = lr.defects
     n = 0 if d is None else len(d)
     missing_required = False
@@ -475,16 +487,36 @@ def validate_cmd(inputs, tables, limit):
         require_tables(lr, inputs)
     except SharecheckError as e:
         missing_required = e
-    click.echo(f"输入问题：{n} 条。")
+    echo(f"输入问题：{n} 条。")
     if n and limit:
         shown = d.head(limit)
-        click.echo(format_table(["表", "文件", "工作表", "行", "列", "内容", "问题"],
+        echo(format_table(["表", "文件", "工作表", "行", "列", "内容", "问题"],
                                 [[TABLE_TITLES.get(r.table, r.table), r.file, r.sheet, r.row, r.column, r.value,
                                   r.problem] for r in shown.itertuples(index=False)], max_cell=70))
         if n > limit:
-            click.echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
+            echo(f"……另有 {n - limit} 条未列出（完整清单见运行后报告的「输入问题」工作表，或用 --limit 调大）。")
+    _validate_unknown_departments(d)
     if missing_required:
         raise missing_required
+
+
+def _validate_unknown_departments(d) -> None:
+    """issue 8 C2: names not in 部门名录, with how many input rows name them and where (one line each)."""
+    import pandas as pd
+    from .load.references import PROBLEM_DEPT
+    from .model import TABLE_TITLES
+    if d is None or not len(d):
+        return
+    ref = d[d["problem"].astype(str) == PROBLEM_DEPT]
+    if not len(ref):
+        return
+    name = ref["value"].astype(str)
+    where = (ref["table"].map(lambda t: TABLE_TITLES.get(t, t)) + "「" + ref["column"].astype(str) + "」")
+    g = pd.DataFrame({"name": name, "where": where}).groupby("name", sort=True)
+    rows = [[n, int(len(x)), "、".join(sorted(set(x["where"])))] for n, x in g]
+    from .text import terminal_safe
+    click.echo(f"部门名录中没有的部门：{len(rows)} 个（请核对名称；问题归于这样的部门时不计分、不排名，也不生成部门报告）：")
+    click.echo(terminal_safe(format_table(["部门名称", "行数", "出现在"], rows, max_cell=70)))
 
 
 @cli.command("template", context_settings=CONTEXT, short_help="生成空白 Excel 导入模板 (blank templates)")
@@ -633,6 +665,9 @@ def _click_error_text(err: click.ClickException) -> str:
             return f"{name} 的值不对：应为 {' 或 '.join(map(str, p.type.choices))}"
         if p is not None and isinstance(p.type, click.IntRange):
             return f"{name} 的值不对：应为不小于 {p.type.min} 的整数"
+        m = re.match(r"(?:Path|File|Directory) '(.*)' is not readable", err.message)
+        if m:                               # issue 8, A4: an unreadable side file, named in Chinese
+            return f"{name} 指定的文件 {m[1]} 无法读取（没有读取权限）：请确认当前用户有该文件的读取权限"
         return f"{name} 的值不对：{err.message}"
     if isinstance(err, click.BadOptionUsage):
         name = err.option_name
@@ -663,12 +698,34 @@ def _quiet_unraisable(_unraisable) -> None:
     they are garbage-collected and may complain on stderr; the user has already been told what happened."""
 
 
+def debug_log_dir() -> Path:
+    """A folder only this user can read, for internal-error logs: %LOCALAPPDATA%\\sharecheck\\logs on Windows,
+    else $XDG_CACHE_HOME/sharecheck (default ~/.cache/sharecheck); created mode 0700. Never the shared /tmp."""
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "sharecheck" / "logs"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sharecheck"
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = os.lstat(base)
+    if os.name != "nt":
+        import stat
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+            raise OSError(f"{base} is not this user's folder")
+        if st.st_mode & 0o077:
+            os.chmod(base, 0o700)
+    return base
+
+
 def _write_debug_log() -> Path | None:
+    """The traceback of an internal error, in a file only this user can read (mode 0600, O_EXCL: never an
+    existing file or a link planted by someone else)."""
     try:
         name = f"sharecheck-debug-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}.log"
-        path = Path(tempfile.gettempdir()) / name
-        path.write_text(f"sharecheck {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}",
-                        encoding="utf-8")
+        path = debug_log_dir() / name
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(path, flags, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"sharecheck {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}")
         return path
     except OSError:
         return None
@@ -691,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # exit 1 would read as --fail-on's "findings of that severity exist"
             code = EXIT_OK
     except SharecheckError as e:
-        click.echo(f"错误：{' '.join(str(e).split())}", err=True)
+        click.echo(f"错误：{_error_text(e)}", err=True)
         code = getattr(e, "exit_code", EXIT_USAGE)
     except click.exceptions.Abort:
         click.echo("已中断。", err=True)
@@ -714,7 +771,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = f"调试信息已写入 {log}，请把该文件发给维护人员" if log else "设置 SHARECHECK_DEBUG=1 可查看详情"
             click.echo(f"内部错误（{type(e).__name__}）：这是程序的问题，不是您数据的问题；{where}", err=True)
         code = EXIT_INTERNAL
+    except BaseException as e:  # noqa: BLE001 - a native panic (pyo3 PanicException) is no Exception
+        if isinstance(e, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+            raise
+        log = _write_debug_log()
+        where = f"调试信息已写入 {log}，请把该文件发给维护人员" if log else "设置 SHARECHECK_DEBUG=1 可查看详情"
+        click.echo(f"内部错误（{type(e).__name__}）：这是程序的问题，不是您数据的问题；{where}", err=True)
+        code = EXIT_INTERNAL
     return code
+
+
+MAX_ERROR_CHARS = 1200
+
+
+def _error_text(e: BaseException) -> str:
+    """One line, bounded (a message never echoes a whole hostile value), safe for a terminal."""
+    from .text import terminal_safe
+    text = terminal_safe(" ".join(str(e).split()))
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
 
 
 def _entry() -> None:  # pragma: no cover

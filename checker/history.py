@@ -71,6 +71,46 @@ def _busy_text(p: Path) -> str:
     return f"历史库 {p} 正被另一次运行占用，请稍后重试{waited}"
 
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def diagnose(p: Path, exc: BaseException | None = None) -> str:
+    """What is really wrong with a history file, in one Chinese sentence (issue 8 B6): read-only, disk full,
+    locked, truncated (cut short by an interrupted copy), not a database at all, or damaged inside."""
+    text = str(exc or "").lower()
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return (f"历史库 {p} 只能读、不能写入（文件或所在磁盘为只读，或没有写入权限）：请检查文件权限，"
+                "或用 --history 换一个可写入的位置；文件本身没有损坏")
+    if "disk is full" in text or "database or disk is full" in text or "no space" in text:
+        return (f"历史库 {p} 无法写入：磁盘空间不足（或数据库已达大小上限）。请清理磁盘后重试；"
+                "本次运行未写入任何记录，文件本身没有损坏")
+    if "locked" in text or "busy" in text:
+        return _busy_text(p)
+    try:
+        size = p.stat().st_size
+        with open(p, "rb") as fh:
+            head = fh.read(100)
+    except OSError as e:
+        return f"历史库 {p} 无法读取（{e.strerror or e}）：请检查路径和权限"
+    if size == 0:
+        return f"历史库 {p} 是一个空文件：请删除它（sharecheck 会重新创建），或换一个文件名"
+    if not head.startswith(_SQLITE_MAGIC[:min(len(head), len(_SQLITE_MAGIC))]):
+        return (f"历史库 {p} 不是 sharecheck 的历史库（不是 SQLite 数据库文件）：请检查 --history 的路径，"
+                "或换一个文件名")
+    if len(head) >= 32:
+        page = int.from_bytes(head[16:18], "big")
+        page = 65536 if page == 1 else page
+        pages = int.from_bytes(head[28:32], "big")
+        if page >= 512 and pages and size < page * pages:
+            return (f"历史库 {p} 不完整：文件只有 {size} 字节，应有 {page * pages} 字节（复制或下载时被中断？）。"
+                    "请从备份或原处重新复制完整的文件；不要删除它，否则以前各期的记录会丢失")
+    if len(head) < 100:
+        return (f"历史库 {p} 不完整：文件只有 {size} 字节，连数据库文件头都不全（复制时被中断？）。"
+                "请从备份或原处重新复制完整的文件")
+    return (f"历史库 {p} 已损坏（{exc}）：请从备份恢复；如没有备份，可换一个文件名重新开始记录"
+            "（旧文件请保留，以便维护人员修复）")
+
+
 def _kind(p: Period) -> str:
     return "Q" if "Q" in p.label else "M"
 
@@ -122,10 +162,7 @@ class History:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise UsageError(_busy_text(p)) from None
-            raise UsageError(f"历史库 {p} 不是 sharecheck 的历史库（无法作为 SQLite 数据库读取）："
-                             "请换一个文件名，或删除后重新生成") from None
+            raise UsageError(diagnose(p, exc)) from None
         if version > SCHEMA_VERSION:
             raise UsageError(f"历史库 {p} 由更新版本的 sharecheck 创建（结构版本 {version}，本程序支持 "
                              f"{SCHEMA_VERSION}）：请升级 sharecheck")
@@ -186,7 +223,7 @@ class History:
                         continue
                     if busy:
                         raise UsageError(_busy_text(p)) from None
-                    raise UsageError(f"历史库 {p} 无法写入（{exc}）：请检查文件权限") from None
+                    raise UsageError(diagnose(p, exc)) from None
         finally:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
@@ -201,13 +238,24 @@ class History:
             except sqlite3.OperationalError as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                raise UsageError(f"历史库 {p} 写入失败（{exc}）：请稍后重试") from None
+                raise UsageError(diagnose(p, exc)) from None
 
     @contextmanager
     def transaction(self) -> Iterator["History"]:
         """One write transaction (BEGIN IMMEDIATE): compare, record and trends see one consistent state."""
         with self._immediate(self.path, self.conn):
             yield self
+
+    @contextmanager
+    def snapshot(self) -> Iterator["History"]:
+        """A read transaction (no write lock): the queries inside see one consistent state while other runs
+        may still record. Used to compare and to read trends before rendering (issue 8 B4)."""
+        self.conn.execute("BEGIN DEFERRED")
+        try:
+            yield self
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
 
     # -- queries --------------------------------------------------------------------------------
     def periods(self) -> list[str]:
@@ -294,14 +342,68 @@ class History:
             c.executemany("INSERT OR REPLACE INTO scores (period, department, score, grade, rank) "
                           "VALUES (?, ?, ?, ?, ?)", rows)
 
-    def trends(self, period: Period) -> pd.DataFrame:
-        """TREND_COLUMNS over every recorded period of the same kind up to and including ``period``."""
+    def trends(self, period: Period, current: pd.DataFrame | None = None) -> pd.DataFrame:
+        """TREND_COLUMNS over every recorded period of the same kind up to and including ``period``.
+
+        ``current`` (a scorecard): this run's scores for ``period``, used instead of what is recorded for it, so
+        that the trends can be read before the period is recorded (the same rows ``record`` would write)."""
+        if current is None:
+            t = pd.read_sql_query(
+                "SELECT s.period AS period, s.department AS department, s.score AS score, s.grade AS grade "
+                "FROM scores s JOIN periods p ON p.period = s.period WHERE p.kind = ? AND p.start <= ? "
+                "ORDER BY p.start, s.department", self.conn, params=(_kind(period), period.start.isoformat()))
+            t["score"] = t["score"].astype("Float64")
+            return t[TREND_COLUMNS].reset_index(drop=True)
         t = pd.read_sql_query(
-            "SELECT s.period AS period, s.department AS department, s.score AS score, s.grade AS grade "
-            "FROM scores s JOIN periods p ON p.period = s.period WHERE p.kind = ? AND p.start <= ? "
-            "ORDER BY p.start, s.department", self.conn, params=(_kind(period), period.start.isoformat()))
+            "SELECT s.period AS period, s.department AS department, s.score AS score, s.grade AS grade, "
+            "p.start AS start FROM scores s JOIN periods p ON p.period = s.period "
+            "WHERE p.kind = ? AND p.start < ? ORDER BY p.start, s.department", self.conn,
+            params=(_kind(period), period.start.isoformat()))
+        t["score"] = pd.to_numeric(t["score"], errors="coerce").astype("Float64")
+        if len(current):
+            sc = current.reindex(columns=["department", "score", "grade"]).astype("object")
+            sc = sc.drop_duplicates("department", keep="last")     # INSERT OR REPLACE keeps the last row
+            cur = pd.DataFrame({"period": period.label, "department": sc["department"].astype(str).to_numpy(),
+                                "score": pd.to_numeric(sc["score"], errors="coerce").astype("Float64").to_numpy(),
+                                "grade": sc["grade"].where(sc["grade"].notna(), None).to_numpy(),
+                                "start": period.start.isoformat()})
+            cur = cur.sort_values("department", kind="mergesort")
+            t = pd.concat([t, cur], ignore_index=True) if len(t) else cur
         t["score"] = t["score"].astype("Float64")
         return t[TREND_COLUMNS].reset_index(drop=True)
+
+    def restatus_later(self, period: Period) -> tuple[list[str], int]:
+        """After recording ``period``, recompute 新增/持续 and ``since`` of every later recorded period of the
+        same kind, in order (issue 8 B5): each against its previous period as the history now stands.
+        Returns (the later periods, how many of their findings changed status or since). Call inside
+        ``transaction()``."""
+        later = [r[0] for r in self.conn.execute(
+            "SELECT period FROM periods WHERE kind = ? AND start > ? ORDER BY start, period",
+            (_kind(period), period.start.isoformat()))]
+        changed = 0
+        key_cols = ["rule_id", "department", "key"]
+        for label in later:
+            lp = Period.parse(label)
+            prev = self.previous_period(lp)
+            cur = pd.read_sql_query(
+                "SELECT rowid AS rid, rule_id, department, key, status, since FROM findings WHERE period = ?",
+                self.conn, params=(label,))
+            if not len(cur):
+                continue
+            before = self._findings_of(prev) if prev else pd.DataFrame(columns=key_cols + ["since"])
+            b = before.drop_duplicates(key_cols)[key_cols + ["since"]].rename(columns={"since": "_prev_since"})
+            m = cur.merge(b, on=key_cols, how="left")
+            seen = m["_prev_since"].notna()
+            open_ = m["status"].isin([STATUS_NEW, STATUS_PERSISTING])
+            status = m["status"].where(~open_, pd.Series(STATUS_NEW, index=m.index).where(~seen, STATUS_PERSISTING))
+            since = m["_prev_since"].where(seen, label)          # as compare(): every finding, waived too
+            diff = (status != m["status"]) | (since.astype(str) != m["since"].astype(str))
+            if diff.any():
+                rows = [(st, si, int(rid)) for st, si, rid in
+                        zip(status[diff].tolist(), since[diff].astype(str).tolist(), m.loc[diff, "rid"].tolist())]
+                self.conn.executemany("UPDATE findings SET status = ?, since = ? WHERE rowid = ?", rows)
+                changed += int(diff.sum())
+        return later, changed
 
 
 __all__ = ["History", "Comparison", "SCHEMA_VERSION", "STATUS_RESOLVED"]

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import sqlite3
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -38,13 +39,15 @@ class RunOutcome:
     report: Report
     out_dir: Path | None
     files: list[Path] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)     # things the auditor must know (stale later periods)
 
     @property
     def findings(self) -> pd.DataFrame:
         return self.report.result.findings
 
     def counted(self) -> pd.DataFrame:
-        """Findings that count (not waived)."""
+        """Findings not waived (未豁免, any severity: what ``--fail-on`` and the summary count). The counted
+        findings of the scorecard (计分问题) are ``score.counted_mask``."""
         f = self.findings
         return f[f["status"] != STATUS_WAIVED]
 
@@ -168,8 +171,9 @@ def _overrides_for_loader(overrides: Any) -> dict | None:
     return out
 
 
-def load(inputs: Sequence[str | Path], overrides: Any = None) -> LoadResult:
-    """Load inputs (used by ``run`` and ``sharecheck validate``)."""
+def load(inputs: Sequence[str | Path], overrides: Any = None, require: bool = True) -> LoadResult:
+    """Load inputs (used by ``run`` and ``sharecheck validate``; ``validate`` lists what it found before it
+    names a missing required table: ``require=False``)."""
     from .load import load_inputs
     paths = [str(p) for p in inputs]
     if not paths and not overrides:
@@ -182,7 +186,7 @@ def load(inputs: Sequence[str | Path], overrides: Any = None) -> LoadResult:
         if not Path(path).is_file():
             what = "是一个文件夹（应为一个文件）" if Path(path).is_dir() else "不存在"
             raise UsageError(f"--table {name}= 指定的文件 {path} {what}：请检查路径")
-    return load_inputs(paths, over)
+    return load_inputs(paths, over) if require else load_inputs(paths, over, require=False)
 
 
 def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
@@ -190,6 +194,12 @@ def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
     from .model import TABLE_TITLES
     from .schema import REQUIRED_INPUTS
     missing = [t for t in REQUIRED_INPUTS if t not in lr.tables]
+    for e in lr.inputs or []:                 # an unfilled template of a required table (issue 8, C1)
+        if e.get("template_of") in missing:
+            from .load import TEMPLATE_NOTE
+            where = e["path"] + (f"「{e['sheet']}」" if e.get("sheet") else "")
+            raise InputError(f"必需的输入表「{TABLE_TITLES[e['template_of']]}」（{e['template_of']}）{TEMPLATE_NOTE}"
+                             "（未填写的模板）", file=where, hint="请在模板第 3 行起填写数据，或放入该表的导出文件")
     if missing:
         where = "、".join(str(p) for p in inputs) or "输入"
         names = "、".join(f"「{TABLE_TITLES[t]}」（{t}）" for t in missing)
@@ -270,36 +280,106 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
 
     _note(progress, STAGES[4])
     files: list[Path] = []
+    notices: list[str] = []
     if history:
         try:
             files = _with_history(history, per, day, findings, result, scorecard, manifest, report, out_dir,
-                                  formats, write)
+                                  formats, write, notices)
         except sqlite3.DatabaseError as exc:
-            # a damaged history file (bad page, a column missing): a one-line error, the transaction rolled back
-            raise UsageError(f"历史库 {history} 读写出错（{exc}）：文件可能已损坏，请从备份恢复或换一个文件名"
-                             ) from None
+            # read-only, disk full, truncated or damaged: say which (the transaction rolled back, --out unchanged)
+            from .history import diagnose
+            raise UsageError(diagnose(Path(history), exc)) from None
     else:
         report.result = _replace_findings(result, _with_status(findings))
         if write:
             files = _render(report, out_dir, formats)
-    return RunOutcome(report=report, out_dir=out_dir if write else None, files=files)
+    return RunOutcome(report=report, out_dir=out_dir if write else None, files=files, notices=notices)
+
+
+# How often a run renders again when another run recorded into the same history while it was rendering; after
+# that it renders while holding the write lock (as before issue 8 B4), so that it always finishes.
+HISTORY_RETRIES = 2
+
+
+def _history_view(h, per, findings, result, scorecard):
+    """Everything the reports take from the history: statuses, resolved, previous period, trends."""
+    cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
+    return cmp, h.trends(per, current=scorecard)
+
+
+def _same_view(a, b) -> bool:
+    (ca, ta), (cb, tb) = a, b
+    cols = ["status", "since"]
+    return (ca.previous_period == cb.previous_period
+            and ca.findings[cols].reset_index(drop=True).equals(cb.findings[cols].reset_index(drop=True))
+            and ca.resolved.reset_index(drop=True).equals(cb.resolved.reset_index(drop=True))
+            and ta.reset_index(drop=True).equals(tb.reset_index(drop=True)))
 
 
 def _with_history(history, per, day, findings, result, scorecard, manifest, report, out_dir, formats,
-                  write) -> list[Path]:
-    """Compare with and record into the history (one transaction), then render; the record commits only when
-    the reports were written."""
+                  write, notices: list[str] | None = None) -> list[Path]:
+    """Compare with the history and render WITHOUT the write lock; then, holding it only for the short step,
+    check that nobody recorded in between (else render again), record, swap the reports into --out and commit.
+    The record commits only with the reports, and the reports are put back if the record cannot commit."""
     from .history import History
     files: list[Path] = []
-    with History.open(history) as h, h.transaction():
-        cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
-        h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
+
+    def show(view):
+        cmp, trends = view
         report.result = _replace_findings(result, _with_status(cmp.findings))
         report.resolved, report.previous_period = cmp.resolved, cmp.previous_period
-        report.trends = h.trends(per)
-        if write:
-            files = _render(report, out_dir, formats)
+        report.trends = trends
+
+    with History.open(history) as h:
+        for attempt in range(HISTORY_RETRIES + 1):
+            last = attempt == HISTORY_RETRIES
+            staged = None
+            if not last:
+                with h.snapshot():
+                    view = _history_view(h, per, findings, result, scorecard)
+                show(view)
+                staged = _stage(report, out_dir, formats) if write else None
+            try:
+                try:
+                    with h.transaction():
+                        now = _history_view(h, per, findings, result, scorecard)
+                        if last:                         # the others kept recording: render under the lock
+                            view = now
+                            show(view)
+                            staged = _stage(report, out_dir, formats) if write else None
+                        elif not _same_view(view, now):
+                            raise _HistoryMoved
+                        cmp = view[0]
+                        h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
+                        later, changed = h.restatus_later(per)
+                        if later and notices is not None:
+                            notices.append(_later_notice(history, per, later, changed))
+                        files = staged.swap() if staged is not None else []
+                except BaseException:
+                    if staged is not None:
+                        staged.unswap()             # the record did not commit: --out as it was
+                    raise
+                if staged is not None:
+                    staged.finish()
+                return files
+            except _HistoryMoved:
+                continue
+            finally:
+                if staged is not None:
+                    staged.discard()
     return files
+
+
+class _HistoryMoved(Exception):
+    """Another run recorded into the history while this one rendered: the statuses shown may be wrong."""
+
+
+def _later_notice(history, per: Period, later: list[str], changed: int) -> str:
+    names = "、".join(later)
+    what = (f"已按本期记录重新计算了这些期间的新增/持续状态（{changed} 个问题的状态改变）" if changed
+            else "这些期间记录中的新增/持续状态不受影响")
+    return (f"历史库 {history} 中已有比 {per.label} 更晚的期间 {names}：{what}；但这些期间已写出的报告中的"
+            f"新增、持续、已整改是对比旧的上期得出的，已过时，请重跑 {names} 以更新报告")
 
 
 _DEADLINE_TABLES = ("catalog_changes", "officers", "requests", "disputes", "updates")
@@ -358,42 +438,402 @@ def _replace_findings(result: EvalResult, findings: pd.DataFrame) -> EvalResult:
 
 
 def _render(report: Report, out_dir: Path, formats: Iterable[str] | None) -> list[Path]:
-    """Write the reports into a staging folder beside ``out_dir``, then move them into place.
+    """Write the reports into a staging folder beside ``out_dir`` and swap them in all at once (``_Staged``).
 
-    A failure or Ctrl-C while writing leaves no half-written workbook and no new folder behind. Department
-    workbooks of this period left in ``out_dir`` by an earlier run of the same period (a department that is
-    gone) are removed, so re-running a period replaces its reports. An OS error (no permission, disk full, a
-    file open in Excel) is a one-line error, exit 2.
+    A failure or Ctrl-C while writing or committing leaves ``out_dir`` exactly as it was and no new folder
+    behind. An OS error (no permission, disk full, a file open in Excel) is a one-line error naming ``--out``,
+    exit 2.
     """
+    staged = _stage(report, out_dir, formats)
+    try:
+        files = staged.swap()
+        staged.finish()
+        return files
+    finally:
+        staged.discard()
+
+
+# ------------------------------------------------------------------------------------------- committing --out
+# Staging folders beside --out are named .sharecheck-<host>-<pid>-<random>: a later run can tell a folder left by
+# a killed run (its process gone) from one of a run still writing.
+STAGE_PREFIX = ".sharecheck-"
+STALE_FOREIGN_SECONDS = 24 * 3600     # a staging folder of another machine (a shared drive) is removed after a day
+DEPT_FOLDER = "部门报告"
+MANIFEST = "manifest.json"
+
+
+def _host_tag() -> str:
+    import socket
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname() or "host")[:40] or "host"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def clean_stale_stages(parent: Path, now: float | None = None) -> list[Path]:
+    """Remove the staging folders of killed runs in ``parent`` (B3): only real folders (never a link) named
+    ``.sharecheck-…``, owned by this user, whose run is gone: on this machine its process no longer exists; of
+    another machine (or of an older version, without a process number) when older than a day. Returns the
+    folders removed; never raises."""
+    import stat
+    import time
+    removed: list[Path] = []
+    now = time.time() if now is None else now
+    host = _host_tag()
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for e in entries:
+        if not e.name.startswith(STAGE_PREFIX):
+            continue
+        try:
+            st = os.lstat(e.path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            continue
+        parts = e.name[len(STAGE_PREFIX):].rsplit("-", 2)
+        ours = len(parts) == 3 and parts[0] == host and parts[1].isdigit()
+        if ours:
+            gone = not _pid_alive(int(parts[1]))
+        else:
+            gone = now - st.st_mtime > STALE_FOREIGN_SECONDS
+        if gone:
+            shutil.rmtree(e.path, ignore_errors=True)
+            if not os.path.lexists(e.path):
+                removed.append(Path(e.path))
+    return removed
+
+
+class _Staged:
+    """The reports of one run rendered into ``<stage>/new`` beside ``--out``, committed in one step.
+
+    ``swap()`` builds the complete new folder (the reports just written, plus every file already in ``--out``
+    that this run neither rewrites nor retires, hard-linked or copied), checks every target first, then
+    exchanges it with ``--out`` in one rename (``renameat2(RENAME_EXCHANGE)`` where the system has it, else two
+    renames undone on failure). ``unswap()`` puts the old folder back (the history commit failed);
+    ``finish()`` drops it; ``discard()`` removes whatever is left of the staging folder.
+    """
+
+    def __init__(self, out_dir: Path, stage: Path, rel: list[Path], created: Path | None, period: str):
+        self.out_dir, self.stage, self.rel, self.created, self.period = out_dir, stage, rel, created, period
+        self.new = stage / "new"
+        self.old: Path | None = None        # the previous --out, inside the stage, after the swap
+        self.swapped = False
+        self.in_place = False               # swapped file by file (--out holds the current folder)
+        self.moves: list[tuple[Path, Path | None]] = []
+
+    # -- errors name --out, never the hidden staging path (B6)
+    def _public(self, name: Any) -> str:
+        if not name:
+            return str(self.out_dir)
+        try:
+            rel = Path(os.path.abspath(name)).relative_to(os.path.abspath(self.new))
+            return str(self.out_dir / rel)
+        except ValueError:
+            pass
+        try:
+            Path(os.path.abspath(name)).relative_to(os.path.abspath(self.stage))
+            return str(self.out_dir)
+        except ValueError:
+            return str(name)
+
+    def os_error(self, exc: OSError) -> UsageError:
+        what = _OS_ERRORS.get(exc.errno, exc.strerror or type(exc).__name__)
+        return UsageError(f"无法写入输出文件夹 {self.out_dir}（{self._public(exc.filename)}：{what}）："
+                          "请检查文件夹权限和磁盘空间，并关闭正在 Excel 中打开的报告后重试；"
+                          "输出文件夹未作任何改动")
+
+    def _retired(self, written: set[str]) -> set[str]:
+        """Department workbooks the previous run listed in its manifest and this run no longer writes (B2):
+        only those are removed; files the previous manifest does not list (the auditors' own) stay."""
+        if not any(r.startswith(DEPT_FOLDER + "/") for r in written):
+            return set()
+        try:
+            import json
+            prev = json.loads((self.out_dir / MANIFEST).read_text(encoding="utf-8"))
+            listed = prev.get("outputs") if isinstance(prev, dict) else None
+        except (OSError, ValueError):
+            return set()
+        if not isinstance(listed, list):
+            return set()
+        out = set()
+        for r in listed:
+            if not isinstance(r, str) or r in written:
+                continue
+            pr = Path(r)
+            if pr.is_absolute() or ".." in pr.parts or len(pr.parts) != 2 or pr.parts[0] != DEPT_FOLDER:
+                continue
+            out.add(pr.as_posix())
+        return out
+
+    def _check_targets(self) -> None:
+        """Every target is checked before anything moves: no link anywhere on the way (a link would lead the
+        run out of --out), no folder where a report file goes, no file where a folder goes."""
+        import stat
+        out = self.out_dir
+        for r in self.rel:
+            p = out
+            for i, part in enumerate(r.parts):
+                p = p / part
+                try:
+                    st = os.lstat(p)
+                except FileNotFoundError:
+                    break
+                last = i == len(r.parts) - 1
+                if stat.S_ISLNK(st.st_mode):
+                    raise UsageError(f"无法写入输出文件夹 {out}：{p} 是一个链接（指向 {os.readlink(p)}），"
+                                     "sharecheck 不会写到 --out 之外。请删除该链接或用 --out 换一个文件夹；"
+                                     "输出文件夹未作任何改动")
+                if last and not stat.S_ISREG(st.st_mode):
+                    raise UsageError(f"无法写入输出文件夹 {out}：{p} 已存在且不是文件（报告文件应写在这里）。"
+                                     "请移走或改名后重试；输出文件夹未作任何改动")
+                if not last and not stat.S_ISDIR(st.st_mode):
+                    raise UsageError(f"无法写入输出文件夹 {out}：{p} 是一个文件，不是文件夹。请移走或改名后重试；"
+                                     "输出文件夹未作任何改动")
+                if last:
+                    self._probe(p)
+
+    def _probe(self, p: Path) -> None:
+        """A file that can be neither linked nor removed (immutable, locked) cannot be replaced: refused before
+        anything moves. Probed with a hard link into the stage, which changes nothing in --out."""
+        probe = self.stage / "probe"
+        try:
+            os.link(p, probe, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.EACCES, errno.EBUSY, errno.ETXTBSY):
+                raise UsageError(f"无法写入输出文件夹 {self.out_dir}：{p} 无法替换（文件被锁定、正在使用或设为"
+                                 "不可更改）。请关闭正在 Excel 中打开的报告、解除锁定后重试；输出文件夹未作任何改动"
+                                 ) from None
+            return                              # no hard links here (another file system): nothing to learn
+        os.unlink(probe)
+
+    def _carry_over(self, written: set[str]) -> None:
+        """Link (or copy) into the new folder every entry of --out this run does not replace or retire."""
+        import stat
+        retired = self._retired(written)
+        top = os.fspath(self.out_dir)
+        for root, dirs, files in os.walk(top, followlinks=False):
+            rel_root = os.path.relpath(root, top)
+            dest_root = self.new if rel_root == "." else self.new / rel_root
+            dest_root.mkdir(parents=True, exist_ok=True)
+            for name in list(dirs):
+                src = os.path.join(root, name)
+                if os.path.islink(src):           # a link is carried as a link, never followed
+                    dirs.remove(name)
+                    files.append(name)
+            for name in files:
+                rel = name if rel_root == "." else f"{Path(rel_root).as_posix()}/{name}"
+                if rel in written or rel in retired:
+                    continue
+                src, dst = os.path.join(root, name), dest_root / name
+                st = os.lstat(src)
+                if stat.S_ISLNK(st.st_mode):
+                    os.symlink(os.readlink(src), dst)
+                    continue
+                try:
+                    os.link(src, dst, follow_symlinks=False)
+                except OSError as exc:
+                    if exc.errno in (errno.EPERM, errno.EACCES, errno.EBUSY, errno.ETXTBSY):
+                        # kept by copying, its original could never be removed from the old folder
+                        raise UsageError(f"无法写入输出文件夹 {self.out_dir}：其中的 {src} 被锁定或设为不可更改，"
+                                         "无法随输出文件夹一起替换。请解除锁定或移走该文件后重试；"
+                                         "输出文件夹未作任何改动") from None
+                    if exc.errno not in (errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+                        raise
+                    shutil.copy2(src, dst, follow_symlinks=False)
+            shutil.copystat(root, dest_root, follow_symlinks=False)
+
+    def _exchange(self) -> None:
+        """--out <-> the new folder, in one step where the system allows it."""
+        if not os.path.lexists(self.out_dir):
+            os.rename(self.new, self.out_dir)
+            self.old, self.swapped = None, True
+            return
+        if _rename_exchange(self.new, self.out_dir):
+            self.old, self.swapped = self.new, True   # `new` now holds the previous --out
+            return
+        old = self.stage / "old"
+        os.rename(self.out_dir, old)
+        try:
+            os.rename(self.new, self.out_dir)
+        except BaseException:
+            os.rename(old, self.out_dir)
+            raise
+        self.old, self.swapped = old, True
+
+    def _holds_cwd(self) -> bool:
+        try:
+            cwd, out = Path.cwd().resolve(), self.out_dir.resolve()
+        except OSError:
+            return False
+        return cwd == out or out in cwd.parents
+
+    def _swap_in_place(self, written: set[str]) -> None:
+        """--out holds this process's current folder (``sharecheck run . --out .``): the folder cannot be exchanged
+        (the shell would be left in the old one; Windows refuses), so each file is swapped on its own: the old
+        one moved aside into the stage, the new one moved in; on any failure every move is undone."""
+        self.in_place = True
+        self.moves: list[tuple[Path, Path | None]] = []     # (target, its old file aside or None)
+        aside = self.stage / "old"
+        try:
+            for r in sorted(written | self._retired(written)):
+                target, backup = self.out_dir / r, aside / r
+                had = os.path.lexists(target)
+                if had:
+                    backup.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(target, backup)
+                self.moves.append((target, backup if had else None))
+                if r in written:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(self.new / r, target)
+        except BaseException:
+            self._undo_in_place()
+            raise
+
+    def _undo_in_place(self) -> None:
+        for target, backup in reversed(self.moves):
+            if os.path.lexists(target):              # the new file (or nothing yet)
+                try:
+                    os.unlink(target)
+                except OSError:
+                    pass
+            if backup is not None:
+                os.rename(backup, target)
+        self.moves = []
+
+    def swap(self) -> list[Path]:
+        try:
+            self._check_targets()
+            written = {r.as_posix() for r in self.rel}
+            if self.out_dir.exists() and self._holds_cwd():
+                self._swap_in_place(written)
+            else:
+                if self.out_dir.exists():
+                    self._carry_over(written)
+                self._exchange()
+        except OSError as exc:
+            raise self.os_error(exc) from None
+        self.swapped = True
+        return [self.out_dir / r for r in self.rel]
+
+    def unswap(self) -> None:
+        """Undo a swap (the history record could not be committed): --out as it was before."""
+        if not self.swapped:
+            return
+        if self.in_place:
+            try:
+                self._undo_in_place()
+            finally:
+                self.swapped = False
+            return
+        try:
+            if self.old is None:
+                shutil.rmtree(self.out_dir, ignore_errors=True)
+            else:
+                back = self.stage / "undo"
+                if _rename_exchange(self.old, self.out_dir):
+                    os.rename(self.old, back)
+                else:
+                    os.rename(self.out_dir, back)
+                    os.rename(self.old, self.out_dir)
+                self.old = None
+        finally:
+            self.swapped = False
+
+    def finish(self) -> None:
+        self.created = None                    # the new folder stays: it is the result
+        self.swapped = False
+
+    def discard(self) -> None:
+        if self.created is not None and not self.swapped:       # failed or interrupted: no new folder left
+            shutil.rmtree(self.created, ignore_errors=True)
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE). False when the system lacks it."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _stage(report: Report, out_dir: Path, formats: Iterable[str] | None) -> _Staged:
+    """Render every report into a new staging folder beside ``out_dir`` (nothing in ``out_dir`` changes)."""
     from .render import write
     out_dir = Path(out_dir)
+    if out_dir.is_symlink():              # --out itself may be a link the auditor made: commit where it points
+        out_dir = Path(os.path.realpath(out_dir))
     created = _first_missing(out_dir)
     stage: Path | None = None
-    done = False
+    staged: _Staged | None = None
     try:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=".sharecheck-", dir=out_dir.parent))
-        written = write(report, stage, list(formats) if formats else None)
+        parent = Path(os.path.abspath(out_dir)).parent   # beside --out, also for `--out .`
+        parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_stages(parent)
+        stage = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{_host_tag()}-{os.getpid()}-", dir=parent))
+        new = stage / "new"
+        new.mkdir()
+        written = write(report, new, list(formats) if formats else None)
         if not isinstance(written, (list, tuple)):
-            written = sorted(p for p in stage.rglob("*") if p.is_file())
-        rel = [Path(w).resolve().relative_to(stage.resolve()) for w in written]
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for r in rel:
-            (out_dir / r).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / r, out_dir / r)
-        _remove_stale(out_dir, rel, report.period.label)
-        done = True
-        return [out_dir / r for r in rel]
+            written = sorted(p for p in new.rglob("*") if p.is_file())
+        rel = [Path(w).resolve().relative_to(new.resolve()) for w in written]
+        _list_outputs(new, rel)
+        staged = _Staged(out_dir, stage, rel, created, report.period.label)
+        return staged
     except OSError as exc:
         what = _OS_ERRORS.get(exc.errno, exc.strerror or type(exc).__name__)
-        where = exc.filename or out_dir
+        where = out_dir
+        if exc.filename and stage is not None:
+            try:
+                where = out_dir / Path(os.path.abspath(exc.filename)).relative_to(os.path.abspath(stage / "new"))
+            except ValueError:
+                where = out_dir
+        elif exc.filename:
+            where = exc.filename
         raise UsageError(f"无法写入输出文件夹 {out_dir}（{where}：{what}）：请检查文件夹权限和磁盘空间，"
                          "并关闭正在 Excel 中打开的报告后重试") from None
     finally:
-        if not done and created is not None:      # failed or interrupted: leave no new folder behind
-            shutil.rmtree(created, ignore_errors=True)
-        if stage is not None:
-            shutil.rmtree(stage, ignore_errors=True)
+        if staged is None:
+            if created is not None:           # failed or interrupted: leave no new folder behind
+                shutil.rmtree(created, ignore_errors=True)
+            if stage is not None:
+                shutil.rmtree(stage, ignore_errors=True)
+
+
+def _list_outputs(new: Path, rel: list[Path]) -> None:
+    """Record in manifest.json (when written) the files of this run, so that a later run removes only what
+    this one wrote (B2). Same JSON layout as the writer (sorted keys, indent 2)."""
+    import json
+    m = new / MANIFEST
+    if Path(MANIFEST) not in rel or not m.is_file():
+        return
+    data = json.loads(m.read_text(encoding="utf-8"))
+    data["outputs"] = sorted(r.as_posix() for r in rel)
+    m.write_bytes((json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode("utf-8"))
 
 
 def _first_missing(path: Path) -> Path | None:
@@ -404,15 +844,3 @@ def _first_missing(path: Path) -> Path | None:
             break
         top = p
     return top
-
-
-def _remove_stale(out_dir: Path, written: list[Path], period_label: str) -> None:
-    """In every sub-folder this run wrote (部门报告/), remove ``*_<period>.xlsx`` files it did not write."""
-    by_folder: dict[Path, set[str]] = {}
-    for r in written:
-        if r.parent != Path("."):
-            by_folder.setdefault(r.parent, set()).add(r.name)
-    for folder, names in by_folder.items():
-        for f in (out_dir / folder).glob(f"*_{period_label}.xlsx"):
-            if f.is_file() and f.name not in names:
-                f.unlink()

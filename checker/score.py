@@ -25,7 +25,8 @@ from .errors import PackError
 from .model import STATUS_WAIVED
 from .policy import NO_GRADE, apply_policies, grade_of, validate_policies
 
-__all__ = ["score", "scored_rules", "DEFAULT_ADVISORY_RULES", "round_half_up"]
+__all__ = ["score", "scored_rules", "DEFAULT_ADVISORY_RULES", "round_half_up", "counted_mask", "open_mask",
+           "advisory_rules", "scored_severities"]
 
 # Rules that are advisory by definition when no rule catalogue is given (rules.md: "GZ165-18-1, advisory by
 # definition, is not scored"). With ``rules=`` (the pack's rule_info()) the declared severities decide.
@@ -37,6 +38,40 @@ def round_half_up(x: Fraction, places: int = 1) -> Fraction:
     """Exact half-up rounding of a non-negative rational to ``places`` decimals."""
     q = 10 ** places
     return Fraction(int((x * q * 2 + 1) // 2), q)
+
+
+def scored_severities(pack: Mapping[str, Any] | None) -> list[str]:
+    """The severities that are scored (``pack["scored_severities"]``, default 严重/一般)."""
+    return list((pack or {}).get("scored_severities") or ["严重", "一般"])
+
+
+def advisory_rules(pack: Mapping[str, Any] | None, rules: pd.DataFrame | None = None) -> set[str]:
+    """Rules that are never scored: declared severity not scored (with ``rules``), else the pack's list."""
+    sev_ok = set(scored_severities(pack))
+    if rules is not None and len(rules) and {"rule_id", "severity"} <= set(rules.columns):
+        return set(rules.loc[~rules["severity"].isin(sev_ok), "rule_id"].astype(str))
+    return set((pack or {}).get("advisory_rules", DEFAULT_ADVISORY_RULES))
+
+
+def open_mask(findings: pd.DataFrame) -> pd.Series:
+    """Findings not waived (未豁免), whatever their severity (``--fail-on``, the run summary)."""
+    if "status" not in findings.columns:
+        return pd.Series(True, index=findings.index, dtype=bool)
+    return findings["status"].astype(object).ne(STATUS_WAIVED).astype(bool)
+
+
+def counted_mask(findings: pd.DataFrame, pack: Mapping[str, Any] | None,
+                 rules: pd.DataFrame | None = None) -> pd.Series:
+    """THE definition of a counted finding (计分问题, rules.md "Scorecard"), used by the scorecard, the
+    规则汇总 sheet, each department's 各规则合规率 sheet and the HTML page alike: severity scored (严重/一般),
+    not waived, and its rule not advisory (an advisory rule such as GZ165-18-1 is never scored)."""
+    if findings is None or not len(findings):
+        return pd.Series(False, index=getattr(findings, "index", None), dtype=bool)
+    m = findings["severity"].isin(scored_severities(pack)) & open_mask(findings)
+    adv = advisory_rules(pack, rules)
+    if adv:
+        m &= ~findings["rule_id"].astype(str).isin(adv)
+    return m.astype(bool)
 
 
 def _num(v: Any, what: str) -> Fraction:
@@ -51,11 +86,7 @@ def _num(v: Any, what: str) -> Fraction:
 
 def scored_rules(pack: Mapping[str, Any], rules: pd.DataFrame | None = None) -> list[tuple[str, str, Fraction]]:
     """(rule_id, dimension, rule weight) of every rule that is scored, in pack order."""
-    sev_ok = set(pack.get("scored_severities") or ["严重", "一般"])
-    if rules is not None and len(rules) and {"rule_id", "severity"} <= set(rules.columns):
-        advisory = set(rules.loc[~rules["severity"].isin(sev_ok), "rule_id"].astype(str))
-    else:
-        advisory = set(pack.get("advisory_rules", DEFAULT_ADVISORY_RULES))
+    advisory = advisory_rules(pack, rules)
     out = []
     for d in pack["dimensions"]:
         rw = d.get("rule_weights") or {}
@@ -86,7 +117,6 @@ def score(findings: pd.DataFrame, checked: pd.DataFrame, not_checked: pd.DataFra
     rule_ids = [r for r, _, _ in srules]
     dims = [str(d["name"]) for d in pack["dimensions"]]
     dim_w = {str(d["name"]): _num(d.get("weight", 0), f"维度「{d['name']}」的权重") for d in pack["dimensions"]}
-    sev_ok = list(pack.get("scored_severities") or ["严重", "一般"])
     not_run = set(not_checked["rule_id"].astype(str)) if not_checked is not None and len(not_checked) else set()
     live = [r for r in rule_ids if r not in not_run]
 
@@ -99,6 +129,11 @@ def score(findings: pd.DataFrame, checked: pd.DataFrame, not_checked: pd.DataFra
     if findings is not None and len(findings):
         names += findings["department"].dropna().astype(str).tolist()
     depts = sorted({n for n in names if n.strip()})
+    if departments is not None and DEPT_NAME in departments.columns:
+        # a department not in 部门名录 (a typo in 提供部门) is an input defect: not scored, not ranked; its
+        # findings are listed under its name in 「部门名录中没有的部门」 (issue 8 C2)
+        known = set(departments[DEPT_NAME].dropna().astype(str))
+        depts = [d for d in depts if d in known]
 
     # checked units and counted findings, dept × rule (integer matrices)
     idx = pd.Index(depts, name="department")
@@ -111,13 +146,10 @@ def score(findings: pd.DataFrame, checked: pd.DataFrame, not_checked: pd.DataFra
     units = units.reindex(index=idx, columns=live).fillna(0).astype("int64")
     if findings is not None and len(findings):
         f = findings
-        mask = f["severity"].isin(sev_ok) & f["rule_id"].astype(str).isin(live)
-        if "status" in f.columns:
-            mask &= f["status"].astype(object).ne(STATUS_WAIVED)
-        cnt = f[mask].groupby(["department", "rule_id"]).size().unstack("rule_id")
-        all_counts = f[f["severity"].isin(sev_ok) & (f["status"].astype(object).ne(STATUS_WAIVED)
-                                                      if "status" in f.columns else True)]
-        policy_counts = all_counts.groupby(["department", "rule_id"]).size().unstack("rule_id")
+        counted = counted_mask(f, pack, rules)
+        cnt = f[counted & f["rule_id"].astype(str).isin(live)].groupby(["department", "rule_id"]).size() \
+            .unstack("rule_id")
+        policy_counts = f[counted].groupby(["department", "rule_id"]).size().unstack("rule_id")
     else:
         cnt, policy_counts = pd.DataFrame(), pd.DataFrame()
     cnt = cnt.reindex(index=idx, columns=live).fillna(0).astype("int64")

@@ -277,3 +277,42 @@ def norm_header(value) -> str:
     t = unicodedata.normalize("NFKC", t)
     t = re.sub(r"[\s*\u200b-\u200f\u2060\ufeff]+", "", t)
     return t
+
+
+# ---- control characters -------------------------------------------------------------------------------------
+# C0 controls except tab / line feed / carriage return, DEL, and C1 controls: never part of a name or a code. A NUL
+# splits a name from its references; an ESC sequence reaching a terminal can rewrite what the auditor sees.
+CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+# what a terminal must not receive: the controls above, and the bidirectional overrides that reorder a line
+_TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_control(series: pd.Series) -> np.ndarray:
+    """Bool array: the cell is text holding a control character (``CONTROL_RE``). Judged on the distinct values
+    only (export columns repeat a lot)."""
+    s = pd.Series(series, copy=False)
+    if not len(s):
+        return np.zeros(0, dtype=bool)
+    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    txt = as_text(pd.Series(uniques, dtype=object))
+    hit = txt.str.contains(CONTROL_RE, regex=True, na=False).to_numpy(dtype=bool)
+    if not hit.any():
+        return np.zeros(len(s), dtype=bool)
+    return np.where(codes >= 0, hit[np.maximum(codes, 0)], False)
+
+
+def escape_control(series: pd.Series) -> pd.Series:
+    """Text with each control character written as an escape (``\\x00``): how a defect shows the value."""
+    return as_text(series).str.replace(CONTROL_RE, lambda m: f"\\x{ord(m.group()):02x}", regex=True)
+
+
+def strip_control(series: pd.Series) -> pd.Series:
+    """Text with the control characters removed (other values unchanged)."""
+    return series.str.replace(CONTROL_RE, "", regex=True)
+
+
+def terminal_safe(text: str) -> str:
+    """Text for the terminal: every control character (line breaks kept) and bidi override shown as an escape
+    (``\\x1b``), so that an input cannot move the cursor, clear the screen or reorder the line."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                                else f"\\u{ord(m.group()):04x}", text)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .errors import InputError
 from .model import FINDING_COLUMNS, STATUS_WAIVED, WAIVER_COLUMNS
-from .text import is_missing, nfkc_strip, norm_code, norm_header
+from .text import as_text, is_missing, norm_code, norm_header
 
 SHEET = "豁免"
 COLUMNS = ["规则编号", "部门", "记录", "理由", "批准人", "有效期至"]
@@ -39,8 +39,27 @@ def norm_match(values: pd.Series) -> pd.Series:
 
 
 def _clean_text(values: pd.Series) -> pd.Series:
-    """Display form: NFKC, trimmed (incl. full-width spaces); empty -> None."""
-    return nfkc_strip(values)
+    """Display form: the text as the auditor typed it, only trimmed (spaces incl. full-width ones, line breaks,
+    zero-width characters); empty -> None. NFKC is for matching only (``norm_match``): a reason's 「，」 or
+    「［2020］」 is shown as written (issue 8, C4)."""
+    s = as_text(pd.Series(values, copy=False))
+    t = s.str.replace(r"^[\s\u200b-\u200f\u2060\ufeff]+|[\s\u200b-\u200f\u2060\ufeff]+$", "", regex=True)
+    return t.where(t.notna() & t.ne(""), None).astype(object)
+
+
+# findings.csv writes a text starting with = + - @ tab CR with a leading ' (CSV injection, see render.tabular): a
+# key or department copied from it matches with or without that '
+_CSV_GUARD = r"^'(?=[=+\-@\t\r])"
+
+
+def _unguard(values: pd.Series) -> pd.Series:
+    s = pd.Series(values, copy=False).astype(object)
+    is_text = s.map(type).eq(str).to_numpy(dtype=bool)
+    if not is_text.any():
+        return values
+    out = s.copy()
+    out[is_text] = s[is_text].astype(str).str.replace(_CSV_GUARD, "", regex=True)
+    return out
 
 
 _DATE_PATTERNS = [
@@ -116,6 +135,8 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
     body = grid.iloc[header_at + 1:]
     cols = {c: body.iloc[:, header.index(c)] if c in header else pd.Series(None, index=body.index, dtype="object")
             for c in COLUMNS}
+    for c in ("部门", "记录"):
+        cols[c] = _unguard(cols[c])
     frame = pd.DataFrame({c: (_clean_text(v) if c != "有效期至" else v.astype("object")) for c, v in cols.items()})
     frame["row"] = (frame.index.to_series() + first_row).astype("int64")
     frame["有效期至"] = frame["有效期至"].map(lambda v: None if (isinstance(v, str) and not v.strip()) else v)
@@ -164,7 +185,7 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
         "valid_until": until.astype("object"),
         "expired": pd.Series(False, index=frame.index, dtype="bool"),
         "covered": pd.Series(0, index=frame.index, dtype="int64"),
-        "file": str(path),
+        "file": path.name,             # no machine path in a report (issue 8, C6)
         "row": frame["row"].astype("int64"),
     }, columns=WAIVER_COLUMNS)
     return out

@@ -25,3 +25,16 @@
   fields.forEach(function (f) { f.addEventListener("input", apply); f.addEventListener("change", apply); });
   apply();
 })();
+(function () {
+  "use strict";
+  var pick = document.getElementById("trend-pick");
+  var chart = document.getElementById("trend-chart");
+  if (!pick || !chart) { return; }
+  var boxes = Array.prototype.slice.call(pick.querySelectorAll("input[data-line]"));
+  function sync(box) {
+    var g = chart.querySelector('g[data-line="' + box.getAttribute("data-line") + '"]');
+    if (g) { if (box.checked) { g.removeAttribute("display"); } else { g.setAttribute("display", "none"); } }
+    box.parentNode.className = box.checked ? "on" : "";
+  }
+  boxes.forEach(function (b) { sync(b); b.addEventListener("change", function () { sync(b); }); });
+})();

@@ -241,10 +241,14 @@ def test_template_never_overwrites_filled_files(ws, tmp_path):
     assert md5(filled / "部门名录.xlsx") == md5(ws / "模板" / "部门名录.xlsx")
 
 
-def test_blank_templates_run_but_say_so(ws, tmp_path):
+def test_blank_templates_are_not_provided_and_say_so(ws, tmp_path):
+    # issue 8, C1: a table whose only rows are the template's notes row is not provided; without the two
+    # required tables there is no run (exit 2, one line naming the unfilled template, nothing written)
     r = sc("run", ws / "模板", "--period", "2026-10", "--out", tmp_path / "o")
-    assert r.exit_code == 0
-    assert "注意：「部门名录」、「信息资源」 没有任何数据行" in r.stdout
+    assert r.exit_code == 2
+    line = one_error_line(r.stderr)
+    assert "未填写的模板" in line and ("部门名录.xlsx" in line or "信息资源.xlsx" in line)
+    assert not (tmp_path / "o").exists()
 
 
 # ---------------------------------------------------------------------------------------------------- 2. validate
@@ -613,15 +617,24 @@ def test_format_writes_only_those_and_rerun_replaces_department_reports(ws, tmp_
     r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "csv", "--format", "json")
     assert r.exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "manifest.json", "scorecard.csv"]
-    r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "dept_xlsx")
+    r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "dept_xlsx",
+           "--format", "json")
     assert r.exit_code == 0
+    # a department workbook the previous run wrote (its manifest lists it) for a department now gone ...
     stale, other_period = out / "部门报告" / f"已撤销的部门_2026-10.xlsx", out / "部门报告" / f"{GA}_2026-09.xlsx"
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    m["outputs"].append(f"部门报告/{stale.name}")
+    (out / "manifest.json").write_text(json.dumps(m, ensure_ascii=False), encoding="utf-8")
     stale.write_bytes(b"old")
+    # ... and the auditors' own files, one named like a department workbook of this period (issue 8 B2)
+    own = out / "部门报告" / "我的汇总_2026-10.xlsx"
+    own.write_bytes(b"mine")
     other_period.write_bytes(b"old")
     (out / "我的笔记.txt").write_text("x", encoding="utf-8")
     r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "dept_xlsx")
     assert r.exit_code == 0
     assert not stale.exists() and other_period.exists() and (out / "我的笔记.txt").exists()
+    assert own.read_bytes() == b"mine"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".sharecheck-")]
 
 
@@ -670,7 +683,7 @@ def test_internal_error_exit_3_debug_log_nothing_written(ws, tmp_path, monkeypat
         (Path(out_dir) / "审计报告_半成品.xlsx").write_bytes(b"half")
         raise RuntimeError("boom")
     monkeypatch.setattr(render, "write", broken)
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("SHARECHECK_DEBUG", raising=False)
     db = tmp_path / "h.db"
     out = tmp_path / "审计结果" / "2026-10"

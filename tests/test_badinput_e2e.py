@@ -6,7 +6,6 @@ the hang guard, not a timing assertion).
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import subprocess
@@ -16,10 +15,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
-pytestmark = pytest.mark.skipif(
-    any(importlib.util.find_spec(m) is None for m in ("checker.load", "checker.engine")),
-    reason="loader/engine not landed yet")
 
 ROOT = Path(__file__).resolve().parents[1]
 HANG_GUARD = 120   # seconds; a hang fails the test instead of blocking the suite

@@ -167,12 +167,18 @@ def test_internal_error_exit_3_with_debug_log(monkeypatch, tmp_path, capsys):
     (tmp_path / "in").mkdir()
     monkeypatch.setattr(sys.modules["checker.score"], "score", lambda *a, **k: 1 / 0)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("SHARECHECK_DEBUG", raising=False)
     code = cli_mod.main(["run", str(tmp_path / "in"), "--period", "2026-10", "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 3 and err.startswith("内部错误（ZeroDivisionError）") and "Traceback" not in err
-    logs = list(tmp_path.glob("sharecheck-debug-*.log"))
+    assert not list(tmp_path.glob("sharecheck-debug-*.log"))          # never in the shared temp folder
+    folder = tmp_path / "cache" / "sharecheck"
+    logs = list(folder.glob("sharecheck-debug-*.log"))
     assert len(logs) == 1 and "ZeroDivisionError" in logs[0].read_text(encoding="utf-8")
+    assert str(logs[0]) in err
+    # issue 8 B7: only this user can read the log (it holds the full command line)
+    assert logs[0].stat().st_mode & 0o777 == 0o600 and folder.stat().st_mode & 0o777 == 0o700
     monkeypatch.setenv("SHARECHECK_DEBUG", "1")
     code = cli_mod.main(["run", str(tmp_path / "in"), "--period", "2026-10", "--out", str(tmp_path / "o")])
     assert code == 3 and "Traceback" in capsys.readouterr().err

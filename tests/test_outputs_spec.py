@@ -22,7 +22,7 @@ from checker import model
 from checker.render import common as cm
 from checker.render import write
 from checker.render import xlsx as xlsx_mod
-from checker.render.demo import make_report
+from tests.demo_report import make_report
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "fixtures" / "sample" / "exports"
@@ -195,12 +195,13 @@ def test_rule_summary_rate_is_exact_half_up():
 def test_rule_summary_counts_like_the_scorecard():
     r = _summary_report([("GZ165-10-1", "严重", "甲局", "新增"), ("GZ165-10-1", "严重", "乙局", "已豁免"),
                          ("GZ165-10-1", "提示", "甲局", "新增"),          # advisory finding of a scored rule
-                         ("GZ165-18-1", "提示", "甲局", "新增")],         # advisory rule: its findings count
+                         ("GZ165-18-1", "提示", "甲局", "新增")],         # advisory rule: never counted
                         [("GZ165-10-1", "甲局", 5), ("GZ165-10-1", "乙局", 5), ("GZ165-18-1", "甲局", 4)])
     rs = cm.rule_summary(r).set_index("rule_id")
     assert rs.loc["GZ165-10-1", ["findings", "waived", "counted", "checked"]].tolist() == [3, 1, 1, 10]
     assert rs.loc["GZ165-10-1", "rate"] == 90.0
-    assert rs.loc["GZ165-18-1", "counted"] == 1 and rs.loc["GZ165-18-1", "rate"] == 75.0
+    # advisory rule: never counted (score.counted_mask), its rate over its findings not waived
+    assert rs.loc["GZ165-18-1", "counted"] == 0 and rs.loc["GZ165-18-1", "rate"] == 75.0
 
 
 # ---------------------------------------------------------------------------------------- workbook looks

@@ -7,7 +7,7 @@ import pytest
 
 from checker.render import common as cm
 from checker.render import write
-from checker.render.demo import make_report
+from tests.demo_report import make_report
 
 
 def _cells(wb):

@@ -7,7 +7,7 @@ import pytest
 
 from checker.render import html as rhtml
 from checker.render import write
-from checker.render.demo import make_report
+from tests.demo_report import make_report
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from checker.render import write
-from checker.render.demo import make_report
+from tests.demo_report import make_report
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,8 @@ def test_findings_csv(out):
     assert rows[0] == ["rule_id", "severity", "department", "input", "sheet", "row", "key", "message", "status"]
     f = r.result.findings
     assert len(rows) == len(f) + 1
-    assert [x[6] for x in rows[1:]] == f["key"].tolist()
-    assert rows[1][6] == "=1+1"                     # machine-readable: kept exact
+    assert [x[6] for x in rows[1:]] == ["'" + k if k.startswith(("=", "+", "-", "@")) else k for k in f["key"]]
+    assert rows[1][6] == "'=1+1"                    # formula-safe (issue 8, D): Excel shows the text
     assert [x[5] for x in rows[1:]] == ["" if pd.isna(v) else str(int(v)) for v in f["row"]]
     assert "" in [x[5] for x in rows[1:]]
     assert [x[8] for x in rows[1:]] == f["status"].tolist()
@@ -59,8 +59,8 @@ def test_manifest(out):
     m = json.loads(text)
     assert set(m) >= {"period", "as_of", "pack", "parameters", "inputs", "rules_run", "rules_not_checked", "counts"}
     assert m["period"] == "2026-10" and m["as_of"] == "2026-10-31"
-    assert m["pack"] == {"pack": "gz165", "version": "2026.11.1", "title": r.pack["title"]}
-    assert m["parameters"]["GZ165-08-2"] == {"working_days": 15}
+    assert m["pack"] == {"pack": "gz165", "version": r.pack["version"], "title": r.pack["title"]}
+    assert m["parameters"]["GZ165-08-2"] == {"limit_wd": 15}
     assert {"path", "sheet", "table", "rows", "sha256"} == set(m["inputs"][0])
     assert "GZ165-DIS-1" not in m["rules_run"] and len(m["rules_run"]) == len(r.rules) - 1
     assert m["rules_not_checked"][0]["rule_id"] == "GZ165-DIS-1"

@@ -11,7 +11,7 @@ import pytest
 from checker import model
 from checker.render import write, writers
 from checker.render import xlsxkit
-from checker.render.demo import make_report
+from tests.demo_report import make_report
 
 HOSTILE = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "  =HYPERLINK(\"http://x\")", "\t=1", "\r=2", "\n@x",
            "=cmd|' /C calc'!A0"]
@@ -58,7 +58,7 @@ def test_optional_sheets_absent_without_waivers_and_history(tmp_path):
 
 
 def test_row_counts_and_headers(book):
-    r, _, wb = book
+    r, p, wb = book
     f = r.result.findings
     ws = wb["问题明细"]
     head = [c.value for c in ws[1]]
@@ -80,7 +80,18 @@ def test_row_counts_and_headers(book):
     assert [c.value for c in sc[1]][:4] == ["排名", "部门", "得分", "等级"]
     assert sc.max_row == len(r.scorecard) + 1
     assert [sc.cell(i + 2, 2).value for i in range(len(r.scorecard))] == r.scorecard["department"].tolist()
-    assert len(sc._charts) == 0 or True  # charts are not read back by openpyxl; checked in the XML below
+    # the bar chart belongs to 部门评分 and plots its score column (openpyxl does not read charts back: follow
+    # the sheet's drawing in the zip)
+    with zipfile.ZipFile(p) as z:
+        idx = wb.sheetnames.index("部门评分") + 1
+        rels = z.read(f"xl/worksheets/_rels/sheet{idx}.xml.rels").decode()
+        drawing = re.search(r'Target="/xl/drawings/(drawing\d+\.xml)"', rels).group(1)
+        drels = z.read(f"xl/drawings/_rels/{drawing}.rels").decode()
+        chart = re.search(r'Target="/xl/charts/(chart\d+\.xml)"', drels).group(1)
+        xml = z.read(f"xl/charts/{chart}").decode()
+    n = len(r.scorecard) + 1
+    assert "<barChart>" in xml
+    assert f"<f>'部门评分'!$C$2:$C${n}</f>" in xml and f"<f>'部门评分'!$B$2:$B${n}</f>" in xml
 
 
 def test_grade_fills_and_not_applicable(book):
@@ -128,9 +139,9 @@ def test_rule_summary_counts(book):
 def test_intro_sheet_contents(book):
     r, _, wb = book
     text = "\n".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value is not None)
-    assert "2026-10-31" in text and "gz165" in text and "2026.11.1" in text
+    assert "2026-10-31" in text and "gz165" in text and r.pack["version"] in text
     assert "ab" * 32 in text and "目录.xlsx" in text
-    assert "working_days" in text and "GZ165-DIS-1" in text
+    assert "limit_wd" in text and "GZ165-DIS-1" in text
     assert "如何阅读本报告" in text
 
 

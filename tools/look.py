@@ -3,7 +3,7 @@
     .venv/bin/python tools/look.py [OUT_DIR] [--findings N]
     .venv/bin/python tools/look.py OUT_DIR --from 审计结果/2026-10 [--department 广州市公安局]
 
-Writes a synthetic report (checker.render.demo) to OUT_DIR (default /tmp/sharecheck_look) — or, with --from,
+Writes a synthetic report (tests/demo_report.py) to OUT_DIR (default /tmp/sharecheck_look) — or, with --from,
 copies the files of a real run — then renders
 the auditors' workbook and one department workbook to PDF (LibreOffice) and PNG pages (poppler), and the
 HTML page to PNG (headless Chromium). Needs Debian packages libreoffice-calc, poppler-utils, chromium.
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checker.render import write  # noqa: E402
-from checker.render.demo import make_report  # noqa: E402
+from tests.demo_report import make_report  # noqa: E402
 
 
 def run(cmd: list[str]) -> None:

@@ -308,8 +308,11 @@ class Views:
         add(~ok_user, "申请「" + noa + "」的申请部门为「" + r_user.fillna("（空）").astype(str) + "」，不是使用部门")
         add(~ok_code, "申请「" + noa + "」申请的信息资源为「" + r_code.fillna("（空）").astype(str) + "」，不是本资源")
         add(~ok_res, "申请「" + noa + "」的答复结果为「" + r_res.fillna("（空）").astype(str) + "」，未获同意")
-        add(~ok_date, "申请「" + noa + "」的答复日期为" + r_date.dt.strftime("%Y-%m-%d").fillna("（空）").astype(str)
-            + "，晚于交换日期或未答复")
+        # the reason that applies (issue 8 E7): a known reply date is later than the exchange; none means no reply
+        ex_day = day[need].dt.strftime("%Y-%m-%d").fillna("（空）").astype(str)
+        add(~ok_date & r_date.notna(), "申请「" + noa + "」的答复日期为 " + r_date.dt.strftime("%Y-%m-%d").fillna("")
+            .astype(str) + "，晚于交换日期 " + ex_day)
+        add(~ok_date & r_date.isna(), "申请「" + noa + "」没有答复日期（尚未答复）")
         ex["审批问题"] = pd.Series(np.full(len(ex), None, dtype=object), index=ex.index)
         ex.loc[need, "审批问题"] = prob
 

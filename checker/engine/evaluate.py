@@ -252,7 +252,15 @@ def _lag_text(lag: pd.Series, unit: str) -> pd.Series:
     text = h.astype("string") + " 小时"
     text = text.where((m == 0) & (s == 0), text + " " + m.astype("string") + " 分")
     text = text.where(s == 0, text + " " + s.astype("string") + " 秒")
+    # a long lag also in days (issue 8 E6: 「847 小时 59 分 59 秒」 reads better with 「约 35 天」)
+    days = ((secs + 43200) // 86400).astype("Int64")
+    long = (secs > LAG_DAYS_AFTER_HOURS * 3600).fillna(False)
+    text = text.where(~long, text + "（约 " + days.astype("string") + " 天）")
     return text.fillna("").astype(object)
+
+
+# Hour lags longer than this also give the lag in days (rounded half up).
+LAG_DAYS_AFTER_HOURS = 72
 
 
 def _rows(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, columns: list[str]) -> pd.DataFrame:

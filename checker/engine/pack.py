@@ -121,18 +121,64 @@ def _prose(text: Any) -> str:
 
 
 # ----------------------------------------------------------------------------------------- loading
-def _read_yaml(path: Path, what: str = "规则包文件") -> Any:
+# A user's YAML (--params) may not use aliases: eight nested aliases in a 414-byte file expand to tens of millions
+# of values (a "billion laughs"). The file itself is bounded too.
+MAX_USER_YAML_BYTES = 1024 * 1024
+SHOWN_VALUE_CHARS = 60
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases (``*name``, also in merge keys ``<<: *name``)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _AliasRefused(event.start_mark)
+        return super().compose_node(parent, index)
+
+
+class _AliasRefused(Exception):
+    def __init__(self, mark):
+        super().__init__("alias")
+        self.mark = mark
+
+
+def shown_value(v: Any, limit: int = SHOWN_VALUE_CHARS) -> str:
+    """A value as echoed in a message: bounded in length whatever its size (never the whole of a big structure)."""
+    import reprlib
+    if isinstance(v, str):
+        text = v
+    elif isinstance(v, (dict, list, tuple, set)):
+        r = reprlib.Repr()
+        r.maxlevel, r.maxdict, r.maxlist, r.maxtuple, r.maxset, r.maxstring, r.maxother = 2, 4, 4, 4, 4, 20, 20
+        text = r.repr(v)
+    else:
+        text = str(v)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _read_yaml(path: Path, what: str = "规则包文件", user: bool = False) -> Any:
     try:
+        if user and path.stat().st_size > MAX_USER_YAML_BYTES:
+            raise PackError(f"{what} {path} 过大（上限 {MAX_USER_YAML_BYTES // 1024} KiB），请只写出要修改的参数")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PackError(f"{what} {path} 不存在") from None
     except UnicodeDecodeError:
         raise PackError(f"{what} {path} 不是 UTF-8 文本（请另存为 UTF-8 编码）") from None
+    except OSError as e:
+        raise PackError(f"{what} {path} 无法读取（{e.strerror or type(e).__name__}）：请确认路径正确且有读取权限") from None
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
+        if user:
+            return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
         return yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as e:
+    except _AliasRefused as e:
+        raise PackError(f"{what} {path} 第 {e.mark.line + 1} 行使用了 YAML 别名（*…）：{what}中不允许别名"
+                        "（可被用来构造巨大的数据），请直接写出每个取值") from None
+    except (yaml.YAMLError, json.JSONDecodeError, RecursionError) as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else ""
         raise PackError(f"{what} {path} {where}格式错误（YAML/JSON 无法解析），请检查缩进和冒号") from None
@@ -175,9 +221,9 @@ def _check_range(pwhere: str, rule_id: str, name: str, value: Any) -> None:
     for key, v in items:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             continue
-        what = f"「{name}」" if key is None else f"「{name}」中「{key}」"
+        what = f"「{name}」" if key is None else f"「{name}」中「{shown_value(key)}」"
         if v != v or v > PARAM_MAX or (v < 0 and key is not None):
-            raise PackError(f"{pwhere}：规则 {rule_id} 的参数{what}应在 0 到 {PARAM_MAX} 之间，实际为「{v}」")
+            raise PackError(f"{pwhere}：规则 {rule_id} 的参数{what}应在 0 到 {PARAM_MAX} 之间，实际为「{shown_value(v)}」")
 
 
 def _type_name(v: Any) -> str:
@@ -221,14 +267,14 @@ def load_pack(name_or_path: str | Path = "gz165", params_file: str | Path | None
 
 def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
     path = Path(params_file)
-    data = _read_yaml(path, "参数文件")
+    data = _read_yaml(path, "参数文件", user=True)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise PackError(f"参数文件 {path}：应为「规则编号: {{参数: 值}}」的形式")
     for rid, vals in data.items():
         if rid not in files:
-            raise PackError(f"参数文件 {path}：规则「{rid}」不存在（规则编号如 GZ165-08-2）")
+            raise PackError(f"参数文件 {path}：规则「{shown_value(rid)}」不存在（规则编号如 GZ165-08-2）")
         if not isinstance(vals, dict):
             raise PackError(f"参数文件 {path}：规则 {rid} 下应为「参数: 值」")
     return {rid: dict(v) for rid, v in data.items()}
@@ -264,16 +310,16 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
             raise PackError(f"{where}：参数「{name}」缺少 value（默认值）") from None
     for name, value in override.items():
         if name not in params:
-            raise PackError(f"{pwhere}：规则 {data['id']} 没有参数「{name}」（可用：{', '.join(sorted(params)) or '无'}）")
+            raise PackError(f"{pwhere}：规则 {data['id']} 没有参数「{shown_value(name)}」（可用：{', '.join(sorted(params)) or '无'}）")
         if not _type_ok(params[name], value):
             raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」应为{_type_name(params[name])}，"
-                            f"实际为「{value}」")
+                            f"实际为「{shown_value(value)}」")
         _check_range(pwhere, data["id"], name, value)
         if isinstance(params[name], dict):
             # a table parameter (e.g. cycle days): the override changes only the entries it names
             bad = [k for k, v in value.items() if k not in params[name] or not _type_ok(params[name][k], v)]
             if bad:
-                raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」中「{'、'.join(map(str, bad))}」无效"
+                raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」中「{shown_value('、'.join(map(str, bad)))}」无效"
                                 f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")
             value = {**params[name], **value}
         params[name] = value

@@ -26,6 +26,7 @@ NOTE_KEYWORDS = ("必填", "选填", "填写", "填报说明", "格式：", "格
 _NOTE_CELL_RE = ("^[\\s(（\\[【*]*(?:" + "|".join(NOTE_KEYWORDS + ("非必填", "条件必填", "注：", "注:"))
                  .replace("(", "\\(").replace(")", "\\)") + ")")
 TOTAL_WORDS = ("合计", "总计")
+TEMPLATE_NOTE = "只有表头和模板的填写说明行，没有数据"
 NOTE_SCAN_ROWS = 3
 
 
@@ -132,6 +133,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
     raw[META_SHEET] = sheet.sheet
     raw[META_ROW] = rows
     note = _note_mask(raw, table)
+    notes_only = bool(len(raw)) and bool(note.all())
     if note.any():
         raw = raw.loc[~note].reset_index(drop=True)
     defects = []
@@ -139,7 +141,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         d = pd.DataFrame(read_defects)
         defects.append(coerce.defect_frame(table.name, sheet.shown, sheet.sheet, d["row"].to_numpy(), "",
                                            d["value"], d["problem"].to_numpy(dtype=object)))
-    return raw, defects
+    return raw, defects, notes_only
 
 
 def _repeated_header(raw: pd.DataFrame, sheet: RawSheet, match: header.HeaderMatch) -> np.ndarray:
@@ -167,6 +169,50 @@ def _repeated_header(raw: pd.DataFrame, sheet: RawSheet, match: header.HeaderMat
         same &= sub[c].map(lambda v: v is not None and norm_header(str(v)) == want).to_numpy(dtype=bool)
     out[np.flatnonzero(cand)[same]] = True
     return out
+
+
+def _column_label(sheet: RawSheet, pos: int) -> str:
+    if sheet.sheet:                                     # a worksheet: Excel's column letter
+        n, letters = pos + 1, ""
+        while n:
+            n, r = divmod(n - 1, 26)
+            letters = chr(65 + r) + letters
+        return f"第 {letters} 列"
+    return f"第 {pos + 1} 列"
+
+
+def _duplicate_header_defects(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> list:
+    """Two header cells for one field (a visible and a hidden 共享类型 column, say) were resolved silently: say
+    which one was used (issue 8, C3). The visible one wins, then the first."""
+    dups = match.duplicates or {}
+    if not dups:
+        return []
+    row = int(sheet.preview_rows[match.row]) if match.row < len(sheet.preview_rows) else match.row + 1
+    rows, cols, values, problems = [], [], [], []
+    for name, positions in sorted(dups.items(), key=lambda kv: kv[1][0]):
+        def label(p):
+            return _column_label(sheet, p) + ("（隐藏列）" if p in sheet.hidden else "")
+        used, rest = positions[0], positions[1:]
+        why = "可见的列优先" if used not in sheet.hidden and any(p in sheet.hidden for p in rest) else "取最左边的一列"
+        rows.append(row)
+        cols.append(name)
+        values.append("、".join(label(p) for p in positions))
+        problems.append(f"表头中有 {len(positions)} 列都是「{name}」（{'、'.join(label(p) for p in positions)}），"
+                        f"已使用{label(used)}（{why}），{'、'.join(label(p) for p in rest)}未读取；请删除多余的列")
+    return [coerce.defect_frame(table.name, sheet.shown, sheet.sheet, np.asarray(rows), "", values,
+                                np.asarray(problems, dtype=object)).assign(column=cols)]
+
+
+def _unfilled_template(sheet: RawSheet, table: schema.Table) -> bool:
+    """The sheet has a header for ``table`` and no row but notes rows (an unfilled ``sharecheck template``)."""
+    try:
+        if recognize.blank(sheet.preview):
+            return False
+        match = header.find_header(sheet.preview, table, sheet.hidden)
+        raw, _defects, notes_only = _frame_for(sheet, match, table)
+    except InputError:
+        return False
+    return notes_only and not len(raw)
 
 
 def _check_required(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) -> None:
@@ -209,9 +255,13 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     if recognize.blank(sheet.preview):
         raise InputError(f"{'工作表' if sheet.sheet else '文件'}是空的（没有表头，也没有数据），无法作为{t.title}表读取",
                          file=sheet.shown, sheet=sheet.sheet or None, hint="请重新导出该表")
-    match = header.find_header(sheet.preview, t)
+    match = header.find_header(sheet.preview, t, sheet.hidden)
     _check_required(sheet, match, t)
-    raw, defects = _frame_for(sheet, match, t)
+    raw, defects, notes_only = _frame_for(sheet, match, t)
+    defects += _duplicate_header_defects(sheet, match, t)
+    if sheet.controls:
+        raw, found = coerce.control_characters(raw, t)
+        defects += found
     frame, cdefects = coerce.coerce_table(raw, t)
     defects += cdefects
     frame, dups = coerce.drop_duplicates(frame, t)
@@ -220,6 +270,11 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     frame = frame[t.column_names + META_COLUMNS].reset_index(drop=True)
     entry = {"path": sheet.shown, "sheet": sheet.sheet, "table": t.name, "rows": int(len(frame)),
              "sha256": _sha256(sheet.path), "note": ""}
+    if notes_only and not len(frame):
+        # an unfilled template (``sharecheck template``): its only row is the notes row. Not provided: the rules
+        # that need the table are 未检查, not run on an empty table (issue 8, C1)
+        entry.update(table=None, note=f"{TEMPLATE_NOTE}（{t.title}表），按未提供处理")
+        entry["template_of"] = t.name
     return frame, _concat(defects), entry
 
 
@@ -252,9 +307,13 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
     for name in overrides:
         if name not in schema.TABLES:
             raise InputError(f"--table 指定了未知的表名「{name}」", hint="可用：" + "、".join(schema.TABLES))
-    files = readers.scan_paths(paths)
+    unreadable: list[tuple[str, str]] = []
+    base = readers.common_folder(list(paths) + [p for p, _s in overrides.values()])
+    files = readers.scan_paths(paths, unreadable, base)
     candidates: dict[str, list[RawSheet]] = {}
-    inputs: list[dict] = []
+    inputs: list[dict] = [{"path": d if d.endswith("/") else d + "/", "sheet": "", "table": None, "rows": 0,
+                           "sha256": "", "note": f"无法读取的文件夹（{why}），其中的文件都未读取"}
+                          for d, why in unreadable]
     override_keys = {(os.path.abspath(p), s) for p, s in overrides.values()}
     for real, shown in files:
         for sh in read_sheets(real, shown):
@@ -272,20 +331,35 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
             candidates.setdefault(name, []).append(sh)
     for name, sheets in candidates.items():
         if len(sheets) > 1:
+            # an unfilled template is not provided (C1): it competes with no export
+            t = schema.TABLES[name]
+            unfilled = [sh for sh in sheets if _unfilled_template(sh, t)]
+            filled = [sh for sh in sheets if sh not in unfilled]
+            keep = filled or unfilled[:1]
+            inputs += [{"path": sh.shown, "sheet": sh.sheet, "table": None, "rows": 0, "sha256": _sha256(sh.path),
+                        "note": f"{TEMPLATE_NOTE}（{t.title}表），按未提供处理", "template_of": name}
+                       for sh in unfilled if sh not in keep]
+            candidates[name] = sheets = keep
+        if len(sheets) > 1:
             a, b = sheets[0], sheets[1]
             la = f"{a.shown}" + (f"「{a.sheet}」" if a.sheet else "")
             lb = f"{b.shown}" + (f"「{b.sheet}」" if b.sheet else "")
             raise InputError(f"{la} 与 {lb} 都像是{schema.TABLES[name].title}表（{name}），无法确定用哪一个",
                              hint=f"请只保留一个，或用 --table {name}=文件[:工作表] 指定")
     tables: dict[str, pd.DataFrame] = {}
+    templates: dict[str, dict] = {}                  # unfilled templates: not provided
     defect_parts: list[pd.DataFrame] = []
     for t in schema.TABLE_LIST:
         if t.name in overrides:
             p, s = overrides[t.name]
-            frame, d, entry = read_table(p, s, t.name, shown=p)
+            frame, d, entry = read_table(p, s, t.name, shown=readers.shown_name(p, base))
         elif t.name in candidates:
             frame, d, entry = _load_sheet(candidates[t.name][0], t)
         else:
+            continue
+        if entry.get("template_of"):
+            inputs.append(entry)
+            templates[t.name] = entry
             continue
         tables[t.name] = frame
         defect_parts.append(d)
@@ -294,6 +368,11 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         for name in schema.REQUIRED_INPUTS:
             if name not in tables:
                 t = schema.TABLES[name]
+                if name in templates:
+                    e = templates[name]
+                    where = e["path"] + (f"「{e['sheet']}」" if e["sheet"] else "")
+                    raise InputError(f"必需的输入表「{t.title}」（{name}）{TEMPLATE_NOTE}（未填写的模板）", file=where,
+                                     hint="请在模板第 3 行起填写数据，或放入该表的导出文件")
                 raise InputError(f"未找到必需的输入表「{t.title}」（{name}）",
                                  hint=f"请提供工作表名为「{t.sheets[0]}」的工作簿或文件，或用 --table {name}=文件[:工作表] 指定")
     defect_parts += references.reference_defects(tables)

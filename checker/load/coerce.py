@@ -275,6 +275,29 @@ def defect_frame(table: str, file: pd.Series | str, sheet: pd.Series | str, rows
     }, columns=DEFECT_COLUMNS)
 
 
+CONTROL_PROBLEM = "单元格含控制字符（如 NUL、ESC 等不可见字符），已去除后读取；请检查导出程序或删除这些字符"
+
+
+def control_characters(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Control characters (NUL, ESC…) are no part of a name or code: a NUL split a department from its catalog
+    rows. Each text cell holding one is reported, and read without them (issue 8, A6)."""
+    from ..text import escape_control, has_control, strip_control
+    defects = []
+    for col in table.columns:
+        if col.name not in raw.columns or col.type in (schema.DATE, schema.DATETIME, schema.INT, schema.BOOL):
+            continue
+        ctl = has_control(raw[col.name])
+        if not ctl.any():
+            continue
+        shown = escape_control(raw[col.name][ctl])
+        defects.append(defect_frame(table.name, raw[META_FILE][ctl], raw[META_SHEET][ctl], raw[META_ROW][ctl],
+                                    col.name, shown, CONTROL_PROBLEM))
+        cleaned = raw[col.name].astype(object).copy()
+        cleaned[ctl] = strip_control(as_text(cleaned[ctl])).to_numpy(dtype=object)
+        raw = raw.assign(**{col.name: cleaned})
+    return raw, defects
+
+
 def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """raw: canonical columns present (object) + META columns. Returns (typed frame, defect frames)."""
     frame = pd.DataFrame(index=raw.index)

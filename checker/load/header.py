@@ -41,16 +41,22 @@ class HeaderMatch:
     required_hit: int
     required_total: int
     hits: int
+    # a column named by two or more header cells: canonical name -> every matching position (the one used first)
+    duplicates: dict[str, list[int]] | None = None
 
     @property
     def coverage(self) -> float:
         return self.required_hit / self.required_total if self.required_total else 0.0
 
 
-def match_row(cells: list, table: schema.Table) -> tuple[dict[str, int], int]:
-    """(canonical -> position, number of columns matched) for one header row."""
+def match_row(cells: list, table: schema.Table, hidden: frozenset[int] = frozenset(),
+              duplicates: dict[str, list[int]] | None = None) -> tuple[dict[str, int], int]:
+    """(canonical -> position, number of columns matched) for one header row. Among several cells naming one
+    column, a visible one wins over a hidden one (``hidden``: positions of hidden columns), then the first;
+    ``duplicates`` (if given) receives every such column with all its positions, the one used first."""
     exact: dict[str, int] = {}
     alias: dict[str, int] = {}
+    every: dict[tuple[str, bool], list[int]] = {}
     lookup_exact = {c.name: c.name for c in table.columns}
     lookup_alias: dict[str, str] = {}
     for c in table.columns:
@@ -59,11 +65,16 @@ def match_row(cells: list, table: schema.Table) -> tuple[dict[str, int], int]:
     for pos, cell in enumerate(cells):
         for v in _variants(cell):
             if v in lookup_exact:
-                exact.setdefault(lookup_exact[v], pos)
+                every.setdefault((lookup_exact[v], True), []).append(pos)
                 break
             if v in lookup_alias:
-                alias.setdefault(lookup_alias[v], pos)
+                every.setdefault((lookup_alias[v], False), []).append(pos)
                 break
+    for (name, is_exact), positions in every.items():
+        ranked = sorted(positions, key=lambda p: (p in hidden, p))        # visible first, then sheet order
+        (exact if is_exact else alias)[name] = ranked[0]
+        if duplicates is not None and len(ranked) > 1 and (is_exact or (name, True) not in every):
+            duplicates[name] = ranked
     mapping = dict(alias)
     used = set()
     mapping.update(exact)
@@ -78,7 +89,7 @@ def match_row(cells: list, table: schema.Table) -> tuple[dict[str, int], int]:
     return out, len(out)
 
 
-def find_header(grid: pd.DataFrame, table: schema.Table) -> HeaderMatch:
+def find_header(grid: pd.DataFrame, table: schema.Table, hidden: frozenset[int] = frozenset()) -> HeaderMatch:
     """The header row: the row (of the first ``HEADER_SCAN_ROWS``) matching the most required, then most columns.
 
     A two-row header (group headings merged over sub-headings in the next row, single headings merged down over
@@ -91,9 +102,11 @@ def find_header(grid: pd.DataFrame, table: schema.Table) -> HeaderMatch:
 
     def consider(idx, cells):
         nonlocal best
-        mapping, hits = match_row(cells, table)
+        dups: dict[str, list[int]] = {}
+        mapping, hits = match_row(cells, table, hidden, dups)
         rhit = sum(1 for c in req if c in mapping)
-        cand = HeaderMatch(table.name, idx, mapping, [norm_header(c) for c in cells], rhit, len(req), hits)
+        cand = HeaderMatch(table.name, idx, mapping, [norm_header(c) for c in cells], rhit, len(req), hits,
+                           {k: v for k, v in dups.items() if k in mapping})
         if best is None or (rhit, hits) > (best.required_hit, best.hits):
             best = cand
         return rhit, hits
@@ -104,10 +117,12 @@ def find_header(grid: pd.DataFrame, table: schema.Table) -> HeaderMatch:
             continue                               # the upper row names required columns, the lower row columns
         upper, lower = grid.iloc[i].tolist(), grid.iloc[i + 1].tolist()
         combined = [lo if norm_header(lo) else up for up, lo in zip(upper, lower)]
-        mapping, hits = match_row(combined, table)
+        dups = {}
+        mapping, hits = match_row(combined, table, hidden, dups)
         rhit = sum(1 for c in req if c in mapping)
         if (rhit, hits) > max(single[i], single[i + 1]) and (rhit, hits) > (best.required_hit, best.hits):
-            best = HeaderMatch(table.name, i + 1, mapping, [norm_header(c) for c in combined], rhit, len(req), hits)
+            best = HeaderMatch(table.name, i + 1, mapping, [norm_header(c) for c in combined], rhit, len(req), hits,
+                               {k: v for k, v in dups.items() if k in mapping})
     if best is None:
         best = HeaderMatch(table.name, 0, {}, [], 0, len(req), 0)
     return best

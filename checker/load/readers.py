@@ -13,10 +13,14 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import os
 import re
+import sys
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -41,6 +45,8 @@ class RawSheet:
     preview: pd.DataFrame        # object grid, positional columns, first rows (all rows for Excel)
     preview_rows: np.ndarray     # row numbers of preview rows
     _load: Callable[[int, int], tuple[pd.DataFrame, np.ndarray, list[dict]]] = field(repr=False, default=None)
+    hidden: frozenset = frozenset()   # positions of hidden columns (xlsx/xlsm), for choosing between two headers
+    controls: bool = True             # may hold control characters (False: a CSV whose bytes hold none)
 
     def data(self, header_idx: int, ncols: int) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
         """(cells after the header row [positional columns], their row numbers, read defects)."""
@@ -65,8 +71,52 @@ def read_file(path: str, shown: str) -> list[RawSheet]:
 
 # ---- Excel ------------------------------------------------------------------------------------------------------
 
-def _excel_error(exc: Exception, shown: str, sheet: str | None = None) -> InputError:
+@contextlib.contextmanager
+def _native_stderr_held():
+    """While a native reader runs, file descriptor 2 goes to a scratch file: a Rust panic prints its message
+    (and, with RUST_BACKTRACE, a backtrace) on stderr before pyo3 turns it into an exception, and the auditor
+    must see one line 「错误：…」 only. Anything else written meanwhile is passed on afterwards."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):          # no real stderr (embedded): nothing to hold
+        yield
+        return
+    scratch = tempfile.TemporaryFile()
+    panicked = False
+    try:
+        os.dup2(scratch.fileno(), 2)
+        try:
+            yield
+        except BaseException as exc:
+            panicked = type(exc).__name__ == "PanicException"
+            raise
+    finally:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(saved, 2)
+        os.close(saved)
+        if not panicked:
+            scratch.seek(0)
+            held = scratch.read()
+            if held and b"panicked at" not in held:
+                os.write(2, held)
+        scratch.close()
+
+
+def _native_failure(exc: BaseException) -> bool:
+    """An error of a native reader to turn into a one-line input error: any ``Exception``, and pyo3's
+    ``PanicException`` (a Rust panic inside calamine), which derives from ``BaseException``. Interrupts and exits
+    pass."""
+    return not isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit))
+
+
+def _excel_error(exc: BaseException, shown: str, sheet: str | None = None) -> InputError:
     text = str(exc).lower()
+    if isinstance(exc, MemoryError):
+        text = "memory"
     if "password" in text or "encrypt" in text:
         return InputError("工作簿已加密（设置了打开密码）", file=shown, sheet=sheet, hint=safety.FIX_RESAVE)
     if "cell limit" in text or "memory" in text:
@@ -80,8 +130,11 @@ def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame) -> No
     its value in the top cell only; give every row of the merge that value. Horizontal spans are left alone (a
     title over the columns, a group heading over sub-headings). Workbooks without merge information are unchanged."""
     try:
-        ranges = xf.book.get_sheet_by_name(name).merged_cell_ranges or []
-    except Exception:  # noqa: BLE001 - merge information is optional (not every format/version has it)
+        with _native_stderr_held():
+            ranges = xf.book.get_sheet_by_name(name).merged_cell_ranges or []
+    except BaseException as exc:  # noqa: BLE001 - merge information is optional; a Rust panic included
+        if not _native_failure(exc):
+            raise
         return
     nrows, ncols = grid.shape
     for (r0, c0), (r1, _c1) in ranges:
@@ -94,19 +147,71 @@ def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame) -> No
         grid.iloc[r0 + 1:min(r1, nrows - 1) + 1, c0] = below.where(below.notna(), value)
 
 
+_Q = r"[\"']"
+_SHEET_TAG = re.compile(r"<(?:\w+:)?sheet\b[^>]*>")
+_ATTR = {k: re.compile(r"\b" + k + r"\s*=\s*" + _Q + r"([^\"']*)" + _Q) for k in ("name", "r:id", "Id", "Target",
+                                                                                   "min", "max", "hidden")}
+_REL_TAG = re.compile(r"<(?:\w+:)?Relationship\b[^>]*>")
+_COL_TAG = re.compile(r"<(?:\w+:)?col\b[^>]*>")
+
+
+def _hidden_columns(path: str) -> dict[str, frozenset]:
+    """Sheet name -> positions (0-based) of its hidden columns, from the ``<cols>`` of each worksheet part of an
+    .xlsx/.xlsm. Best effort: any oddity gives no hidden columns (the first header cell then wins)."""
+    import html
+    import posixpath
+    out: dict[str, frozenset] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = {n.lower(): n for n in zf.namelist()}
+            wb = zf.read(names["xl/workbook.xml"]).decode("utf-8", "replace")
+            rels = zf.read(names["xl/_rels/workbook.xml.rels"]).decode("utf-8", "replace")
+            target = {}
+            for tag in _REL_TAG.findall(rels):
+                i, t = _ATTR["Id"].search(tag), _ATTR["Target"].search(tag)
+                if i and t:
+                    full = t.group(1).lstrip("/") if t.group(1).startswith("/") else posixpath.join("xl", t.group(1))
+                    target[i.group(1)] = posixpath.normpath(full).lower()
+            for tag in _SHEET_TAG.findall(wb):
+                n, r = _ATTR["name"].search(tag), _ATTR["r:id"].search(tag)
+                part = names.get(target.get(r.group(1), "")) if n and r else None
+                if part is None:
+                    continue
+                with zf.open(part) as fh:
+                    head = fh.read(1 << 20).decode("utf-8", "replace")
+                head = head.split("<sheetData", 1)[0]
+                hidden = set()
+                for col in _COL_TAG.findall(head):
+                    h, lo, hi = _ATTR["hidden"].search(col), _ATTR["min"].search(col), _ATTR["max"].search(col)
+                    if h and h.group(1) in ("1", "true") and lo and hi:
+                        a, b = int(lo.group(1)), int(hi.group(1))
+                        hidden.update(range(max(a - 1, 0), min(b, 16384)))
+                if hidden:
+                    out[html.unescape(n.group(1))] = frozenset(hidden)
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile, RuntimeError, EOFError, NotImplementedError):
+        return {}
+    return out
+
+
 def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
     try:
-        xf = pd.ExcelFile(path, engine="calamine")
-        names = list(xf.sheet_names)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is a user-facing "unreadable file"
-        raise _excel_error(exc, shown) from exc
+        with _native_stderr_held():
+            xf = pd.ExcelFile(path, engine="calamine")
+            names = list(xf.sheet_names)
+    except BaseException as exc:  # noqa: BLE001 - any parser failure (a Rust panic too) is an "unreadable file"
+        if not _native_failure(exc):
+            raise
+        raise _excel_error(exc, shown) from None
     out = []
     with xf:
         for name in names:
             try:
-                grid = xf.parse(name, header=None, dtype=object)
-            except Exception as exc:  # noqa: BLE001
-                raise _excel_error(exc, shown, name) from exc
+                with _native_stderr_held():
+                    grid = xf.parse(name, header=None, dtype=object)
+            except BaseException as exc:  # noqa: BLE001 - a Rust panic (PanicException) included
+                if not _native_failure(exc):
+                    raise
+                raise _excel_error(exc, shown, name) from None
             if len(grid) > safety.MAX_ROWS:
                 raise InputError(f"行数过多（{len(grid)} 行，上限 {safety.MAX_ROWS} 行）", file=shown, sheet=name,
                                  hint="请改用 CSV 或 Parquet 导出大表")
@@ -120,6 +225,10 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
                 return data, rows[h + 1:], []
 
             out.append(RawSheet(path, shown, str(name), stem, len(names), grid, rows, load))
+    if out and os.path.splitext(path)[1].lower() in (".xlsx", ".xlsm"):
+        hidden = _hidden_columns(path)
+        for sh in out:
+            sh.hidden = hidden.get(sh.sheet, frozenset())
     return out
 
 
@@ -146,7 +255,14 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
     if enc == "utf-16":
         raise InputError("CSV 为 UTF-16（Unicode 文本）编码，暂不支持", file=shown,
                          hint="请另存为「CSV UTF-8（逗号分隔）」")
-    head = safety.head_bytes(path, 256 * 1024)
+    mixed: bytes | None = None                 # the file re-encoded as UTF-8 when its lines mix encodings
+    mixed_defects: list[dict] = []
+    if enc == "gb18030":
+        found = _mixed_encoding(path, shown)
+        if found is not None:
+            mixed, mixed_defects = found
+            enc = "utf-8"
+    head = mixed[:256 * 1024] if mixed is not None else safety.head_bytes(path, 256 * 1024)
     try:
         text = codecs.getincrementaldecoder(enc)(errors="strict").decode(head, final=False)
     except UnicodeDecodeError as exc:
@@ -189,9 +305,13 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
             invalid.append(row.text)
             return "skip"
 
+        # a row pyarrow cannot even decode for the handler (a file cut inside a UTF-8 character) is reported by
+        # pyarrow through sys.unraisablehook ("Exception ignored in …" on stderr): count it as an odd row instead
+        hook = sys.unraisablehook
+        sys.unraisablehook = lambda _u: invalid.append("")
         try:
             tbl = pcsv.read_csv(
-                path,
+                pa.BufferReader(mixed) if mixed is not None else path,
                 read_options=pcsv.ReadOptions(encoding=enc if enc != "utf-8-sig" else "utf-8",
                                               skip_rows=ends[h] if h < len(ends) else h + 1,
                                               column_names=names, block_size=1 << 24),
@@ -201,14 +321,16 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
                                                     strings_can_be_null=True, null_values=[""]))
         except pa.ArrowInvalid:
             # e.g. a header-only file without a final line break; the record reader copes (or names the problem)
-            return _csv_records(path, enc, delim, h, n, shown)
+            return _csv_records(path, enc, delim, h, n, shown, mixed, mixed_defects)
         except (UnicodeDecodeError, OSError) as exc:
             raise InputError(f"CSV 无法解析（{str(exc).splitlines()[0][:80]}）", file=shown,
                              hint="请确认是逗号分隔、UTF-8 或 GB18030 编码的 CSV") from exc
+        finally:
+            sys.unraisablehook = hook
         if invalid:
             # rows with another field count than the header (blank lines, a short 合计 line, a cut line…): read
             # again record by record, with exact line numbers
-            return _csv_records(path, enc, delim, h, n, shown)
+            return _csv_records(path, enc, delim, h, n, shown, mixed, mixed_defects)
         if tbl.num_rows > safety.MAX_ROWS:
             raise InputError(f"行数过多（{tbl.num_rows} 行，上限 {safety.MAX_ROWS} 行）", file=shown,
                              hint="请按月拆分")
@@ -224,13 +346,125 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         df = tbl.to_pandas()
         df.columns = range(n)
         df = df.astype(object)
-        return df, rows, []
+        return df, rows, list(mixed_defects)
 
-    return RawSheet(path, shown, "", stem, 1, preview, prows, load)
+    return RawSheet(path, shown, "", stem, 1, preview, prows, load,
+                    controls=_bytes_have_controls(path, enc if mixed is None else "gb18030"))
+
+
+_C0_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def _bytes_have_controls(path: str, enc: str) -> bool:
+    """A cheap scan of a CSV's bytes (C speed): can any cell hold a control character? Most files: no, and the
+    per-column check is skipped."""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(16 << 20)
+            if not chunk:
+                return False
+            if _C0_BYTES.search(chunk) or (enc.startswith("utf-8") and _C1_UTF8.search(chunk)):
+                return True
 
 
 _TOTAL_WORDS = ("合计", "总计")
 _DELIMITERS = (",", "\t", ";", "|")
+
+# ---- mixed encodings (issue 8, A5) --------------------------------------------------------------------------
+# A GB18030 export with a line pasted from a UTF-8 file: GB18030 decodes almost any bytes, so the UTF-8 line turns
+# into 「骞垮窞甯傚叕瀹夊眬」 without an error. A line that is valid UTF-8 *and* holds multi-byte sequences is
+# practically never GB18030 text. The lines whose encoding is not the file's majority are reported.
+MAX_MIXED_BYTES = 256 * 1024 * 1024       # a mixed file is re-encoded in memory up to this size
+
+
+def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(line start offsets, line end offsets, line is valid UTF-8 with a multi-byte sequence, line holds a byte
+    >= 0x80 but is not valid UTF-8) for a buffer of whole lines. Vectorised over the bytes (numpy): a
+    continuation byte must stand exactly where a lead byte announced one."""
+    arr = np.frombuffer(part, dtype=np.uint8)
+    nl = arr == 10
+    ends = np.flatnonzero(nl)
+    if not len(ends) or ends[-1] != len(arr) - 1:
+        ends = np.append(ends, len(arr))
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    hi = arr >= 0x80
+    n = len(starts)
+    if not hi.any():
+        return starts, ends, np.zeros(n, bool), np.zeros(n, bool)
+    cont = (arr & 0xC0) == 0x80
+    lead2 = (arr >= 0xC2) & (arr <= 0xDF)
+    lead3 = (arr & 0xF0) == 0xE0
+    lead4 = (arr >= 0xF0) & (arr <= 0xF4)
+    need = np.zeros(len(arr), dtype=bool)
+    need[1:] |= (lead2 | lead3 | lead4)[:-1]
+    need[2:] |= (lead3 | lead4)[:-2]
+    need[3:] |= lead4[:-3]
+    err = (arr == 0xC0) | (arr == 0xC1) | (arr >= 0xF5) | (cont != need)
+    hi_lines = np.logical_or.reduceat(hi, starts)          # per line: any such byte (each line holds >= 1 byte)
+    err_lines = np.logical_or.reduceat(err, starts)
+    return starts, ends, hi_lines & ~err_lines, hi_lines & err_lines
+
+
+def _mixed_encoding(path: str, shown: str) -> tuple[bytes, list[dict]] | None:
+    """None when every non-ASCII line of a (GB18030-detected) CSV decodes one way. Otherwise the file re-encoded
+    as UTF-8, each line decoded with its own encoding, and one input defect per line of the minority encoding."""
+    size = os.path.getsize(path)
+    spans: dict[bool, list[np.ndarray]] = {True: [], False: []}     # utf-8 lines / other non-ASCII lines
+    offset = 0
+    with open(path, "rb") as fh:
+        tail = b""
+        while True:
+            chunk = fh.read(8 << 20)
+            buf = tail + chunk
+            if not buf:
+                break
+            cut = (buf.rfind(b"\n") + 1) if chunk else len(buf)
+            if cut == 0:
+                if len(buf) <= (64 << 20):
+                    tail = buf
+                    continue
+                cut = len(buf)
+            part, tail = buf[:cut], buf[cut:]
+            starts, ends, utf8, other = _line_kinds(part)
+            for kind, mask in ((True, utf8), (False, other)):
+                if mask.any():
+                    spans[kind].append(np.stack([starts[mask] + offset, ends[mask] + offset], axis=1))
+            offset += len(part)
+            if not chunk:
+                break
+    utf8 = np.concatenate(spans[True]) if spans[True] else np.zeros((0, 2), np.int64)
+    other = np.concatenate(spans[False]) if spans[False] else np.zeros((0, 2), np.int64)
+    if not len(utf8) or not len(other):
+        return None                           # one encoding throughout
+    majority_utf8 = len(utf8) > len(other)
+    if size > MAX_MIXED_BYTES:
+        raise InputError("CSV 中混用了 UTF-8 和 GB18030 两种编码（部分行按另一种编码读会变成乱码）", file=shown,
+                         hint="请用一种编码重新导出整个文件（建议 UTF-8）")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    minority_enc, majority_enc = ("gb18030", "utf-8") if majority_utf8 else ("utf-8", "gb18030")
+    minority = other if majority_utf8 else utf8
+    pieces: list[str] = []
+    defects: list[dict] = []
+    pos, line_no, counted = 0, 1, 0
+    if data.startswith(codecs.BOM_UTF8):
+        pos = 3
+    for a, b in minority.tolist():
+        pieces.append(data[pos:a].decode(majority_enc, errors="replace"))
+        line = data[a:b]
+        text = line.decode(minority_enc, errors="replace")
+        pieces.append(text)
+        line_no += data.count(b"\n", counted, a)
+        counted = a
+        wrong = line.decode(majority_enc, errors="replace")
+        defects.append({"row": int(line_no), "column": "", "value": text.rstrip("\r")[:200],
+                        "problem": f"此行的编码（{minority_enc.upper()}）与文件其余部分（{majority_enc.upper()}）不同，"
+                                   f"按文件的编码读会变成乱码「{wrong[:20]}」；已按 {minority_enc.upper()} 读取，"
+                                   "请用一种编码重新导出整个文件"})
+        pos = b
+    pieces.append(data[pos:].decode(majority_enc, errors="replace"))
+    return "".join(pieces).encode("utf-8"), defects
 
 
 def _guess_delimiter(text: str) -> str:
@@ -253,8 +487,8 @@ def _guess_delimiter(text: str) -> str:
     return best
 
 
-def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
-                 ) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
+def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str, mixed: bytes | None = None,
+                 mixed_defects: list[dict] | None = None) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
     """Records after the header record ``h``, read with the csv module (exact start lines). A record with another
     field count than the header's ``n``: blank lines are dropped; trailing empty fields beyond ``n`` are dropped; a
     short final 合计/总计 line is padded (the loader drops it); an extra unnamed column filled on most lines is
@@ -264,7 +498,8 @@ def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
     odd: list[tuple[int, list[str]]] = []
     last_line: dict[int, int] = {}                             # start line -> last physical line of odd records
     try:
-        with open(path, encoding=enc, errors="strict", newline="") as fh:
+        with (io.StringIO(mixed.decode("utf-8"), newline="") if mixed is not None
+              else open(path, encoding=enc, errors="strict", newline="")) as fh:
             reader = csv.reader(fh, delimiter=delim)
             prev = 0
             for i, rec in enumerate(reader):
@@ -313,7 +548,7 @@ def _csv_records(path: str, enc: str, delim: str, h: int, n: int, shown: str
         recs = [x for _, x in merged]
     df = pd.DataFrame(recs, columns=range(n), dtype=object) if recs else pd.DataFrame(columns=range(n), dtype=object)
     df = df.where(df.ne(""), None)
-    return df, np.asarray(rows, dtype=np.int64), defects
+    return df, np.asarray(rows, dtype=np.int64), defects + list(mixed_defects or [])
 
 
 # ---- Parquet ----------------------------------------------------------------------------------------------------
@@ -377,15 +612,56 @@ def _is_report_dir(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "manifest.json")) and os.path.isfile(os.path.join(path, "findings.csv"))
 
 
-def scan_paths(paths) -> list[tuple[str, str]]:
+def common_folder(paths) -> str:
+    """The folder every input lies in (a folder input itself, a file input's folder), absolute. Inputs are named
+    relative to it, so that outputs are the same whether the files were given absolute or relative, and no
+    absolute path of the machine reaches a report (issue 8, C6)."""
+    dirs = []
+    for p in paths:
+        a = os.path.abspath(os.fspath(p))
+        dirs.append(a if os.path.isdir(a) else os.path.dirname(a))
+    if not dirs:
+        return os.path.abspath(".")
+    try:
+        return os.path.commonpath(dirs)
+    except ValueError:                       # different drives (Windows): no common folder
+        return ""
+
+
+def shown_name(path: str, base: str | None) -> str:
+    """A file's name as reports show it: relative to ``base`` (see ``common_folder``), with ``/``."""
+    if base is None:
+        return os.fspath(path)
+    a = os.path.abspath(os.fspath(path))
+    try:
+        rel = os.path.relpath(a, base) if base else os.path.basename(a)
+    except ValueError:
+        rel = os.path.basename(a)
+    return rel.replace(os.sep, "/")
+
+
+def scan_paths(paths, unreadable: list[tuple[str, str]] | None = None, base: str | None = None
+               ) -> list[tuple[str, str]]:
     """(real path, shown path) of every data file; folders recursively, sorted; lock and hidden files skipped;
-    a file reached twice is listed once."""
+    a file reached twice is listed once. A sub-folder that cannot be listed (no permission) is appended to
+    ``unreadable`` as (shown path, reason) instead of being skipped silently. With ``base``, every shown path
+    is relative to it; without, relative to the folder given (a file: as given)."""
     out = []
     for p in paths:
         p = os.fspath(p)
         if os.path.isdir(p):
             found = []
-            for root, dirs, files in os.walk(p):
+
+            def walk_error(exc: OSError, top=p) -> None:
+                where = exc.filename or top
+                shown_dir = shown_name(where, base if base is not None else os.path.abspath(top))
+                if unreadable is None:
+                    raise InputError("无法读取文件夹（没有权限）", file=shown_dir, hint="请确认有该文件夹的读取权限")
+                unreadable.append((shown_dir, safety._os_reason(exc)))
+
+            if not os.access(p, os.R_OK | os.X_OK):
+                raise InputError(f"无法读取文件夹（没有读取权限）", file=p, hint="请确认当前用户有该文件夹的读取权限")
+            for root, dirs, files in os.walk(p, onerror=walk_error):
                 # hidden folders and sharecheck's own report folders (a run inside the exports folder writes
                 # 审计结果/<period>/ there; the next run must not read its own reports back as exports)
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _is_report_dir(os.path.join(root, d)))
@@ -393,10 +669,11 @@ def scan_paths(paths) -> list[tuple[str, str]]:
                     if f.startswith((".", "~$")) or os.path.splitext(f)[1].lower() not in DATA_EXTS:
                         continue
                     full = os.path.join(root, f)
-                    found.append((full, os.path.relpath(full, p).replace(os.sep, "/")))
+                    found.append((full, shown_name(full, base) if base is not None
+                                  else os.path.relpath(full, p).replace(os.sep, "/")))
             out.extend(sorted(found, key=lambda t: t[1]))
         elif os.path.exists(p):
-            out.append((p, p))
+            out.append((p, shown_name(p, base)))
         else:
             raise InputError("文件或文件夹不存在", file=p, hint="请检查路径")
     # the same file reached twice (a folder and a file inside it, a folder given twice, overlapping folders) is

@@ -8,9 +8,15 @@ Limits (quoted in the README):
 - ``MAX_XML_PROLOG_BYTES`` = 1 MiB: the XML prolog of a member is scanned (streamed) for ``<!DOCTYPE`` / ``<!ENTITY``
   (any DTD is refused: entity bombs, external entities);
 - ``MAX_ROWS`` = 5,000,000 rows per table (sheet, CSV or Parquet file);
-- ``MAX_SHEET_CELLS`` = 30,000,000: rows × columns of a worksheet's used area (the reader allocates the whole
-  rectangle: one stray cell at row 200,000 / column 3,000 would ask for 600 million cells). The extent is taken
-  from the cell and row references of each worksheet XML, streamed;
+- ``MAX_SHEET_CELLS`` = 5,000,000: rows × columns of a worksheet's used area, and ``MAX_WORKBOOK_CELLS`` =
+  5,000,000 for all the sheets of one workbook together (they are held at once). The reader allocates the whole
+  rectangle: one stray cell at row 200,000 / column 3,000 would ask for 600 million cells. A text cell costs about
+  230 bytes while read (calamine's string, a Python str, two pointers): 9 million text cells exhausted 2.5 GB and
+  hung the reader; 4.9 million text cells peaked at 1.6 GB, within the 2 GB a run may use. The extent is taken
+  from every worksheet part the workbook's relationships name (and any under ``xl/worksheets/``): row and cell references in either quote style
+  and either case, tags without a reference, and ``<dimension>`` (a quick bound; the filled cells decide). For
+  .ods, the repeat counts of content.xml are summed (trailing empty rows and cells are not counted, as the reader
+  does not expand them);
 - ``MAX_TEXT_FILE_BYTES`` = 2 GiB for a CSV file; ``MAX_XLS_BYTES`` = 200 MiB for an old .xls workbook.
 """
 from __future__ import annotations
@@ -30,7 +36,8 @@ MAX_RATIO = 200
 RATIO_MIN_BYTES = 1024 * 1024
 MAX_XML_PROLOG_BYTES = 1024 * 1024
 MAX_ROWS = 5_000_000
-MAX_SHEET_CELLS = 30_000_000
+MAX_SHEET_CELLS = 5_000_000
+MAX_WORKBOOK_CELLS = 5_000_000
 MAX_TEXT_FILE_BYTES = 2 * 1024 ** 3
 MAX_XLS_BYTES = 200 * 1024 * 1024
 
@@ -44,6 +51,12 @@ FIX_RESAVE = "请在 Excel 中打开后另存为 .xlsx（不加密）再上传"
 def head_bytes(path: str, n: int = 4096) -> bytes:
     with open(path, "rb") as fh:
         return fh.read(n)
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+    return {errno.EACCES: "没有读取权限", errno.EPERM: "没有读取权限", errno.EBUSY: "文件正被占用",
+            errno.EIO: "磁盘读取错误"}.get(exc.errno, exc.strerror or type(exc).__name__)
 
 
 def _looks_html(head: bytes) -> bool:
@@ -64,7 +77,11 @@ def check_file(path: str, shown: str) -> str:
         raise InputError(f"无法读取文件（{exc.strerror or exc}）", file=shown, hint="请确认路径正确且有读取权限")
     if size == 0:
         raise InputError("文件为空（0 字节）", file=shown, hint="请重新导出该文件")
-    head = head_bytes(path)
+    try:
+        head = head_bytes(path)
+    except OSError as exc:               # no read permission (exit 3 「内部错误」 before), a file locked by Excel…
+        raise InputError(f"无法读取文件（{_os_reason(exc)}）", file=shown,
+                         hint="请确认当前用户有该文件的读取权限，且文件没有被其他程序锁定") from None
     if ext in (".xlsx", ".xlsm", ".ods"):
         if head.startswith(OLE2_MAGIC):
             # an OLE2 container: a password-protected workbook (EncryptedPackage stream), or an old .xls renamed
@@ -154,71 +171,277 @@ def check_zip(path: str, shown: str) -> None:
             name = info.filename.lower()
             if name.endswith((".xml", ".rels", ".vml")) and info.file_size:
                 _scan_xml_prolog(zf, info, shown)
-        for info in infos:
-            name = info.filename.lower()
-            if name.startswith("xl/worksheets/") and name.endswith(".xml") and info.file_size:
-                _check_sheet_extent(zf, info, shown)
+        names = _sheet_names(zf, infos)
+        parts = _sheet_parts(zf, infos, shown)
+        total = sum(_check_sheet_extent(zf, info, shown, names.get(info.filename.lower().lstrip("/")))
+                    for info in parts)
+        if total > MAX_WORKBOOK_CELLS:          # the quick bounds may overcount: count the filled cells exactly
+            total = sum(_check_sheet_extent(zf, info, shown, precise=True) for info in parts)
+        content = next((i for i in infos if i.filename.lower() == "content.xml" and i.file_size), None)
+        if content is not None:
+            total += _check_ods_extent(zf, content, shown)
+        if total > MAX_WORKBOOK_CELLS:
+            raise InputError(f"工作簿各工作表的使用区域合计过大（共 {total:,} 个单元格，上限 {MAX_WORKBOOK_CELLS:,}），"
+                             "读取需要的内存过多", file=shown,
+                             hint="请删除不需要的工作表或多余的空行空列后另存；大表请改用 CSV 或 Parquet 导出")
 
 
-_ROW_REF = re.compile(rb"<row r=\"(\d{1,9})\"")                     # as Excel and openpyxl write it
-_ANY_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"(\d{1,9})\"")   # any attribute order / prefix
-_WIDE_CELL_REF = re.compile(rb"\sr=\"([A-Z]{2,3})(\d{1,9})\"")       # cells beyond column Z (few in real exports)
-_NARROW_CELL_REF = re.compile(rb"\sr=\"[A-Z](\d{1,9})\"")
+# Attribute values may be quoted either way (XML allows both) and cell references may be lower case: the readers
+# accept all of these, so the guard does too.
+_Q = rb"[\"']"
+_REL_RE = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>", re.I)
+_REL_TYPE = re.compile(rb"\bType\s*=\s*" + _Q + rb"([^\"']*)" + _Q, re.I)
+_REL_TARGET = re.compile(rb"\bTarget\s*=\s*" + _Q + rb"([^\"']*)" + _Q, re.I)
+_BAD_MEMBER = (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError)
+
+
+def _sheet_parts(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], shown: str) -> list[zipfile.ZipInfo]:
+    """Every worksheet part: those under ``xl/worksheets/`` and every part a ``.rels`` file names as a worksheet
+    (a sheet can be moved anywhere in the zip through the workbook's relationships). Member names are matched
+    without regard to case."""
+    import posixpath
+    from urllib.parse import unquote
+
+    by_name = {i.filename.lower().lstrip("/"): i for i in infos if not i.is_dir()}
+    chosen: dict[str, zipfile.ZipInfo] = {}
+    for name, info in by_name.items():
+        if name.startswith("xl/worksheets/") and name.endswith(".xml") and info.file_size:
+            chosen[name] = info
+    for name, info in by_name.items():
+        if not name.endswith(".rels") or not info.file_size or info.file_size > 8 * MAX_XML_PROLOG_BYTES:
+            continue
+        try:
+            data = zf.read(info)
+        except _BAD_MEMBER as exc:
+            raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
+        # ``dir/_rels/part.xml.rels`` describes ``dir/part.xml``: relative targets start in ``dir``
+        base = posixpath.dirname(posixpath.dirname(name))
+        for rel in _REL_RE.findall(data):
+            kind, target = _REL_TYPE.search(rel), _REL_TARGET.search(rel)
+            if not kind or not target or not kind.group(1).lower().endswith(b"/worksheet"):
+                continue
+            path = unquote(target.group(1).decode("utf-8", "replace")).replace("\\", "/")
+            full = path.lstrip("/") if path.startswith("/") else posixpath.join(base, path)
+            full = posixpath.normpath(full).lower()
+            if full in by_name and by_name[full].file_size:
+                chosen[full] = by_name[full]
+    return [chosen[k] for k in sorted(chosen)]
+
+
+_SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>", re.I)
+_SHEET_NAME = re.compile(rb"\bname\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
+_SHEET_RID = re.compile(rb"\b(?:\w+:)?id\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
+_REL_ID = re.compile(rb"\bId\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
+
+
+def _sheet_names(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str, str]:
+    """Worksheet part (lower case) -> sheet name, from xl/workbook.xml and its rels: for naming the sheet in a
+    refusal. Best effort (empty when anything is odd)."""
+    import html
+    import posixpath
+    by_name = {i.filename.lower().lstrip("/"): i for i in infos}
+    try:
+        wb, rels = by_name.get("xl/workbook.xml"), by_name.get("xl/_rels/workbook.xml.rels")
+        if wb is None or rels is None or wb.file_size > 8 * MAX_XML_PROLOG_BYTES or \
+                rels.file_size > 8 * MAX_XML_PROLOG_BYTES:
+            return {}
+        targets = {}
+        for rel in _REL_RE.findall(zf.read(rels)):
+            rid, target = _REL_ID.search(rel), _REL_TARGET.search(rel)
+            if rid and target:
+                path = target.group(1).decode("utf-8", "replace")
+                full = path.lstrip("/") if path.startswith("/") else posixpath.join("xl", path)
+                targets[rid.group(1)] = posixpath.normpath(full).lower()
+        out = {}
+        for tag in _SHEET_TAG.findall(zf.read(wb)):
+            name, rid = _SHEET_NAME.search(tag), _SHEET_RID.search(tag)
+            if name and rid and rid.group(1) in targets:
+                out[targets[rid.group(1)]] = html.unescape(name.group(1).decode("utf-8", "replace"))
+        return out
+    except _BAD_MEMBER:
+        return {}
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br\s*=\s*" + _Q + rb"\s*(\d{1,9})", re.I)
+_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*" + _Q + rb"\s*([A-Za-z]{1,4})(\d{1,9})", re.I)
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?\bref\s*=\s*" + _Q + rb"([^\"']*)" + _Q, re.I)
+_A1 = re.compile(rb"([A-Za-z]{1,4})(\d{1,9})")
+# the precise pass: every row and cell tag, in order
+_TAG = re.compile(rb"<(?:\w+:)?(row|c)\b([^>]*?)(/?)>", re.I)
+_R_ATTR = re.compile(rb"\br\s*=\s*" + _Q + rb"\s*([A-Za-z]{0,4})(\d{0,9})", re.I)
 
 
 def _col_number(letters: bytes) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + (ch - 64)
     return n
 
 
-_VALUE_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]{1,3})(\d{1,9})\"[^>]*?(?<!/)>")
-
-
-def _sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, precise: bool) -> tuple[int, int]:
-    """(max row, max column) of a worksheet XML, streamed. Quick: from row references and the cells beyond column
-    Z. Precise: from the cells that hold something (a style-only ``<c r="X9" s="1"/>`` is ignored by the reader)."""
-    max_row = max_col = 0
+def _whole_tags(fh, limit: int = MAX_XML_PROLOG_BYTES):
+    """Chunks of an XML member that end after a ``>`` (a tag is never cut in two)."""
     tail = b""
+    while True:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            if tail:
+                yield tail
+            return
+        buf = tail + chunk
+        cut = buf.rfind(b">") + 1
+        if cut == 0 and len(buf) <= limit:
+            tail = buf
+            continue
+        cut = cut or len(buf)
+        yield buf[:cut]
+        tail = buf[cut:]
+
+
+def _quick_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """An upper bound of (rows, columns) of a worksheet, streamed with C-level regex scans: the largest row and
+    cell references (either quote, either case), plus one per row or cell tag without a reference (it takes the
+    next position), and the ``<dimension>`` the writer declared."""
+    max_row = max_col = free_rows = free_cells = 0
     with zf.open(info) as fh:
-        while True:
-            chunk = fh.read(1 << 20)
-            if not chunk:
-                break
-            buf = tail + chunk
-            if precise:
-                for m in _VALUE_CELL_REF.finditer(buf):
-                    max_col = max(max_col, _col_number(m.group(1)))
-                    max_row = max(max_row, int(m.group(2)))
-            else:
-                rows = _ROW_REF.findall(buf)
-                if not rows and b"row" in buf:
-                    rows = _ANY_ROW_REF.findall(buf)
-                if rows:
-                    max_row = max(max_row, max(int(x) for x in rows))
-                for m in _WIDE_CELL_REF.finditer(buf):
-                    max_col = max(max_col, _col_number(m.group(1)))
-                    max_row = max(max_row, int(m.group(2)))
-                if max_col < 26 and _NARROW_CELL_REF.search(buf):
-                    max_col = max(max_col, 26)      # a one-letter column: at most Z
-            tail = buf[-256:]
+        for part in _whole_tags(fh):
+            rows = _ROW_REF.findall(part)
+            if rows:
+                max_row = max(max_row, max(map(int, rows)))
+            free_rows += len(_ROW_TAG.findall(part)) - len(rows)
+            refs = _CELL_REF.findall(part)
+            for letters in {r[0].upper() for r in refs}:
+                max_col = max(max_col, _col_number(letters))
+            if refs:
+                max_row = max(max_row, max(int(r[1]) for r in refs))
+            free_cells += len(_CELL_TAG.findall(part)) - len(refs)
+            for ref in _DIMENSION.findall(part):
+                for letters, digits in _A1.findall(ref):
+                    max_col, max_row = max(max_col, _col_number(letters)), max(max_row, int(digits))
+    return max_row + max(free_rows, 0), max_col + max(free_cells, 0)
+
+
+def _precise_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """(max row, max column) of the cells that hold something, walking the row and cell tags in order as the
+    reader does: a tag without ``r`` takes the next row / column. A style-only ``<c r="X9" s="1"/>`` holds
+    nothing (the reader skips it)."""
+    max_row = max_col = row = col = 0
+    with zf.open(info) as fh:
+        for part in _whole_tags(fh):
+            for m in _TAG.finditer(part):
+                ref = _R_ATTR.search(m.group(2))
+                if m.group(1).lower() == b"row":
+                    row = int(ref.group(2)) if ref and ref.group(2) else row + 1
+                    col = 0
+                    continue
+                if ref and ref.group(1):
+                    col = _col_number(ref.group(1))
+                    if ref.group(2):
+                        row = int(ref.group(2))
+                else:
+                    col += 1
+                if not m.group(3):
+                    max_row, max_col = max(max_row, row), max(max_col, col)
     return max_row, max_col
 
 
-def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:
+def _refuse_extent(max_row: int, max_col: int, shown: str, sheet: str | None = None) -> None:
+    raise InputError(f"工作表的使用区域过大（到第 {max_row} 行、第 {max_col} 列，上限共 {MAX_SHEET_CELLS:,} 个单元格），"
+                     "读取需要的内存过多，疑似恶意文件或表格远处有零星内容", file=shown, sheet=sheet,
+                     hint="请删除多余的空行空列（或远处的单元格）后另存；大表请改用 CSV 或 Parquet 导出")
+
+
+def _check_sheet_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str, sheet: str | None = None,
+                        precise: bool = False) -> int:
     """Refuse a worksheet whose used rectangle (max row × max column of its filled cells) exceeds
-    ``MAX_SHEET_CELLS``. A quick pass bounds it from above; only a suspicious sheet is scanned cell by cell."""
+    ``MAX_SHEET_CELLS``; return the area (an upper bound unless ``precise``). A quick pass bounds it from above;
+    only a suspicious sheet is walked tag by tag."""
     try:
-        max_row, max_col = _sheet_extent(zf, info, precise=False)
-        if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
-            max_row, max_col = _sheet_extent(zf, info, precise=True)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        max_row, max_col = (0, 0) if precise else _quick_extent(zf, info)
+        if precise or max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+            max_row, max_col = _precise_extent(zf, info)
+    except _BAD_MEMBER as exc:
         raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
     if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
-        raise InputError(f"工作表的使用区域过大（到第 {max_row} 行、第 {max_col} 列），读取需要的内存过多，"
-                         f"疑似恶意文件或表格远处有零星内容", file=shown,
-                         hint="请删除多余的空行空列（或远处的单元格）后另存；大表请改用 CSV 或 Parquet 导出")
+        _refuse_extent(max_row, max_col, shown, sheet)
+    return max_row * max_col
+
+
+# ODS (content.xml): a row or cell repeated n times stands for n rows / cells. The reader expands them, except
+# trailing empty ones (LibreOffice ends every sheet with ~1 million repeated empty rows of 1,024 empty cells).
+_ODS_TAG = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>")
+_ODS_ROWS_REP = re.compile(rb"\bnumber-rows-repeated\s*=\s*" + _Q + rb"\s*(\d{1,12})")
+_ODS_COLS_REP = re.compile(rb"\bnumber-columns-repeated\s*=\s*" + _Q + rb"\s*(\d{1,12})")
+_ODS_NAME = re.compile(rb"\btable:name\s*=\s*" + _Q + rb"([^\"']*)" + _Q)
+_ODS_VALUE = re.compile(rb"\boffice:value-type\s*=")
+
+
+def _check_ods_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> int:
+    """Refuse an ODS sheet whose expanded area (rows × columns up to its last filled cell, repeat counts
+    summed) exceeds ``MAX_SHEET_CELLS``. Streamed over the tags of content.xml; no cell is expanded."""
+    sheet = ""
+    rows = width = 0             # rows up to the last filled one; widest filled extent
+    pending_rows = 0             # empty rows since the last filled one (count only if a filled row follows)
+    row_rep = col = row_filled_to = 0
+    in_cell_rep = 0
+    cell_has = False
+    in_row = False
+    total = 0
+
+    def close_sheet():
+        nonlocal total
+        if rows * max(width, 1) > MAX_SHEET_CELLS:
+            _refuse_extent(rows, width, shown, sheet or None)
+        total += rows * width
+
+    try:
+        with zf.open(info) as fh:
+            for part in _whole_tags(fh):
+                for m in _ODS_TAG.finditer(part):
+                    closing, kind, attrs, empty = m.group(1), m.group(2), m.group(3), m.group(4)
+                    if kind == b"table":
+                        if closing:
+                            close_sheet()
+                        else:
+                            name = _ODS_NAME.search(attrs)
+                            sheet = name.group(1).decode("utf-8", "replace") if name else ""
+                            rows = width = pending_rows = 0
+                        continue
+                    if kind == b"table-row":
+                        if not closing:
+                            rep = _ODS_ROWS_REP.search(attrs)
+                            row_rep = int(rep.group(1)) if rep else 1
+                            col = row_filled_to = 0
+                            in_row = True
+                            if empty:
+                                pending_rows += row_rep
+                                in_row = False
+                        elif in_row:
+                            in_row = False
+                            if row_filled_to:
+                                rows += pending_rows + row_rep
+                                pending_rows = 0
+                                width = max(width, row_filled_to)
+                                if rows * width > MAX_SHEET_CELLS:
+                                    _refuse_extent(rows, width, shown, sheet or None)
+                            else:
+                                pending_rows += row_rep
+                        continue
+                    # a cell
+                    if closing:
+                        if cell_has:
+                            row_filled_to = col
+                        continue
+                    rep = _ODS_COLS_REP.search(attrs)
+                    in_cell_rep = int(rep.group(1)) if rep else 1
+                    col += in_cell_rep
+                    cell_has = bool(_ODS_VALUE.search(attrs)) or not empty
+                    if empty and cell_has:
+                        row_filled_to = col
+    except _BAD_MEMBER as exc:
+        raise InputError("工作簿已损坏或已加密（内部文件无法解压）", file=shown, hint=FIX_RESAVE) from exc
+    return total
 
 
 def _scan_xml_prolog(zf: zipfile.ZipFile, info: zipfile.ZipInfo, shown: str) -> None:

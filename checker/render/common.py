@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Iterable
 
@@ -88,13 +87,18 @@ _READ_DETAILS = "「问题明细」每行一个问题，列出来源文件、工
 _READ_PENDING = "「待办」是尚未超期的事项（不是问题），最迟办理时间之后仍未办理即成为问题。"
 _READ_STATUS = "状态：新增 = 上期没有的问题；持续 = 上期已存在；已豁免 = 审计组认可并豁免，不计分；已整改 = 上期有、本期已无。"
 
+_READ_COVERAGE = ("「覆盖率(%)」= 该部门适用的计分规则数（「适用规则数」，即在该规则下有检查单元的规则）÷ 规则包中计分规则的"
+                  "总数；覆盖率低表示得分只基于少数几条规则，与其他部门比较时应留意。")
+
 # How to read the report (说明 sheet and HTML page).
 HOW_TO_READ = [
     "「部门评分」按得分排名；得分 = 各评分维度权重 × 维度内适用规则合规率的平均值，合规率 = 1 − 计分问题数 / 检查单元数。",
     _READ_COUNTED,
     "「不适用」：该部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
+    _READ_COVERAGE,
     _READ_CAPPED,
-    "「规则汇总」的合规率 = 1 − 计分问题数 / 检查单元数（全部部门合计；「提示」类规则按其全部未豁免问题计）。",
+    "「规则汇总」的合规率 = 1 − 计分问题数 / 检查单元数（全部部门合计）；「提示」类规则不计分，其计分问题数为 0，"
+    "合规率按其全部未豁免问题计，只表示发现的频度。",
     _READ_DETAILS,
     _READ_PENDING,
     "「输入问题」列出无法识别或不一致的单元格；这些记录可能未被相应规则检查（见「未检查」）。",
@@ -109,6 +113,7 @@ HOW_TO_READ_DEPT = [
     "「各规则合规率」逐条列出本部门在每条规则下的问题数、计分问题数、检查单元数和合规率。",
     _READ_COUNTED,
     "「不适用」：本部门在该规则下没有检查单元，或规则因缺少输入未检查；其权重分摊到同一维度的其他规则。",
+    _READ_COVERAGE,
     _READ_CAPPED,
     _READ_DETAILS,
     _READ_PENDING,
@@ -170,8 +175,7 @@ def to_cells(s: pd.Series) -> list:
             return [None if _is_na(v) else v.to_pydatetime() for v in vals]
         return [None if _is_na(v) else v for v in vals]
     if pd.api.types.is_datetime64_any_dtype(dt):
-        vals = list(np.array(s.dt.to_pydatetime(), dtype=object)) if False else \
-            [None if pd.isna(v) else v.to_pydatetime() for v in s.tolist()]
+        vals = [None if pd.isna(v) else v.to_pydatetime() for v in s.tolist()]
         na = s.isna().to_numpy()
         return [None if n else v for v, n in zip(vals, na)]
     if isinstance(dt, pd.BooleanDtype) or dt == bool:
@@ -259,6 +263,9 @@ _FORBIDDEN_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 _INVISIBLE_FILE_CHARS = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 MAX_NAME_CHARS = 60
+# file systems limit a name in bytes (255 on ext4/NTFS/APFS), not characters: 60 four-byte characters are 240
+# bytes before "_<period>.xlsx", a "(2)" and any temporary suffix (issue 8, A7)
+MAX_NAME_BYTES = 180
 
 
 def safe_file_stem(name: str) -> str:
@@ -267,7 +274,9 @@ def safe_file_stem(name: str) -> str:
     t = _INVISIBLE_FILE_CHARS.sub("", t)
     t = _FORBIDDEN_FILE_CHARS.sub("_", t)
     t = t.strip().lstrip(".").strip()
-    t = t[:MAX_NAME_CHARS].rstrip(". ")
+    t = t[:MAX_NAME_CHARS]
+    t = t.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", errors="ignore")     # whole characters only
+    t = t.rstrip(". ")
     if not t:
         t = "未命名部门"
     if t.split(".")[0].upper() in _RESERVED:
@@ -347,22 +356,21 @@ def table_titles(s: pd.Series) -> pd.Series:
 def rule_summary(report: Report) -> pd.DataFrame:
     """Per rule: findings, waived, counted, checked units, rate (%), departments affected.
 
-    ``counted`` are the findings the scorecard counts: not waived and of a scored severity (``pack``
-    ``scored_severities``, default 严重/一般). For an advisory rule (declared severity not scored, e.g. GZ165-18-1)
-    every finding not waived is counted, so that its rate still says how often it was found.
-    ``rate`` = max(0, 1 − counted / checked) in percent, rounded half up to one decimal with exact arithmetic.
+    ``counted`` are the counted findings (计分问题) as ``score.counted_mask`` defines them, the same number the
+    scorecard and each department's workbook use; an advisory rule (e.g. GZ165-18-1) has none. ``rate`` =
+    max(0, 1 − counted / checked) in percent, rounded half up to one decimal with exact arithmetic; for an
+    advisory rule it is taken over its findings not waived (``open``), so that it still says how often it was
+    found.
     """
+    from ..score import advisory_rules, counted_mask, open_mask
     rules = rules_frame(report)
     f = report.result.findings
     nc = set(not_checked_ids(report))
-    scored = set((report.pack or {}).get("scored_severities") or ["严重", "一般"])
-    declared = dict(zip(rules["rule_id"].astype(str), rules["severity"]))
-    advisory = {r for r, sev in declared.items() if isinstance(sev, str) and sev not in scored}
+    advisory = advisory_rules(report.pack, report.rules)
     if f is not None and len(f):
-        st = f["status"] if "status" in f.columns else pd.Series(model.STATUS_NEW, index=f.index)
-        waived = st.astype(object).eq(model.STATUS_WAIVED)
+        waived = ~open_mask(f)
         rid = f["rule_id"].astype(str)
-        counted = ~waived & (f["severity"].isin(scored) | rid.isin(advisory))
+        counted = counted_mask(f, report.pack, report.rules)
         g = pd.DataFrame({"rule_id": rid, "w": waived.astype(int), "c": counted.astype(int),
                           "department": f["department"]})
         agg = g.groupby("rule_id", sort=True).agg(findings=("w", "size"), waived=("w", "sum"), counted=("c", "sum"))
@@ -382,8 +390,9 @@ def rule_summary(report: Report) -> pd.DataFrame:
         out[c] = ids.map(agg[c]).fillna(0).astype(int).to_numpy() if len(agg) else 0
     out["open"] = out["findings"] - out["waived"]
     out["checked"] = ids.map(chk).fillna(0).astype(int).to_numpy() if len(chk) else 0
+    basis = np.where(ids.isin(advisory), out["open"], out["counted"])
     out["rate"] = [None if int(n) <= 0 else exact_rate_percent(int(k), int(n))
-                   for k, n in zip(out["counted"].tolist(), out["checked"].tolist())]
+                   for k, n in zip(basis.tolist(), out["checked"].tolist())]
     return out.reset_index(drop=True)
 
 
@@ -391,12 +400,6 @@ def exact_rate_percent(counted: int, checked: int) -> float:
     """max(0, 1 − counted / checked) in percent, one decimal, rounded half up exactly as the scorecard does."""
     from ..score import round_half_up as exact_half_up
     return float(exact_half_up(max(Fraction(0), 1 - Fraction(counted, checked)) * 100))
-
-
-def round_half_up(v: float, nd: int = 1) -> float:
-    """Half-up rounding of a float through its shortest decimal representation (84.25 -> 84.3)."""
-    d = Decimal(repr(float(v))).quantize(Decimal(1).scaleb(-nd), rounding=ROUND_HALF_UP)
-    return float(d)
 
 
 def scorecard_columns(report: Report) -> tuple[list[str], list[str]]:
@@ -441,16 +444,137 @@ def scorecard_frame(report: Report) -> pd.DataFrame:
     return sc.reset_index(drop=True)
 
 
+def directory_names(report: Report) -> set[str] | None:
+    """The 部门名称 of 部门名录 (None when the run has no directory)."""
+    deps = report.load.tables.get("departments") if report.load is not None else None
+    if deps is None or "部门名称" not in deps.columns:
+        return None
+    return set(deps["部门名称"].dropna().astype(str))
+
+
 def departments_of_report(report: Report) -> list[str]:
-    """Every department with a scorecard row or a finding, in rank order then name (deterministic)."""
+    """Every department of 部门名录 with a scorecard row or a finding, in rank order then name (deterministic).
+    A department not in 部门名录 gets no workbook of its own (see ``unknown_departments``)."""
     sc = scorecard_frame(report)
     names = [str(x) for x in sc["department"].tolist() if isinstance(x, str) and x]
     seen = set(names)
+    known = directory_names(report)
     f = report.result.findings
     if f is not None and len(f):
         extra = sorted(set(x for x in f["department"].dropna().astype(str).unique() if x) - seen)
-        names += extra
+        names += [x for x in extra if known is None or x in known]
     return names
+
+
+TREND_FOLLOW = 10          # departments a trend chart shows by default
+TREND_TAGS = {"fail": "不合格", "falling": "下降", "lowest": "得分最低"}
+
+
+def followed_departments(report: Report, trends: pd.DataFrame | None, limit: int = TREND_FOLLOW
+                         ) -> list[tuple[str, list[str]]]:
+    """The departments a trend chart shows by default (issue 8 E2): those the auditors follow up, not the top
+    ranks whose lines overlap near 100. In this order, up to ``limit``: this period's lowest grade (不合格),
+    lowest score first; those whose score fell since the previous recorded period, largest fall first; then
+    the lowest scores. Each with the reasons (TREND_TAGS values) that apply."""
+    if trends is None or not len(trends):
+        return []
+    t = trends.copy()
+    t["score"] = pd.to_numeric(t["score"], errors="coerce")
+    periods = sorted(t["period"].astype(str).unique())
+    cur_p = report.period.label if report.period.label in periods else periods[-1]
+    before = [p for p in periods if p < cur_p]
+    pv = t.pivot_table(index="department", columns="period", values="score", aggfunc="last")
+    cur = pv[cur_p].dropna() if cur_p in pv.columns else pd.Series(dtype=float)
+    grades = sorted((report.pack or {}).get("grades") or [], key=lambda g: float(g.get("min", 0)))
+    worst = str(grades[0].get("grade")) if grades else "不合格"
+    g_cur = t[t["period"].astype(str) == cur_p].drop_duplicates("department", keep="last").set_index("department")
+    fail = [d for d in g_cur.index if str(g_cur.at[d, "grade"]) == worst]
+    fail.sort(key=lambda d: (cur.get(d, float("inf")), d))
+    drop = pd.Series(dtype=float)
+    if before and before[-1] in pv.columns:
+        drop = (pv[before[-1]] - pv[cur_p]).dropna() if cur_p in pv.columns else drop
+        drop = drop[drop > 0]
+    falling = sorted(drop.index, key=lambda d: (-float(drop[d]), d))
+    lowest = sorted(cur.index, key=lambda d: (float(cur[d]), d))
+    out: list[str] = []
+    for d in fail + falling + lowest:
+        if d not in out:
+            out.append(d)
+        if len(out) >= limit:
+            break
+    tags = {d: [] for d in out}
+    for d in out:
+        if d in fail:
+            tags[d].append(TREND_TAGS["fail"])
+        if d in drop.index:
+            tags[d].append(TREND_TAGS["falling"])
+        if d in lowest[:limit] and not tags[d]:
+            tags[d].append(TREND_TAGS["lowest"])
+    return [(d, tags[d]) for d in out]
+
+
+UNKNOWN_DEPT_SECTION = "部门名录中没有的部门"
+UNKNOWN_DEPT_NOTE = ("下列部门名称出现在输入表中，但「部门名录」中没有（多为错别字或简称）：其问题照常列出，但不计分、"
+                     "不排名，也不生成部门报告。请核对名称：改正输入表，或把该部门补入部门名录后重跑。")
+UNKNOWN_DEPT_LABELS = {"department": "部门名称（输入中的写法）", "nearest": "部门名录中最接近的名称",
+                       "rows": "引用它的输入行数", "tables": "出现在", "findings": "问题数"}
+
+
+def unknown_departments(report: Report) -> pd.DataFrame:
+    """Departments that findings or checked records are attributed to (a 提供部门, 部门 … of a record) but that
+    are not in 部门名录 — without this they became phantom scored departments — one row each: the name as
+    written, the closest directory name, input rows naming it (the input defects 部门名录中无此部门), the tables
+    they are in, and its findings. A name only in a column that attributes nothing (使用部门, 申请部门) stays an
+    input defect only. Empty without a directory."""
+    cols = list(UNKNOWN_DEPT_LABELS)
+    known = directory_names(report)
+    if known is None:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    f = report.result.findings
+    names: set[str] = set()
+    fcount = pd.Series(dtype="int64")
+    if f is not None and len(f):
+        dep = f["department"].dropna().astype(str)
+        dep = dep[(dep != "") & ~dep.isin(known)]
+        names |= set(dep)
+        fcount = dep.value_counts()
+    ch = report.result.checked
+    if ch is not None and len(ch):                     # records checked under the name, even without findings
+        cd = ch["department"].dropna().astype(str)
+        names |= set(cd[(cd != "") & ~cd.isin(known)])
+    d = report.load.defects if report.load is not None else None
+    rows = pd.Series(dtype="int64")
+    tables = pd.Series(dtype=object)
+    if d is not None and len(d):
+        from ..load.references import PROBLEM_DEPT
+        ref = d[d["problem"].astype(str) == PROBLEM_DEPT]
+        if len(ref):
+            v = obj_text(ref["value"])
+            ok = v.notna() & ~v.isin(known)
+            ref, v = ref[ok], v[ok]
+            rows = ref.groupby(v.to_numpy()).apply(lambda g: len(g.drop_duplicates(["table", "file", "sheet",
+                                                                                       "row"])))
+            tables = ref.groupby(v.to_numpy())["table"].agg(
+                lambda t: "、".join(table_title(x) for x in sorted(set(t.astype(str)), key=_table_key)))
+    if not names:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+    import difflib
+    order = sorted(names)
+    pool = sorted(known)
+    near = []
+    for n in order:                     # one lookup per distinct unknown name (a handful), not per row
+        m = difflib.get_close_matches(n, pool, n=1, cutoff=0.5)
+        near.append(m[0] if m else None)
+    out = pd.DataFrame({"department": order, "nearest": near})
+    out["rows"] = [int(rows.get(n, 0)) for n in order]
+    out["tables"] = [tables.get(n) for n in order]
+    out["findings"] = [int(fcount.get(n, 0)) for n in order]
+    return out[cols]
+
+
+def _table_key(name: str) -> int:
+    names = list(model.TABLES)
+    return names.index(name) if name in names else len(names)
 
 
 def severity_counts(f: pd.DataFrame) -> dict[str, int]:

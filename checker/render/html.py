@@ -14,6 +14,7 @@ from . import common as cm
 # At most this many findings are embedded in the page; the rest are in the workbook and findings.csv.
 MAX_HTML_FINDINGS = 5000
 MAX_HTML_ROWS = 2000          # pending, defects
+UNKNOWN_FINDING_COLS = ["department", "rule_id", "severity", "message", "key", "input", "file", "sheet", "row"]
 TREND_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"]
 
@@ -43,43 +44,69 @@ def _records(frame: pd.DataFrame, cols: list[str]) -> list[list[str]]:
     return [list(r) for r in zip(*parts)]
 
 
+def _px(text: str, size: float = 12) -> float:
+    """Approximate rendered width in pixels of ``text`` at ``size`` px (CJK and full-width = one em)."""
+    return cm.text_width(text) * size * 0.55 + 2
+
+
 def bar_chart(sc: pd.DataFrame) -> dict:
-    """Horizontal bars of scores, ranked; geometry precomputed for the template."""
-    label_w, bar_w, row_h = 250, 420, 22
+    """Horizontal bars of scores, ranked; geometry precomputed for the template. The label column is as wide
+    as the longest department name and the right margin holds the value and grade (issue 8 E5: nothing is
+    clipped at either edge)."""
+    bar_w, row_h = 420, 22
+    labels = [str(d) for d in sc["department"]]
+    label_w = int(max([120.0] + [_px(x) for x in labels]) + 12)
     bars = []
-    for i, (d, s, g) in enumerate(zip(sc["department"], pd.to_numeric(sc["score"], errors="coerce"), sc["grade"])):
+    tail = 0.0
+    for i, (d, s, g) in enumerate(zip(labels, pd.to_numeric(sc["score"], errors="coerce"), sc["grade"])):
         v = 0.0 if pd.isna(s) else float(s)
-        bars.append({"y": 10 + i * row_h, "label": str(d), "w": round(bar_w * max(0.0, min(v, 100.0)) / 100, 1),
-                     "value": "" if pd.isna(s) else f"{v:.1f}", "grade": "" if pd.isna(g) else str(g),
+        value = "" if pd.isna(s) else f"{v:.1f}"
+        grade = "" if pd.isna(g) else str(g)
+        w = round(bar_w * max(0.0, min(v, 100.0)) / 100, 1)
+        tail = max(tail, w + 4 + _px(f"{value} {grade}") - bar_w)
+        bars.append({"y": 10 + i * row_h, "label": d, "w": w, "value": value, "grade": grade,
                      "colour": "#" + cm.GRADE_COLOURS.get(str(g), "DDDDDD"),
                      "stroke": "#" + cm.GRADE_FONT_COLOURS.get(str(g), "888888")})
     ticks = [{"x": label_w + bar_w * t / 100, "t": t} for t in (0, 60, 75, 90, 100)]
+    right = int(max(24.0, tail) + 12)
     return {"bars": bars, "label_w": label_w, "bar_w": bar_w, "row_h": row_h, "ticks": ticks,
-            "height": 10 + len(bars) * row_h + 24, "width": label_w + bar_w + 60}
+            "height": 10 + len(bars) * row_h + 24, "width": label_w + bar_w + right}
 
 
-def trend_chart(trends: pd.DataFrame | None, departments: list[str], limit: int = 10) -> dict | None:
+def trend_chart(trends: pd.DataFrame | None, departments: list[str],
+                follow: list[tuple[str, list[str]]] | None = None) -> dict | None:
+    """Score lines of every department; those in ``follow`` (``common.followed_departments``) are shown by
+    default, the others are drawn hidden and the reader can pick them (checkboxes, report.js)."""
     if trends is None or len(trends) == 0:
         return None
     t = trends.copy()
     t["score"] = pd.to_numeric(t["score"], errors="coerce")
     periods = sorted(t["period"].astype(str).unique())
     pv = t.pivot_table(index="department", columns="period", values="score", aggfunc="last")
-    names = [d for d in departments if d in pv.index][:limit]
+    ranked = [d for d in departments if d in pv.index] + sorted(set(pv.index) - set(departments))
+    tags = dict(follow or [])
+    shown = [d for d, _ in (follow or []) if d in pv.index] if follow is not None else ranked[:TREND_FOLLOW]
+    names = shown + [d for d in ranked if d not in shown]
     w, h, left, top = 640, 260, 50, 20
-    pw, ph = w - left - 200, h - top - 40
+    pw, ph = w - left - 30, h - top - 40
     xs = {p: left + (pw * i / max(1, len(periods) - 1) if len(periods) > 1 else pw / 2) for i, p in enumerate(periods)}
     lines = []
     for k, d in enumerate(names):
         pts = [(xs[p], top + ph * (1 - float(pv.at[d, p]) / 100)) for p in periods
                if p in pv.columns and pd.notna(pv.at[d, p])]
-        lines.append({"name": d, "colour": TREND_COLOURS[k % len(TREND_COLOURS)],
+        cur = pv.at[d, periods[-1]] if periods[-1] in pv.columns else None
+        lines.append({"name": d, "id": f"t{k}", "colour": TREND_COLOURS[k % len(TREND_COLOURS)],
                       "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts),
-                      "dots": [{"x": round(x, 1), "y": round(y, 1)} for x, y in pts], "ly": top + 14 * k})
+                      "dots": [{"x": round(x, 1), "y": round(y, 1)} for x, y in pts],
+                      "shown": d in shown, "tags": "、".join(tags.get(d, [])),
+                      "last": "" if cur is None or pd.isna(cur) else f"{float(cur):.1f}"})
     return {"width": w, "height": h, "left": left, "top": top, "pw": pw, "ph": ph,
             "xlabels": [{"x": round(xs[p], 1), "t": p} for p in periods],
             "ylabels": [{"y": round(top + ph * (1 - v / 100), 1), "t": v} for v in (0, 25, 50, 75, 100)],
-            "lines": lines, "legend_x": left + pw + 20, "more": max(0, len(pv.index) - len(names))}
+            "lines": lines, "n_shown": len(shown), "more": max(0, len(names) - len(shown))}
+
+
+TREND_FOLLOW = cm.TREND_FOLLOW
 
 
 def _grade_legend(report: Report) -> list[dict]:
@@ -120,7 +147,13 @@ def context(report: Report) -> dict:
     nc = report.result.not_checked
     if nc is not None and len(nc):
         nc = nc.assign(missing_inputs=cm.table_titles(nc["missing_inputs"]))
+    sk = report.result.skipped
+    skipped = sk.assign(input=sk["input"].map(cm.table_title)) if sk is not None and len(sk) else None
     w = cm.waivers_frame(report)
+    unknown = cm.unknown_departments(report)
+    unknown_f = f[f["department"].isin(set(unknown["department"]))].sort_values(
+        ["department", "rule_id", "key"], kind="mergesort", na_position="last")
+    unknown_f = unknown_f.assign(input=unknown_f["input"].map(cm.table_title))
     rs = cm.rule_summary(report)
     rs["rate"] = rs["rate"].map(lambda x: "" if x is None or pd.isna(x) else f"{float(x):.1f}")
     pack = report.pack or {}
@@ -138,7 +171,8 @@ def context(report: Report) -> dict:
         "n_pending": 0 if pending is None else len(pending), "n_defects": 0 if defects is None else len(defects),
         "score_head": ["排名", "部门", "得分", "等级"] + dims + ["覆盖率(%)", "触发的评级政策"],
         "score_rows": score_rows, "chart": bar_chart(sc),
-        "trend": trend_chart(report.trends, cm.departments_of_report(report)),
+        "trend": trend_chart(report.trends, cm.departments_of_report(report),
+                             cm.followed_departments(report, report.trends)),
         "rule_head": [cm.RULE_SUMMARY_LABELS[k] for k in ["rule_id", "article", "title", "severity", "run", "findings",
                                                            "waived", "counted", "checked", "rate", "departments"]],
         "rule_rows": _records(rs, ["rule_id", "article", "title", "severity", "run", "findings", "waived", "counted",
@@ -156,8 +190,16 @@ def context(report: Report) -> dict:
         "defect_rows": _records(defects.iloc[:MAX_HTML_ROWS].assign(table=lambda d: d["table"].map(cm.table_title))
                                 if defects is not None and len(defects) else None, model.DEFECT_COLUMNS),
         "defect_cut": max(0, (0 if defects is None else len(defects)) - MAX_HTML_ROWS),
+        "unknown_title": cm.UNKNOWN_DEPT_SECTION, "unknown_note": cm.UNKNOWN_DEPT_NOTE,
+        "unknown_head": [cm.UNKNOWN_DEPT_LABELS[k] for k in cm.UNKNOWN_DEPT_LABELS],
+        "unknown_rows": _records(unknown, list(cm.UNKNOWN_DEPT_LABELS)),
+        "unknown_finding_head": [cm.FINDING_LABELS[k] for k in UNKNOWN_FINDING_COLS],
+        "unknown_finding_rows": _records(unknown_f.iloc[:MAX_HTML_ROWS], UNKNOWN_FINDING_COLS),
+        "unknown_finding_cut": max(0, len(unknown_f) - MAX_HTML_ROWS),
         "nc_head": ["规则编号", "缺少的输入", "原因"],
         "nc_rows": _records(nc, ["rule_id", "missing_inputs", "reason"]),
+        "skipped_head": [cm.SKIPPED_LABELS[k] for k in ["rule_id", "input", "count", "reason"]],
+        "skipped_rows": _records(skipped, ["rule_id", "input", "count", "reason"]),
         "waiver_head": [cm.WAIVER_LABELS[k] for k in ["waiver_id", "rule_id", "department", "key", "reason",
                                                        "approver", "valid_until", "expired_text", "covered", "flag"]],
         "waiver_rows": _records(w, ["waiver_id", "rule_id", "department", "key", "reason", "approver", "valid_until",

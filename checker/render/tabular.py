@@ -1,8 +1,11 @@
 """findings.csv, scorecard.csv (UTF-8 with BOM) and manifest.json.
 
-The CSVs are machine-readable: values are written exactly as found, including texts starting with
-``=``, ``+``, ``-`` or ``@``. A spreadsheet program opening a CSV may take such a text for a formula;
-the workbook 审计报告_<period>.xlsx is the human artefact and writes them as text.
+The CSVs carry a BOM so that Excel opens them directly, and Excel executes a field such as ``=HYPERLINK(…)``
+or ``+cmd|' /C calc'!A0`` (an audited department controls 交换流水号, 申请编号 and its own name). Following
+OWASP's CSV-injection guidance, a text field starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
+gets a leading ``'`` (Excel shows the text, not a formula); a number (``-3``, ``-0.5``) is left as it is.
+Fields holding the delimiter, a quote or a line break are quoted (RFC 4180). The waivers reader accepts a key
+with or without that ``'``.
 """
 from __future__ import annotations
 
@@ -21,9 +24,34 @@ FINDINGS_CSV_COLUMNS = ["rule_id", "severity", "department", "input", "sheet", "
 CSV_LINE_END = "\r\n"   # RFC 4180; the same bytes on every platform
 
 
+FORMULA_START = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+
+
+def formula_safe(values: pd.Series) -> pd.Series:
+    """Text fields a spreadsheet would take for a formula get a leading ``'``; numbers and other values are
+    unchanged (vectorised)."""
+    s = values.astype(object)
+    is_text = s.map(type).eq(str).to_numpy(dtype=bool)
+    if not is_text.any():
+        return values
+    txt = s[is_text].astype(str)
+    risky = txt.str.contains(FORMULA_START, regex=True) & ~txt.str.match(_NUMBER)
+    if not risky.any():
+        return values
+    out = s.copy()
+    idx = txt.index[risky.to_numpy(dtype=bool)]
+    out.loc[idx] = "'" + txt[risky]
+    return out
+
+
 def _csv(frame: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator=CSV_LINE_END)
+    safe = frame.copy()
+    for c in safe.columns:
+        if safe[c].dtype == object:
+            safe[c] = formula_safe(safe[c])
+    safe.to_csv(path, index=False, encoding="utf-8-sig", lineterminator=CSV_LINE_END)
     return path
 
 

@@ -11,9 +11,12 @@ from openpyxl.worksheet.pagebreak import Break
 
 from .. import model
 from ..model import Report
+from ..score import counted_mask
 from . import common as cm
-from .xlsxkit import Col, kv_cells, new_workbook, save_deterministic, setup_print, write_table
+from . import xlsxkit
+from .xlsxkit import DATE_OR_TIME, Col, kv_cells, pack_lines, new_workbook, save_deterministic, setup_print, write_table
 
+INTRO_VALUE_WIDTH = 64      # column B of the auditors' 说明 sheet
 # Columns printed of 问题明细 (the rule title and the article text stay on screen only).
 FINDING_PRINT_COLS = 13
 FINDING_COLS = [
@@ -26,7 +29,7 @@ FINDING_COLS = [
 ]
 PENDING_COLS = [
     Col("rule_id", "规则编号", 13), Col("department", "部门", max_width=28), Col("key", "记录标识", max_width=30),
-    Col("due", "最迟办理时间", 17, number_format="yyyy-mm-dd hh:mm"), Col("message", "说明", 50, wrap=True),
+    Col("due", "最迟办理时间", 17, number_format=DATE_OR_TIME), Col("message", "说明", 50, wrap=True),
     Col("input_title", "来源表", 10), Col("file", "来源文件", max_width=28), Col("sheet", "工作表", max_width=14),
     Col("row", "行号", 8),
 ]
@@ -37,6 +40,27 @@ DEFECT_COLS = [
 ]
 
 SEVERITY_FILLS = {k: PatternFill("solid", fgColor=v) for k, v in cm.SEVERITY_COLOURS.items()}
+SEVERITY_FONTS = {"严重": "9C0006", "一般": "9C5700", "提示": "595959"}     # as the HTML page's 问题明细
+
+
+def _severity_colours(sheets: list, n_rows: int, cols: list[Col]) -> None:
+    """Colour the 严重程度 cells of a findings table by severity (issue 8 E8), as the HTML page does: one
+    conditional format per severity over the column, so that the table keeps its fast streamed path."""
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.utils import get_column_letter
+    keys = [c.key for c in cols]
+    if "severity" not in keys or not sheets:
+        return
+    letter = get_column_letter(keys.index("severity") + 1)
+    per_sheet = xlsxkit.MAX_SHEET_ROWS - 1
+    for k, ws in enumerate(sheets):
+        rows = max(0, min(per_sheet, n_rows - k * per_sheet))
+        if not rows:
+            continue
+        ref = f"{letter}2:{letter}{rows + 1}"
+        for sev, fill in SEVERITY_FILLS.items():
+            ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{sev}"'], fill=fill,
+                                                          font=Font(bold=True, color=SEVERITY_FONTS[sev])))
 GRADE_FILLS = {k: (PatternFill("solid", fgColor=v), Font(bold=True, color=cm.GRADE_FONT_COLOURS[k]))
                for k, v in cm.GRADE_COLOURS.items()}
 
@@ -179,6 +203,54 @@ def _not_checked_sheet(wb, report: Report, rules: pd.DataFrame):
             ws.append([text_cell(ws, rid), text_cell(ws, inp), n, reason])
 
 
+UNKNOWN_FINDING_KEYS = ["department", "rule_id", "severity", "message", "key", "input_title", "file", "sheet", "row"]
+
+
+def _unknown_dept_sheet(wb, report: Report, f: pd.DataFrame, unknown: pd.DataFrame) -> None:
+    """「部门名录中没有的部门」(issue 8 C2): the names, how many input rows and findings each has, the closest
+    directory name; then their findings, listed under the name as written. Only when there is such a name."""
+    if not len(unknown):
+        return
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+    from .xlsxkit import WRAP, header_cells, stream_rows, text_cell
+    ws = wb.create_sheet(cm.UNKNOWN_DEPT_SECTION)
+    setup_print(ws, title_rows=None)
+    widths = [30, 30, 12, 40, 14, 22, 22, 12, 8]
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = w
+    n = [0]
+
+    def add(values, height=None):
+        ws.append(values)
+        n[0] += 1
+        if height:
+            ws.row_dimensions[n[0]].height = height
+
+    head = text_cell(ws, f"{cm.UNKNOWN_DEPT_SECTION}：{len(unknown)} 个")
+    head.font = Font(bold=True, size=13, color="1F4E79")
+    add([head])
+    note = text_cell(ws, cm.UNKNOWN_DEPT_NOTE)
+    note.alignment = WRAP
+    add([note], height=45)
+    add([])
+    keys = ["department", "nearest", "rows", "tables", "findings"]
+    add(header_cells(ws, [cm.UNKNOWN_DEPT_LABELS[k] for k in keys]))
+    for row in unknown[keys].itertuples(index=False):
+        add([text_cell(ws, row.department), text_cell(ws, row.nearest or ""), WriteOnlyCell(ws, value=row.rows),
+             text_cell(ws, row.tables or ""), WriteOnlyCell(ws, value=row.findings)])
+    fu = f[f["department"].isin(set(unknown["department"]))]
+    add([])
+    sub = text_cell(ws, f"这些部门的问题：{len(fu)} 个（不计分；也列在「问题明细」中）")
+    sub.font = Font(bold=True, color="1F4E79")
+    add([sub])
+    labels = {**cm.FINDING_LABELS, "input_title": "来源表"}
+    add(header_cells(ws, [labels[k] for k in UNKNOWN_FINDING_KEYS]))
+    fu = fu.sort_values(["department", "rule_id", "key"], kind="mergesort", na_position="last")
+    stream_rows(wb, ws, fu, [Col(k, labels[k], w, wrap=k == "message") for k, w in zip(UNKNOWN_FINDING_KEYS, widths)],
+                first_row=n[0] + 1)
+
+
 def _waiver_sheet(wb, report: Report):
     w = cm.waivers_frame(report)
     if w is None:
@@ -233,7 +305,10 @@ def trend_pivot(trends: pd.DataFrame, departments: list[str]) -> pd.DataFrame:
 
 
 def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends, departments: list[str],
-                    chart_departments: int = 15, severity_of: pd.Series | None = None):
+                    chart_departments: int = 15, severity_of: pd.Series | None = None,
+                    follow: list[tuple[str, list[str]]] | None = None):
+    """整改跟踪. ``follow`` (the auditors' workbook): the departments its trend chart shows
+    (``common.followed_departments``); None: the first ``chart_departments`` rows (a department's own)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
     from .xlsxkit import header_cells, setup_print, text_cell
@@ -265,16 +340,25 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
         c.font = Font(bold=True, color="1F4E79")
         add([c])
         top = 5
-        add(header_cells(ws, ["部门"] + [str(p) for p in pv.columns]))
+        why = dict(follow or [])
+        add(header_cells(ws, ["部门"] + [str(p) for p in pv.columns] + (["图中显示（原因）"] if follow else [])))
         for dept, row in zip(pv.index, pv.itertuples(index=False)):
             vals = []
             for v in row:
                 cell = WriteOnlyCell(ws, value=None if pd.isna(v) else float(v))
                 cell.number_format = "0.0"
                 vals.append(cell)
-            add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])] + vals)
+            tag = ["是（" + "、".join(why[dept]) + "）" if dept in why else ""] if follow else []
+            add([text_cell(ws, cm.obj_text(pd.Series([dept], dtype=object)).iloc[0])] + vals
+                + [text_cell(ws, t) for t in tag])
+        rows_of = {d: top + 1 + i for i, d in enumerate(pv.index)}
+        if follow is not None:
+            shown = [d for d, _ in follow if d in rows_of]
+        else:
+            shown = list(pv.index[:chart_departments])
         ch = LineChart()
-        ch.title = "得分趋势" + ("" if len(pv) <= chart_departments else f"（前 {chart_departments} 名部门）")
+        ch.title = "得分趋势" + ("" if follow is None or len(shown) == len(pv) else
+                             f"（{len(shown)} 个需跟进的部门：不合格、得分下降、得分最低）")
         ch.y_axis.title = "得分"
         ch.y_axis.scaling.min = 0
         ch.y_axis.scaling.max = 100
@@ -283,13 +367,22 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
         ch.y_axis.majorUnit = 20
         ch.x_axis.delete = False
         ch.y_axis.delete = False
-        nshow = min(len(pv), chart_departments)
-        data = Reference(ws, min_col=1, max_col=len(pv.columns) + 1, min_row=top + 1, max_row=top + nshow)
-        ch.add_data(data, from_rows=True, titles_from_data=True)
+        for d in shown:                                   # one series per department shown (rows need not touch)
+            r = rows_of[d]
+            ch.add_data(Reference(ws, min_col=1, max_col=len(pv.columns) + 1, min_row=r, max_row=r),
+                        from_rows=True, titles_from_data=True)
         ch.set_categories(Reference(ws, min_col=2, max_col=len(pv.columns) + 1, min_row=top, max_row=top))
-        ws.add_chart(ch, f"{get_column_letter(len(pv.columns) + 3)}{top}")
+        ws.add_chart(ch, f"{get_column_letter(len(pv.columns) + (4 if follow else 3))}{top}")
         pad = max(0, 20 - len(pv))
-        for _ in range(pad + 1):
+        if follow is not None and len(shown) < len(pv):
+            add([])
+            pad -= 1
+            note = f"图中显示 {len(shown)} 个需跟进的部门（见上表末列）；网页版报告可自选部门。"
+            n = text_cell(ws, note)
+            n.font = Font(color="595959")
+            add([n])
+            pad -= 1
+        for _ in range(max(0, pad) + 1):
             add([])
     c = WriteOnlyCell(ws, value="问题整改状态（新增、持续、已整改）")
     c.font = Font(bold=True, color="1F4E79")
@@ -334,9 +427,15 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
         items.append(("参评部门", f"{len(cm.scorecard_frame(report))} 个"))
         items.append(("待办事项", f"{0 if report.result.pending is None else len(report.result.pending)} 个"))
         items.append(("输入问题", f"{0 if report.load.defects is None else len(report.load.defects)} 个"))
+        unknown = cm.unknown_departments(report)
+        if len(unknown):
+            items.append((cm.UNKNOWN_DEPT_SECTION, f"{len(unknown)} 个：" + "、".join(unknown["department"])
+                          + "（其问题不计分、不排名，见同名工作表）"))
         items.append(("#section", "检查范围"))
-        items.append(("已检查规则", f"{len(run)} 条：" + "、".join(run)))
-        items.append(("未检查规则", f"{len(nc)} 条" + ("：" + "、".join(nc) + "（原因见「未检查」）" if nc else "")))
+        # IDs packed into lines that fit the column: a rule ID never wraps in the middle (issue 8 E3)
+        items.append(("已检查规则", pack_lines(run, INTRO_VALUE_WIDTH, first=f"{len(run)} 条：")))
+        items.append(("未检查规则", pack_lines(nc, INTRO_VALUE_WIDTH, first=f"{len(nc)} 条：") + "\n（原因见「未检查」）"
+                      if nc else "0 条"))
         items.append(("#section", "输入文件"))
         items.append(("#header", ["表", "文件", "工作表", "行数", "SHA-256"]))
         for inp in sorted(report.load.inputs or [], key=lambda d: (str(d.get("table", "")), str(d.get("path", "")),
@@ -356,7 +455,7 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
             if isinstance(rw, list):
                 rw = dict(zip(d.get("rules", []), rw))
             names = [f"{r}（权重 {rw[r]}）" if r in rw else str(r) for r in d.get("rules", [])]
-            items.append([str(d.get("name")), f"权重 {d.get('weight')}；规则：" + "、".join(names)])
+            items.append([str(d.get("name")), pack_lines(names, INTRO_VALUE_WIDTH, first=f"权重 {d.get('weight')}；规则：")])
         items.append(["计分的严重程度", "、".join(s for s in model.SEVERITIES if s in scored)
                       + "（提示类问题和已豁免的问题不计分）"])
         grades = sorted(pack.get("grades") or [], key=lambda g: -float(g.get("min", 0)))
@@ -374,11 +473,17 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
     return items
 
 
+# Update cycles in the order of time (每日 … 每年), not in code-point order (issue 8 E3).
+CYCLE_ORDER = ["每日", "每周", "每月", "每季度", "每半年", "每年"]
+
+
 def _param_text(v) -> str:
+    """A parameter value for the 说明 sheet; a table (cycle_days) one entry per line, cycles in time order."""
     if isinstance(v, (list, tuple)):
         return "、".join(map(str, v))
     if isinstance(v, dict):
-        return "；".join(f"{k}={v[k]}" for k in sorted(v))
+        keys = [k for k in CYCLE_ORDER if k in v] + sorted(k for k in v if k not in CYCLE_ORDER)
+        return "\n".join(f"{k}：{v[k]}" for k in keys)
     return str(v)
 
 
@@ -390,16 +495,19 @@ def write_audit_workbook(report: Report, out_dir: Path) -> Path:
     ws = wb.create_sheet("说明")
     setup_print(ws, landscape=False, title_rows=None)
     ws.page_setup.orientation = "landscape"
-    kv_cells(ws, _intro_items(report, f, rules=rules), widths=(20, 64, 14, 8, 68))
+    kv_cells(ws, _intro_items(report, f, rules=rules), widths=(20, INTRO_VALUE_WIDTH, 14, 8, 68))
     _score_sheet(wb, report, cm.scorecard_frame(report), "部门评分")
     _rule_summary_sheet(wb, report)
-    write_table(wb, "问题明细", f, FINDING_COLS, print_cols=FINDING_PRINT_COLS)
+    _severity_colours(write_table(wb, "问题明细", f, FINDING_COLS, print_cols=FINDING_PRINT_COLS), len(f),
+                      FINDING_COLS)
     write_table(wb, "待办", _pending_frame(report.result.pending), PENDING_COLS)
     write_table(wb, "输入问题", _defect_frame(report.load.defects), DEFECT_COLS)
+    _unknown_dept_sheet(wb, report, f, cm.unknown_departments(report))
     _not_checked_sheet(wb, report, rules)
     _waiver_sheet(wb, report)
     if report.trends is not None or report.resolved is not None:
-        _tracking_sheet(wb, report, f, report.resolved, report.trends, cm.departments_of_report(report))
+        _tracking_sheet(wb, report, f, report.resolved, report.trends, cm.departments_of_report(report),
+                        follow=cm.followed_departments(report, report.trends))
     return save_deterministic(wb, path, report.as_of)
 
 
@@ -411,10 +519,8 @@ def department_rule_frame(report: Report, rules: pd.DataFrame, findings: pd.Data
     """
     out = rules[["rule_id", "title", "dimension", "severity"]].copy()
     ids = out["rule_id"].astype(str)
-    scored = set((report.pack or {}).get("scored_severities") or ["严重", "一般"])
     if len(findings):
-        st = findings["status"].astype(object)
-        counted = st.ne(model.STATUS_WAIVED) & findings["severity"].isin(scored)
+        counted = counted_mask(findings, report.pack, report.rules)
         g = pd.DataFrame({"r": findings["rule_id"].astype(str), "c": counted.astype(int)}).groupby("r")["c"]
         out["findings"] = ids.map(g.size()).fillna(0).astype(int).to_numpy()
         out["counted"] = ids.map(g.sum()).fillna(0).astype(int).to_numpy()
@@ -507,7 +613,8 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
         write_table(wb, "各规则合规率",
                     department_rule_frame(report, rules, fd, ch.iloc[c_groups.get(dept, empty_idx)], row),
                     RULE_RATE_COLS)
-        write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS)
+        _severity_colours(write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS), len(fd),
+                          FINDING_COLS)
         write_table(wb, "待办", p.iloc[p_groups.get(dept, empty_idx)], PENDING_COLS)
         write_table(wb, "输入问题", d.iloc[d_groups.get(dept, empty_idx)], DEFECT_COLS)
         if report.trends is not None or report.resolved is not None:

@@ -28,6 +28,10 @@ FAST_CHUNK_ROWS = 20_000
 # (module constant so tests can lower it).
 MAX_SHEET_ROWS = 1_048_576
 
+# Col.number_format for a column of days and moments (待办 最迟办理时间: working-day deadlines are days, hour
+# deadlines are moments): each cell gets yyyy-mm-dd or yyyy-mm-dd hh:mm (issue 8 E1).
+DATE_OR_TIME = "date-or-time"
+
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_ALIGN = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -120,7 +124,12 @@ def column_values(ws, s: pd.Series, number_format: str | None = None, align: Ali
         for i, v in enumerate(vals):
             if v is not None and not isinstance(v, (Cell, str)):
                 c = WriteOnlyCell(ws, value=v)
-                c.number_format = number_format
+                if number_format == DATE_OR_TIME:     # a day shows as a day, a moment with its time
+                    midnight = isinstance(v, datetime) and v.hour == v.minute == v.second == v.microsecond == 0
+                    c.number_format = "yyyy-mm-dd" if midnight or not isinstance(v, datetime) \
+                        else "yyyy-mm-dd hh:mm"
+                else:
+                    c.number_format = number_format
                 vals[i] = c
     if align is not None:
         for i, v in enumerate(vals):
@@ -377,6 +386,29 @@ def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2, styles
         yield ("".join((acc + "</row>").tolist())).encode("utf-8")
 
 
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column of ``width`` (Excel character units; a CJK character counts 2):
+    every line break starts a line, each line wraps on its own. Slightly generous, so that no row is clipped."""
+    per_line = max(1, int(width) - 1)
+    return sum(max(1, -(-text_width(seg) // per_line)) for seg in str(text).split("\n"))
+
+
+def pack_lines(items: list[str], width: float, sep: str = "、", first: str = "") -> str:
+    """``items`` joined by ``sep``, broken into lines (``\n``) that fit ``width``, never inside an item (a rule ID
+    such as GZ165-08-1 would otherwise wrap at its hyphen)."""
+    limit = max(1, int(width * 0.9) - 2)       # spreadsheet programs fit a little less than the nominal width
+    lines, cur = [], first
+    for i, it in enumerate(items):
+        piece = it + (sep if i < len(items) - 1 else "")
+        if cur and text_width(cur + piece) > limit and cur != first:
+            lines.append(cur)
+            cur = piece
+        else:
+            cur += piece
+    lines.append(cur)
+    return "\n".join(lines)
+
+
 def kv_cells(ws, items: list, widths: tuple = (22, 90)) -> None:
     """Write a free-form sheet (说明): rows of values; a row given as ('#title', text) is a title,
     ('#section', text) a section header, ('#header', [labels]) a table header."""
@@ -387,7 +419,7 @@ def kv_cells(ws, items: list, widths: tuple = (22, 90)) -> None:
         r += 2 if isinstance(row, tuple) and row and row[0] == "#section" else 1
         if not (isinstance(row, tuple) and row and str(row[0]).startswith("#")):
             # wrapped texts: give the row the height of its lines (spreadsheet programs do not all re-fit)
-            lines = max([1] + [-(-text_width(v) // max(1, int((widths[j] if j < len(widths) else 10) * 1.1)))
+            lines = max([1] + [wrapped_lines(v, widths[j] if j < len(widths) else 10)
                                for j, v in enumerate(row) if isinstance(v, str)])
             if lines > 1:
                 ws.row_dimensions[r].height = 15 * lines

@@ -1,16 +1,20 @@
-"""A deterministic, realistic synthetic ``Report`` for the writers' tests, visual checks and benchmarks.
+"""A deterministic, realistic synthetic ``Report`` for the writers' tests, visual checks (tools/look.py) and
+benchmarks: a test fixture, not part of the package (issue 8 F4).
 
-Not used by a run: the pipeline builds the real Report. ``make_report(n_findings=400)``.
+The rule catalogue, the pack (dimensions, weights, grades, policies) and the parameters are the REAL gz165
+pack's, so that the fixture cannot drift from it; findings, scores and inputs are synthetic.
+``make_report(n_findings=400)``.
 """
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-from .. import model
-from ..model import EvalResult, LoadResult, Period, Report
+from checker import model
+from checker.model import EvalResult, LoadResult, Period, Report
 
 DEPARTMENTS = [
     "广州市政务服务数据管理局", "广州市公安局", "广州市民政局", "广州市卫生健康委员会", "广州市市场监督管理局",
@@ -18,26 +22,20 @@ DEPARTMENTS = [
     "广州市交通运输局", "广州市税务局", "广州市生态环境局", "天河区政务服务数据管理局", "海珠区民政局",
     "广州市规划和自然资源局/测绘地理信息分局",
 ]
-RULES = [
-    ("GZ165-08-1", "8 ¶1", "部门未编制政务信息资源目录", "严重", "目录管理"),
-    ("GZ165-08-2", "8 ¶2", "目录更新报送超过15个工作日", "一般", "目录管理"),
-    ("GZ165-10-1", "10 ¶1", "共享类型缺失或无效", "严重", "目录管理"),
-    ("GZ165-10-3", "10 ¶3", "有条件共享缺少共享条件或依据", "一般", "目录管理"),
-    ("GZ165-11-1", "11 ¶3", "共享资源目录要素不全", "一般", "目录管理"),
-    ("GZ165-16-1", "16 ¶1", "未通过共享平台交换非涉密信息", "严重", "平台共享"),
-    ("GZ165-17-1", "17 ¶1", "未公布共享责任人员", "一般", "平台共享"),
-    ("GZ165-18-1", "18, 11", "数据超过一个更新周期未更新", "提示", "数据提供"),
-    ("GZ165-19-2", "19 ¶2", "数据变化后超过5个工作日未上平台", "一般", "数据提供"),
-    ("GZ165-20-1", "20 ¶2", "共享资源未经保密审查", "严重", "数据提供"),
-    ("GZ165-20-2", "20 ¶2", "涉密信息上共享平台", "严重", "数据提供"),
-    ("GZ165-REQ-1", "国发51号", "共享申请超过10个工作日未答复", "一般", "共享服务"),
-    ("GZ165-DIS-1", "地方政策", "数据异议超过5个工作日未核实", "一般", "共享服务"),
-]
-ARTICLE_TEXT = ("各政务部门应当根据政务信息资源目录体系的要求，编制本部门政务信息资源目录，报送本级政务信息共享主管部门。"
-                "有关法律法规作出修订或者行政管理职能发生变化的，各政务部门应当自发生变化之日起15个工作日内更新本部门政务信息资源目录。")
+# The rules findings are drawn from (real IDs of the pack); the last one, GZ165-DIS-1, is "not checked".
+FINDING_RULES = ["GZ165-08-1", "GZ165-08-2", "GZ165-10-1", "GZ165-10-3", "GZ165-11-1", "GZ165-16-1", "GZ165-17-1",
+                 "GZ165-18-1", "GZ165-19-2", "GZ165-20-1", "GZ165-20-2", "GZ165-REQ-1", "GZ165-DIS-1"]
 INPUT_OF = {"GZ165-08-1": "departments", "GZ165-08-2": "catalog_changes", "GZ165-16-1": "exchanges",
             "GZ165-17-1": "officers", "GZ165-19-2": "updates", "GZ165-REQ-1": "requests", "GZ165-DIS-1": "disputes"}
 SHEET_OF = {t: model.TABLE_TITLES[t] for t in model.TABLES}
+
+
+@lru_cache(maxsize=1)
+def real_pack():
+    """(rule catalogue, pack manifest, parameters) of the bundled gz165 pack."""
+    from checker import engine
+    p = engine.load_pack("gz165")
+    return p.rule_info(), dict(p.manifest), p.params_used()
 
 
 def make_report(n_findings: int = 400, *, history: bool = True, waivers: bool = True, seed: int = 7,
@@ -45,13 +43,11 @@ def make_report(n_findings: int = 400, *, history: bool = True, waivers: bool = 
     rng = np.random.default_rng(seed)
     depts = list(departments or DEPARTMENTS)
     per = Period.parse(period)
+    real_rules, real_manifest, real_params = real_pack()
+    rules = real_rules.copy()
+    sev_of = dict(zip(rules["rule_id"], rules["severity"]))
+    RULES = [(r, sev_of[r]) for r in FINDING_RULES]
     rule_ids = [r[0] for r in RULES]
-    rules = pd.DataFrame({
-        "rule_id": rule_ids, "article": [r[1] for r in RULES], "article_text": ARTICLE_TEXT,
-        "title": [r[2] for r in RULES], "explanation": [r[2] + "。" for r in RULES],
-        "severity": [r[3] for r in RULES], "dimension": [r[4] for r in RULES],
-        "inputs": [INPUT_OF.get(r[0], "catalog") for r in RULES],
-    })
     # findings
     ri = rng.integers(0, len(RULES) - 1, n_findings)       # GZ165-DIS-1 is "not checked"
     di = rng.integers(0, len(depts), n_findings)
@@ -66,7 +62,7 @@ def make_report(n_findings: int = 400, *, history: bool = True, waivers: bool = 
     rows = pd.array(rng.integers(2, 5000, n_findings), dtype="Int64")
     rows[seq % 17 == 0] = pd.NA
     f = pd.DataFrame({
-        "rule_id": rid, "severity": np.array([r[3] for r in RULES])[ri],
+        "rule_id": rid, "severity": np.array([r[1] for r in RULES])[ri],
         "department": np.array(depts, dtype=object)[di],
         "counterpart": np.where(seq % 4 == 0, np.array(depts, dtype=object)[(di + 1) % len(depts)], None),
         "input": inp, "file": "2026年10月共享数据导出.xlsx", "sheet": [SHEET_OF[t] for t in inp], "row": rows,
@@ -88,8 +84,7 @@ def make_report(n_findings: int = 400, *, history: bool = True, waivers: bool = 
                        "reason": ["未提供数据异议表（数据异议），本规则未检查"]})
     sk = pd.DataFrame({"rule_id": ["GZ165-19-2"], "input": ["updates"], "count": [12],
                        "reason": ["数据变化时间缺失或无法识别"]})
-    params = {"GZ165-08-2": {"working_days": 15}, "GZ165-19-2": {"working_days": 5},
-              "GZ165-REQ-1": {"working_days": 10}}
+    params = {k: dict(v) for k, v in real_params.items() if v}
     # tables and defects (defects attributable through the tables' meta columns)
     cat = pd.DataFrame({"信息资源代码": [f"RC{i:05d}" for i in range(60)],
                         "提供部门": [depts[i % len(depts)] for i in range(60)],
@@ -109,7 +104,7 @@ def make_report(n_findings: int = 400, *, history: bool = True, waivers: bool = 
                       defects=defects)
     result = EvalResult(findings=f, checked=ch, pending=pend, not_checked=nc, skipped=sk, params=params)
     # scorecard
-    dims = ["目录管理", "平台共享", "数据提供", "共享服务"]
+    dims = [d["name"] for d in real_manifest["dimensions"]]
     score = np.round(rng.uniform(40, 99, len(depts)), 1)
     order = np.argsort(-score, kind="stable")
     sc = pd.DataFrame({"department": np.array(depts, dtype=object)[order], "score": score[order]})
@@ -121,21 +116,16 @@ def make_report(n_findings: int = 400, *, history: bool = True, waivers: bool = 
         if j == 3:
             v[::4] = pd.NA
         sc[d] = v
-    for r in rule_ids[:-1]:
-        sc[r] = np.round(rng.uniform(60, 100, len(depts)), 1)
+    from checker.score import scored_rules
+    for r, _, _ in scored_rules(real_manifest, rules):
+        if r != "GZ165-DIS-1":
+            sc[r] = np.round(rng.uniform(60, 100, len(depts)), 1)
     sc["coverage"] = 87.5
     sc["rules_applicable"] = 12
     sc["raw_grade"] = sc["grade"]
     sc["capped_by"] = None
     sc.loc[len(sc) - 1, ["grade", "capped_by"]] = ["不合格", "P-20-2"]
-    pack = {"pack": "gz165", "version": "2026.11.1", "title": "《广州市政务信息共享管理规定》合规检查规则包",
-            "regulation": "广州市政务信息共享管理规定（市政府令第165号，2019年7月1日起施行）",
-            "dimensions": [{"name": d, "weight": w, "rules": [r[0] for r in RULES if r[4] == d]}
-                           for d, w in zip(dims, [30, 25, 30, 15])],
-            "grades": [{"grade": "优秀", "min": 90}, {"grade": "良好", "min": 75}, {"grade": "合格", "min": 60},
-                       {"grade": "不合格", "min": 0}],
-            "policies": [{"id": "P-20-2", "title": "涉密信息上平台一票否决"},
-                         {"id": "P-16-1", "title": "绕开平台点对点交换，等级最高为合格"}]}
+    pack = real_manifest
     wv = None
     if waivers:
         wv = pd.DataFrame({"waiver_id": ["W-001", "W-002", "W-003"], "rule_id": ["GZ165-10-1", "GZ165-17-1", "GZ165-20-1"],
