@@ -230,14 +230,40 @@ def test_upload_cap_is_enforced_while_streaming(tmp_path):
         s.stop()
 
 
+def _children_of(pid: int) -> list[int]:
+    from pathlib import Path
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(p.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
 def test_restart_marks_an_unfinished_run_interrupted_and_keeps_the_queue(tmp_path):
     s = start_server(tmp_path)
     first = s.submit()
     second = s.submit()
     s.wait(first, until=("running",), timeout=60)
+    children = _children_of(s.proc.pid)
     s.proc.send_signal(signal.SIGKILL)                  # the worker dies mid-run
     s.proc.wait()
     s.proc = None
+    deadline = time.time() + 2                          # its run's child process dies with it
+    while any(_alive(c) for c in children) and time.time() < deadline:
+        time.sleep(0.1)
+    assert children and not any(_alive(c) for c in children)
     s.port = free_port()
     s.start()
     try:

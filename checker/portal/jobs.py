@@ -34,9 +34,24 @@ _active: dict[int, subprocess.Popen] = {}
 _lock = threading.Lock()
 
 
+def _die_with_parent() -> None:
+    """Linux: the child is killed when the server dies, even by SIGKILL (an orphaned run would go on writing
+    the history DB beside the next run)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _preexec(memory: int):
+    parent = os.getpid()
+
     def limit() -> None:
         os.setsid()                               # its own process group: the whole tree is killed on timeout
+        _die_with_parent()
+        if os.getppid() != parent:                # the server died before the line above
+            os._exit(1)
         if memory:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     return limit
