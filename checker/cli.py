@@ -368,15 +368,45 @@ def explain_cmd(rule_id, pack, params):
         out += ["含义：", _indent(str(r["explanation"])), ""]
     used = (p.params_used() or {}).get(r["rule_id"]) or {}
     if used:
-        out += ["参数（可在 rules/<包>/<规则编号>.yaml 或 --params 中修改）："]
-        out += [f"  {k} = {_value_text(v)}" for k, v in used.items()]
+        info = p.param_info().get(r["rule_id"], {}) if hasattr(p, "param_info") else {}
+        out += ["参数（可在规则包的 <规则编号>.yaml 或 --params 中修改）："]
+        for k, v in used.items():
+            i = info.get(k, {})
+            what = "：" + "，".join(x for x in (i.get("label"), i.get("description")) if x) if i else ""
+            out.append(f"  {k} = {_value_text(v)}{i.get('unit', '') if not isinstance(v, dict) else ''}{what}")
         out.append("")
+    out += _derivation_lines(p, r["rule_id"])
     examples = _examples(p, r["rule_id"])
     if examples:
         out.append("示例：")
         for i, ex in enumerate(examples, 1):
             out += _render_example(i, ex)
     click.echo("\n".join(out).rstrip())
+
+
+def _derivation_lines(pack, rule_id: str) -> list[str]:
+    """The derivations a rule reads (its rule file's ``derivations``), each with its columns and documentation."""
+    try:
+        rule = pack.rule(rule_id)
+    except (AttributeError, KeyError):
+        return []
+    from .engine.derivations import REGISTRY
+    names = [n for n in rule.derivations if n in REGISTRY]
+    if not names:
+        return []
+    out = ["派生（由 checker/engine/derivations/ 计算，规则文件 derivations 中列出）："]
+    for n in names:
+        d = REGISTRY[n]
+        reads = [f"代码表 {'、'.join(d.codelists)}"] if d.codelists else []
+        if d.classifier:
+            reads.append("法律依据分类表 legal_basis.yaml")
+        if d.params:
+            reads.append(f"pack.yaml derivations.{n}")
+        out.append(f"  {n}（{'视图 ' + d.view if d.is_view else '列'} {'、'.join(d.adds)}）"
+                   + (f"，读取{'；'.join(reads)}" if reads else ""))
+        out.append(_indent(d.summary, 4))
+    out.append("")
+    return out
 
 
 def _indent(text: str, n: int = 2) -> str:

@@ -1,7 +1,7 @@
-"""Legal-basis classifier for GZ165-10-5 (rules.md "Classifying a legal basis").
+"""Legal-basis classifier (rules.md "Classifying a legal basis"), driven by a pack's ``legal_basis.yaml``.
 
-The pattern tables and the worked examples live in ``rules/gz165/legal_basis.yaml`` (read its header for the
-method). Everything is vectorised with ``Series.str`` regexes: one ``extractall`` per citation kind, then a
+The pattern tables, the levels, the sufficient levels and the worked examples live in each pack's
+``legal_basis.yaml`` (read the installed packs' headers for the method); this module holds none of them. Everything is vectorised with ``Series.str`` regexes: one ``extractall`` per citation kind, then a
 group-by per text.
 """
 from __future__ import annotations
@@ -18,9 +18,7 @@ import yaml
 from .errors import PackError
 from .text import is_missing
 
-__all__ = ["classify_basis", "load_table", "default_table", "LEVELS"]
-
-LEVELS = ["法律", "行政法规", "党中央国务院政策", "无法识别", "不足"]
+__all__ = ["classify_basis", "load_table"]
 RESULT_COLUMNS = ["level", "sufficient", "citations"]
 
 _HAN = r"\u4e00-\u9fff"
@@ -116,14 +114,9 @@ def _load_cached(path: str) -> _Table:
     return _Table(data, path)
 
 
-def default_table() -> Path:
-    """The installed gz165 pack's legal_basis.yaml."""
-    from .engine.resources import packs_dir
-    return packs_dir() / "gz165" / "legal_basis.yaml"
-
-
-def load_table(path: str | Path | None = None) -> _Table:
-    return _load_cached(str(path or default_table()))
+def load_table(path: str | Path) -> _Table:
+    """The compiled classifier table of one pack (its legal_basis.yaml)."""
+    return _load_cached(str(path))
 
 
 def normalise(texts: pd.Series) -> pd.Series:
@@ -183,12 +176,12 @@ def _number_class(tails: pd.Series, tb: _Table) -> pd.Series:
     return out
 
 
-def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.DataFrame:
-    """Classify 共享依据 texts. Returns a frame on the same index with columns
+def classify_basis(texts: pd.Series, table: str | Path) -> pd.DataFrame:
+    """Classify 共享依据 texts with the classifier table ``table`` (a pack's legal_basis.yaml). Returns a frame on the same index with columns
 
-    - ``level``: 法律 / 行政法规 / 党中央国务院政策 / 不足 / 无法识别 (the strongest recognised citation; 无法识别 only
-      when nothing recognisable is cited); ``None`` for an empty or placeholder text;
-    - ``sufficient`` (bool): level is 法律, 行政法规 or 党中央国务院政策;
+    - ``level``: one of the table's ``levels`` (the strongest recognised citation; 无法识别 only when nothing
+      recognisable is cited); ``None`` for an empty or placeholder text;
+    - ``sufficient`` (bool): level is one of the table's ``sufficient_levels``;
     - ``citations`` (str): the recognised citations with their class, strongest first, joined with ``；``,
       e.g. ``《中华人民共和国统计法》（法律）；《广州市信息化促进条例》（地方性法规、规章或规范性文件）``.
     """

@@ -230,6 +230,9 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     from .waivers import apply_waivers, read_waivers
     check_params_file(params)
     the_pack = _engine.load_pack(pack, str(params) if params else None)
+    from .schema import use_codelists
+    if getattr(the_pack, "codelists", None):
+        use_codelists(the_pack.codelists)      # the loader and templates follow the run's pack
     rule_ids = list(the_pack.rule_info()["rule_id"])
     waiver_frame = read_waivers(waivers, rule_ids) if waivers else None
     if history:
@@ -261,6 +264,8 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     from .score import score as _score
     scored_in = _with_status(findings)
     manifest = dict(the_pack.manifest)
+    if hasattr(the_pack, "param_labels"):      # the 说明 sheet names parameters as their rule files do
+        manifest["param_labels"] = the_pack.param_labels()
     rules = the_pack.rule_info()
     scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _departments(lr), rules=rules)
 

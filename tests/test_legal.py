@@ -8,9 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checker.errors import PackError
-from checker.legal import classify_basis, default_table
+from checker.engine.resources import packs_dir
+from checker.legal import classify_basis as _classify
 
-with open(default_table(), encoding="utf-8") as fh:
+GZ165_TABLE = packs_dir() / "gz165" / "legal_basis.yaml"
+
+
+def classify_basis(texts, table=GZ165_TABLE):
+    return _classify(texts, table)
+
+
+with open(GZ165_TABLE, encoding="utf-8") as fh:
     TABLE = yaml.safe_load(fh)
 EXAMPLES = TABLE["examples"]
 

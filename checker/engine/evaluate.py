@@ -43,7 +43,7 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     needed = {c for rule in pack.rules for check in rule.checks for c in check.columns}
-    views = Views(tables, pack.codelists, period, as_of, calendar, needed)
+    views = Views(tables, pack.codelists, period, as_of, calendar, needed, pack.pack_data())
     acc = _Acc()
     unreadable = _unreadable_cells(defects)
     for rule in pack.rules:

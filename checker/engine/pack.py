@@ -16,12 +16,15 @@ import yaml
 
 from ..errors import PackError
 from ..model import META_COLUMNS, RULE_INFO_COLUMNS, SEVERITIES, TABLES, TABLE_TITLES
-from .derive import VIEWS, base_table, view_columns
+import sys
+
+from .derivations import REGISTRY as DERIVATIONS
+from .derive import base_table, column_source, view_args as view_arg_defaults, view_builder, view_columns, views
 from .lang import Compiler
-from .resources import packs_dir
+from .resources import DEFAULT_PACK, packs_dir
 
 RULE_FIELDS_REQUIRED = ["id", "article", "article_text", "title", "explanation", "severity", "dimension", "inputs"]
-RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis"]
+RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis", "derivations"]
 CHECK_FIELDS = ["view", "view_args", "scope", "skip", "when", "deadline", "key", "department", "counterpart",
                 "input", "row", "message", "pending_message", "severity_cases", "out_of_scope_reason", "name"]
 DEADLINE_FIELDS = ["event", "action", "limit", "unit"]
@@ -64,6 +67,7 @@ class Check:
     # the columns that decide which records are checked and which are findings (scope, skips, when, department);
     # the rest (key, messages, severity cases) are read for the findings only
     decide_columns: list[str] = field(default_factory=list)
+    derivations: list[str] = field(default_factory=list)   # the derivations whose columns it reads
 
 
 @dataclass
@@ -82,6 +86,11 @@ class Rule:
     def severity(self) -> str:
         return self.data["severity"]
 
+    @property
+    def derivations(self) -> list[str]:
+        """The derivations the rule file names (``derivations:``), in its order."""
+        return list(self.data.get("derivations") or [])
+
 
 @dataclass
 class Pack:
@@ -90,6 +99,8 @@ class Pack:
     codelists: dict[str, Any]
     rules: list[Rule]
     params_file: str | None = None
+    legal_basis: Path | None = None            # the pack's legal-basis classifier table
+    derivation_params: dict[str, dict[str, Any]] = field(default_factory=dict)   # pack.yaml derivations
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -104,12 +115,38 @@ class Pack:
                  "inputs": "、".join(r.inputs)} for r in self.rules]
         return pd.DataFrame(rows, columns=RULE_INFO_COLUMNS)
 
+    def param_info(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Per rule and parameter, the rule file's ``label``, ``unit`` and ``description`` (those given)."""
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for r in self.rules:
+            for name, spec in (r.data.get("params") or {}).items():
+                if isinstance(spec, dict):
+                    info = {k: str(spec[k]) for k in ("label", "unit", "description") if spec.get(k) is not None}
+                    if info:
+                        out.setdefault(r.id, {})[name] = info
+        return out
+
+    def param_labels(self) -> dict[str, dict[str, str]]:
+        """Per rule and parameter, its display name: 「label（unit）」 (parameters with a label only)."""
+        out: dict[str, dict[str, str]] = {}
+        for rid, params in self.param_info().items():
+            for name, info in params.items():
+                if info.get("label"):
+                    unit = f"（{info['unit']}）" if info.get("unit") else ""
+                    out.setdefault(rid, {})[name] = info["label"] + unit
+        return out
+
     def params_used(self) -> dict[str, dict[str, Any]]:
         return {r.id: dict(r.params) for r in self.rules}
 
     def subset(self, rule_ids: list[str]) -> "Pack":
         keep = [r for r in self.rules if r.id in set(rule_ids)]
-        return Pack(self.root, self.manifest, self.codelists, keep, self.params_file)
+        return Pack(self.root, self.manifest, self.codelists, keep, self.params_file, self.legal_basis,
+                    self.derivation_params)
+
+    def pack_data(self) -> dict[str, Any]:
+        """What the derivations read from the pack besides the code lists."""
+        return {"legal_basis": self.legal_basis, "derivations": self.derivation_params}
 
 
 _FOLD_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
@@ -184,7 +221,12 @@ def _type_name(v: Any) -> str:
     return {bool: "是/否", int: "整数", float: "数值", str: "文字", list: "列表", dict: "映射"}.get(type(v), type(v).__name__)
 
 
-def load_pack(name_or_path: str | Path = "gz165", params_file: str | Path | None = None) -> Pack:
+def load_codelists(name_or_path: str | Path = DEFAULT_PACK) -> dict[str, Any]:
+    """The code lists of a pack, without loading its rules."""
+    return load_pack(name_or_path).codelists
+
+
+def load_pack(name_or_path: str | Path = DEFAULT_PACK, params_file: str | Path | None = None) -> Pack:
     p = Path(name_or_path)
     root = p if (p.is_dir() or p.suffix == ".yaml" or "/" in str(name_or_path)) else packs_dir() / str(name_or_path)
     if root.suffix == ".yaml":
@@ -216,7 +258,41 @@ def load_pack(name_or_path: str | Path = "gz165", params_file: str | Path | None
     overrides = _read_params(params_file, files) if params_file else {}
     rules = [_load_rule(files[rid], dim_of, codelists, overrides.get(rid, {}), manifest,
                         f"参数文件 {params_file}" if params_file else "参数文件") for rid in order]
-    return Pack(root, manifest, codelists, rules, str(params_file) if params_file else None)
+    legal = root / "legal_basis.yaml"
+    legal = legal if legal.is_file() else None
+    dparams = manifest.get("derivations") or {}
+    _check_derivation_data(root, rules, codelists, legal, dparams)
+    return Pack(root, manifest, codelists, rules, str(params_file) if params_file else None, legal, dparams)
+
+
+def _check_derivation_data(root: Path, rules: list[Rule], codelists: dict, legal: Path | None,
+                           dparams: Any) -> None:
+    """The pack holds what its rules' derivations read: code lists, the classifier table, their parameters."""
+    where = root / "pack.yaml"
+    if not isinstance(dparams, dict):
+        raise PackError(f"{where}：derivations 应为「派生名称: {{参数: 值}}」的映射")
+    for name in dparams:
+        if name not in DERIVATIONS:
+            raise PackError(f"{where}：derivations 中的派生「{name}」未知（可用：{', '.join(sorted(DERIVATIONS))}）")
+    used: set[str] = set()
+    todo = [d for r in rules for c in r.checks for d in c.derivations]
+    while todo:
+        n = todo.pop()
+        if n not in used:
+            used.add(n)
+            todo += list(DERIVATIONS[n].needs) + list(DERIVATIONS[n].uses)
+    for n in sorted(used):
+        d = DERIVATIONS[n]
+        miss = [c for c in d.codelists if c not in codelists]
+        if miss:
+            raise PackError(f"{root / 'codelists.yaml'}：缺少代码表「{'、'.join(miss)}」（派生 {n} 读取它）")
+        if d.classifier and legal is None:
+            raise PackError(f"规则包 {root}：缺少法律依据分类表 legal_basis.yaml（派生 {n} 读取它）")
+        check = getattr(sys.modules[d.module], "check_params", None)
+        if d.params and check is not None:
+            problems = check({**d.params, **(dparams.get(n) or {})}, str(where))
+            if problems:
+                raise PackError(problems[0])
 
 
 def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
@@ -287,6 +363,22 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
     cwhere = f"{where}（参数值来自{pwhere}）" if override else where
     checks = [_load_check(c, f"{cwhere}" + (f" 第 {i + 1} 项检查" if len(raw_checks) > 1 else ""), params,
                           codelists, inputs) for i, c in enumerate(raw_checks)]
+    named = data.get("derivations") or []
+    if not isinstance(named, list) or not all(isinstance(n, str) for n in named):
+        raise PackError(f"{where}：derivations 应为派生名称的列表，如 [approval]")
+    unknown = [n for n in named if n not in DERIVATIONS]
+    if unknown:
+        raise PackError(f"{where}：derivations 中的派生「{'、'.join(unknown)}」未知"
+                        f"（可用：{', '.join(sorted(DERIVATIONS))}；sharecheck explain 规则编号 显示各派生的说明）")
+    used = [d for c in checks for d in c.derivations]
+    missing = [d for d in dict.fromkeys(used) if d not in named]
+    if missing:
+        cols = {d: [col for c in checks for col, src in column_source(c.view).items()
+                    if src == d and col in c.columns] for d in missing}
+        what = "；".join(f"「{d}」（" + ("视图 " + d if not cols[d] else "列 " + "、".join(dict.fromkeys(cols[d])))
+                        + "）" for d in missing)
+        raise PackError(f"{where}：规则读取派生 {what}，但 derivations 未列出：请在 derivations 中加入"
+                        f"「{'、'.join(missing)}」")
     return Rule(data["id"], path, data, params, checks)
 
 
@@ -310,13 +402,13 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
         if f not in c or c[f] in (None, ""):
             raise PackError(f"{where}：缺少必填字段「{f}」")
     view = c["view"]
-    if view not in VIEWS:
-        raise PackError(f"{where}：视图「{view}」未知（可用视图：{', '.join(VIEWS)}）")
+    if view not in views():
+        raise PackError(f"{where}：视图「{view}」未知（可用视图：{', '.join(views())}）")
     if base_table(view) not in inputs:
         raise PackError(f"{where}：视图 {view} 读取 {base_table(view)}，但 inputs 未列出该表")
     view_args = {}
     for k, v in (c.get("view_args") or {}).items():
-        if k not in VIEWS[view][2]:
+        if k not in view_arg_defaults(view):
             raise PackError(f"{where}：视图 {view} 没有参数「{k}」")
         view_args[k] = _resolve(v, params, where, f"view_args.{k}")
     cols = view_columns(view)
@@ -389,7 +481,11 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
         used |= {deadline.event, deadline.action}
     view_cols = view_columns(view)
     check_cols = [col for col in view_cols if col in used]
+    source = column_source(view)
+    builder = view_builder(view)
+    derivs = ([builder.name] if builder is not None else []) + [source[col] for col in check_cols if col in source]
     return Check(
+        derivations=list(dict.fromkeys(derivs)),
         columns=check_cols, decide_columns=[col for col in view_cols if col in deciding],
         view=view, view_args=view_args,
         scope=scope_fn,

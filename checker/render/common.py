@@ -70,16 +70,11 @@ GRADE_BAR_COLOURS = {"优秀": "70AD47", "良好": "5B9BD5", "合格": "FFC000",
 GRADE_BAR_NAMES = {"优秀": "绿", "良好": "蓝", "合格": "黄", "不合格": "红"}
 SEVERITY_COLOURS = {"严重": "FFC7CE", "一般": "FFEB9C", "提示": "EDEDED"}
 
-# Chinese names of the rule parameters (the identifier used in a --params file is shown beside them).
-PARAM_LABELS = {
-    "limit_wd": "期限（工作日）", "limit_hours": "期限（小时）", "window_wd": "季度初更新窗口（工作日）",
-    "cycle_days": "各更新周期的一个周期（天）",
-}
-
-
-def param_label(key) -> str:
+def param_label(key, label: str | None = None) -> str:
+    """A parameter's display name (from its rule file: label and unit) with the identifier used in a --params file
+    beside it; the identifier alone when the rule file gives no label."""
     key = str(key)
-    return f"{PARAM_LABELS[key]}（{key}）" if key in PARAM_LABELS else key
+    return f"{label}（{key}）" if label else key
 
 
 _READ_COUNTED = "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。"

@@ -131,7 +131,7 @@ def context(report: Report) -> dict:
         "statuses": sorted(set(f["status"].dropna().astype(str))),
     }
     return {
-        "title": f"广州市政务信息共享合规审计报告（{report.period.label}）",
+        "title": f"{pack.get('report_title') or '政务信息共享合规审计报告'}（{report.period.label}）",
         "period": report.period, "as_of": report.as_of.isoformat(), "pack": pack,
         "previous_period": report.previous_period,
         "sev": cm.severity_counts(f), "stat": cm.status_counts(f), "n_findings": len(f),
