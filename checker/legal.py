@@ -100,8 +100,7 @@ class _Table:
         return out
 
 
-@lru_cache(maxsize=8)
-def _load_cached(path: str) -> _Table:
+def _read_data(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
@@ -111,11 +110,31 @@ def _load_cached(path: str) -> _Table:
         raise PackError(f"法律依据分类表 {path} 不是有效的 YAML（{exc}）") from None
     if not isinstance(data, dict):
         raise PackError(f"法律依据分类表 {path} 的内容应为映射（键: 值）")
-    return _Table(data, path)
+    return data
 
 
-def load_table(path: str | Path) -> _Table:
-    """The compiled classifier table of one pack (its legal_basis.yaml)."""
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> _Table:
+    return _Table(_read_data(path), path)
+
+
+@lru_cache(maxsize=8)
+def _load_merged(paths: tuple[str, ...]) -> _Table:
+    """A pack's table merged over its parent's, entry by entry: a mapping (classes) key by key, anything else
+    (lists of patterns, level sets) replaced."""
+    if len(paths) == 1:
+        return _load_cached(paths[0])
+    data: dict = {}
+    for p in paths:
+        for k, v in _read_data(p).items():
+            data[k] = {**data[k], **v} if isinstance(v, dict) and isinstance(data.get(k), dict) else v
+    return _Table(data, " + ".join(paths))
+
+
+def load_table(path: str | Path | tuple | list) -> _Table:
+    """The compiled classifier table of one pack (its legal_basis.yaml, or the chain of them, parent first)."""
+    if isinstance(path, (tuple, list)):
+        return _load_merged(tuple(str(p) for p in path))
     return _load_cached(str(path))
 
 
@@ -176,7 +195,7 @@ def _number_class(tails: pd.Series, tb: _Table) -> pd.Series:
     return out
 
 
-def classify_basis(texts: pd.Series, table: str | Path) -> pd.DataFrame:
+def classify_basis(texts: pd.Series, table: str | Path | tuple) -> pd.DataFrame:
     """Classify 共享依据 texts with the classifier table ``table`` (a pack's legal_basis.yaml). Returns a frame on the same index with columns
 
     - ``level``: one of the table's ``levels`` (the strongest recognised citation; 无法识别 only when nothing

@@ -101,6 +101,7 @@ class EvalResult:
     not_checked: pd.DataFrame                # NOT_CHECKED_COLUMNS
     skipped: pd.DataFrame                    # SKIPPED_COLUMNS
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule_id -> parameters used
+    out_of_scope: dict[str, Any] = field(default_factory=dict)      # a pack scope's counts (packs.md `scope`)
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:

@@ -202,6 +202,15 @@ def _departments(lr: LoadResult) -> pd.DataFrame | None:
     return lr.tables.get("departments")
 
 
+def _in_scope(lr: LoadResult, result) -> pd.DataFrame | None:
+    """The departments scored: those of the pack's scope (all without one)."""
+    d = _departments(lr)
+    inside = (getattr(result, "out_of_scope", None) or {}).get("in_scope")
+    if d is None or inside is None:
+        return d
+    return d[d["部门名称"].isin(inside)]
+
+
 def _with_status(findings: pd.DataFrame) -> pd.DataFrame:
     f = findings.copy()
     for c in ("status", "waiver_id"):
@@ -266,8 +275,12 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     manifest = dict(the_pack.manifest)
     if hasattr(the_pack, "param_labels"):      # the 说明 sheet names parameters as their rule files do
         manifest["param_labels"] = the_pack.param_labels()
+    if getattr(the_pack, "chain", None):       # the pack chain, differences from the parent, scope counts
+        manifest["chain"] = [{k: c.get(k) for k in ("pack", "version", "status")} for c in the_pack.chain]
+        manifest["differences"] = list(the_pack.differences)
+        manifest["out_of_scope"] = dict(getattr(result, "out_of_scope", None) or {})
     rules = the_pack.rule_info()
-    scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _departments(lr), rules=rules)
+    scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _in_scope(lr, result), rules=rules)
 
     params_used = result.params or the_pack.params_used()
     report = Report(period=per, as_of=day, pack=manifest, params=params_used, rules=rules, load=lr,

@@ -5,6 +5,7 @@ time, so a typo is a :class:`PackError` before any input is read.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -19,12 +20,13 @@ from ..model import META_COLUMNS, RULE_INFO_COLUMNS, SEVERITIES, TABLES, TABLE_T
 import sys
 
 from .derivations import REGISTRY as DERIVATIONS
-from .derive import base_table, column_source, view_args as view_arg_defaults, view_builder, view_columns, views
+from .derive import TABLE_COLUMNS, base_table, column_source, view_args as view_arg_defaults, view_builder, view_columns, views
 from .lang import Compiler
+from .packspec import resolve
 from .resources import DEFAULT_PACK, packs_dir
 
 RULE_FIELDS_REQUIRED = ["id", "article", "article_text", "title", "explanation", "severity", "dimension", "inputs"]
-RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis", "derivations"]
+RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis", "derivations", "based_on"]
 CHECK_FIELDS = ["view", "view_args", "scope", "skip", "when", "deadline", "key", "department", "counterpart",
                 "input", "row", "message", "pending_message", "severity_cases", "out_of_scope_reason", "name"]
 DEADLINE_FIELDS = ["event", "action", "limit", "unit"]
@@ -93,14 +95,28 @@ class Rule:
 
 
 @dataclass
+class Scope:
+    """A pack's scope (packs.md): the departments whose findings and checked units are kept, and per table the
+    records left out before any rule runs."""
+    departments_text: str
+    departments: Callable | None
+    exclude: dict[str, Callable]
+    exclude_text: dict[str, str]
+
+
+@dataclass
 class Pack:
     root: Path
     manifest: dict[str, Any]
     codelists: dict[str, Any]
     rules: list[Rule]
     params_file: str | None = None
-    legal_basis: Path | None = None            # the pack's legal-basis classifier table
+    legal_basis: tuple[Path, ...] | None = None   # the legal-basis classifier tables (parent first)
     derivation_params: dict[str, dict[str, Any]] = field(default_factory=dict)   # pack.yaml derivations
+    chain: list[dict[str, Any]] = field(default_factory=list)       # this pack, then its parents: pack/version/status
+    sources: dict[str, Any] = field(default_factory=dict)            # rule id -> packspec.RuleSource
+    scope: "Scope | None" = None
+    differences: list[dict[str, Any]] = field(default_factory=list)  # values that differ from the parent
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -142,7 +158,8 @@ class Pack:
     def subset(self, rule_ids: list[str]) -> "Pack":
         keep = [r for r in self.rules if r.id in set(rule_ids)]
         return Pack(self.root, self.manifest, self.codelists, keep, self.params_file, self.legal_basis,
-                    self.derivation_params)
+                    self.derivation_params, self.chain, self.sources, self.scope,
+                    [d for d in self.differences if d["rule_id"] in set(rule_ids)])
 
     def pack_data(self) -> dict[str, Any]:
         """What the derivations read from the pack besides the code lists."""
@@ -227,42 +244,73 @@ def load_codelists(name_or_path: str | Path = DEFAULT_PACK) -> dict[str, Any]:
 
 
 def load_pack(name_or_path: str | Path = DEFAULT_PACK, params_file: str | Path | None = None) -> Pack:
-    p = Path(name_or_path)
-    root = p if (p.is_dir() or p.suffix == ".yaml" or "/" in str(name_or_path)) else packs_dir() / str(name_or_path)
-    if root.suffix == ".yaml":
-        root = root.parent
-    if not (root / "pack.yaml").exists():
-        raise PackError(f"找不到规则包「{name_or_path}」：{root / 'pack.yaml'} 不存在（--pack 应为规则包名称或目录）")
-    manifest = _read_yaml(root / "pack.yaml")
-    if not isinstance(manifest, dict) or "dimensions" not in manifest:
-        raise PackError(f"{root / 'pack.yaml'}：缺少 dimensions（评分维度）")
-    cl_path = root / "codelists.yaml"
-    codelists = _read_yaml(cl_path) if cl_path.exists() else {}
-    codelists = (codelists or {}).get("codelists", codelists or {})
-    if not isinstance(codelists, dict):
-        raise PackError(f"{cl_path}：应为「名称: 列表或映射」的集合")
-
-    dim_of: dict[str, str] = {}
-    order: list[str] = []
-    for d in manifest["dimensions"]:
-        for rid in d.get("rules", []):
-            dim_of[rid] = d["name"]
-            order.append(rid)
-    files = {f.stem: f for f in sorted(root.glob("*.yaml")) if f.stem not in ("pack", "codelists", "legal_basis")}
-    for stem in files:
-        if stem not in dim_of:
-            raise PackError(f"{files[stem]}：规则 {stem} 未列入 pack.yaml 的任何评分维度（dimensions.rules）")
-    for rid in order:
-        if rid not in files:
-            raise PackError(f"{root / 'pack.yaml'}：列出了规则 {rid}，但没有规则文件 {root / (rid + '.yaml')}")
+    """Load a pack by name (installed) or folder, resolving ``extends`` / ``based_on`` / ``overrides`` / ``drop``."""
+    res = resolve(name_or_path)
+    root, manifest, codelists = res.root, res.manifest, res.codelists
+    dim_of = {rid: d["name"] for d in res.dimensions for rid in d["rules"]}
+    files = {s.id: s.path for s in res.rules}
     overrides = _read_params(params_file, files) if params_file else {}
-    rules = [_load_rule(files[rid], dim_of, codelists, overrides.get(rid, {}), manifest,
-                        f"参数文件 {params_file}" if params_file else "参数文件") for rid in order]
-    legal = root / "legal_basis.yaml"
-    legal = legal if legal.is_file() else None
+    rules = []
+    for s in res.rules:
+        data = copy.deepcopy(s.data)
+        pack_params = data.pop("_pack_params", None)
+        rules.append(_load_rule(s.path, dim_of, codelists, overrides.get(s.id, {}), manifest,
+                                f"参数文件 {params_file}" if params_file else "参数文件", data=data,
+                                pack_params=pack_params, department=s.department,
+                                pack_where=f"{root / 'pack.yaml'} 的 overrides"))
+    legal = tuple(res.legal_basis) or None
     dparams = manifest.get("derivations") or {}
     _check_derivation_data(root, rules, codelists, legal, dparams)
-    return Pack(root, manifest, codelists, rules, str(params_file) if params_file else None, legal, dparams)
+    pack = Pack(root, manifest, codelists, rules, str(params_file) if params_file else None, legal, dparams)
+    pack.chain = res.chain
+    pack.sources = {s.id: s for s in res.rules}
+    pack.scope = _compile_scope(root, manifest.get("scope"))
+    pack.differences = _differences(res, rules)
+    return pack
+
+
+def _compile_scope(root: Path, scope: Any) -> "Scope | None":
+    if not scope:
+        return None
+    where = f"{root / 'pack.yaml'} 的 scope"
+    if not isinstance(scope, dict) or set(scope) - {"departments", "exclude", "include_dispatched", "note"}:
+        raise PackError(f"{where}：应包含 departments（部门条件），可选 exclude（各表排除记录的条件）")
+    dept_fn = None
+    if scope.get("departments"):
+        comp = Compiler(list(TABLE_COLUMNS["departments"]), {}, {}, where, "departments")
+        dept_fn = comp.compile(str(scope["departments"]))
+    exclude = {}
+    for table, cond in (scope.get("exclude") or {}).items():
+        if table not in TABLES:
+            raise PackError(f"{where}：exclude 中的表「{table}」未知（可用：{', '.join(TABLES)}）")
+        exclude[table] = Compiler(list(TABLE_COLUMNS[table]), {}, {}, where, table).compile(str(cond))
+    return Scope(str(scope.get("departments") or ""), dept_fn, exclude,
+                 {t: str(c) for t, c in (scope.get("exclude") or {}).items()})
+
+
+def _differences(res, rules: list[Rule]) -> list[dict[str, Any]]:
+    """Every value the pack sets differently from its parent (or from the rule it is based on)."""
+    out: list[dict[str, Any]] = []
+    parent = {s.id: s for s in (res.parent.rules if res.parent is not None else [])}
+    for r in rules:
+        src = res.rules[[s.id for s in res.rules].index(r.id)]
+        if src.origin == "inherited" and r.id in parent:
+            old = parent[r.id].data
+            for name, spec in (old.get("params") or {}).items():
+                ov = _param_value(spec)
+                if r.params.get(name) != ov and name in (res.overrides.get(r.id, {}).get("params") or {}):
+                    out.append({"rule_id": r.id, "what": "参数", "name": name, "old": ov, "new": r.params[name]})
+            if old.get("severity") != r.severity:
+                out.append({"rule_id": r.id, "what": "严重程度", "name": "severity", "old": old.get("severity"),
+                            "new": r.severity})
+            if src.department and src.department != parent[r.id].department:
+                olddept = parent[r.id].department or ", ".join(dict.fromkeys(
+                    str(c.get("department")) for c in (old.get("checks") or [old])))
+                out.append({"rule_id": r.id, "what": "归属部门", "name": "department", "old": olddept,
+                            "new": src.department})
+        elif src.origin == "based_on":
+            out.append({"rule_id": r.id, "what": "沿用", "name": "based_on", "old": src.based_on, "new": r.id})
+    return out
 
 
 def _check_derivation_data(root: Path, rules: list[Rule], codelists: dict, legal: Path | None,
@@ -310,8 +358,13 @@ def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
     return {rid: dict(v) for rid, v in data.items()}
 
 
-def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: str = "参数文件") -> Rule:
-    data = _read_yaml(path)
+def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: str = "参数文件",
+               data: dict | None = None, pack_params: dict | None = None, department: str | None = None,
+               pack_where: str = "pack.yaml 的 overrides") -> Rule:
+    """One rule from its raw data (read from ``path`` when not given). ``pack_params`` / ``department``: an
+    extending pack's overrides of an inherited rule; ``override``: the --params file's values."""
+    if data is None:
+        data = _read_yaml(path)
     where = f"规则文件 {path.name}"
     if not isinstance(data, dict):
         raise PackError(f"{where}：内容应为字段映射")
@@ -338,27 +391,16 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
             params[name] = _param_value(spec)
         except KeyError:
             raise PackError(f"{where}：参数「{name}」缺少 value（默认值）") from None
-    for name, value in override.items():
-        if name not in params:
-            raise PackError(f"{pwhere}：规则 {data['id']} 没有参数「{name}」（可用：{', '.join(sorted(params)) or '无'}）")
-        if not _type_ok(params[name], value):
-            raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」应为{_type_name(params[name])}，"
-                            f"实际为「{value}」")
-        _check_range(pwhere, data["id"], name, value)
-        if isinstance(params[name], dict):
-            # a table parameter (e.g. cycle days): the override changes only the entries it names
-            bad = [k for k, v in value.items() if k not in params[name] or not _type_ok(params[name][k], v)]
-            if bad:
-                raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」中「{'、'.join(map(str, bad))}」无效"
-                                f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")
-            value = {**params[name], **value}
-        params[name] = value
+    for layer, lwhere in ((pack_params or {}, pack_where), (override, pwhere)):
+        _apply_params(params, layer, data["id"], lwhere)
 
     raw_checks = data.get("checks")
     if raw_checks is None:
         raw_checks = [{k: data[k] for k in CHECK_FIELDS if k in data}]
     elif not isinstance(raw_checks, list) or not raw_checks:
         raise PackError(f"{where}：checks 应为非空列表")
+    if department:
+        raw_checks = [_attribute(c, department, data, pack_where) for c in raw_checks]
     # a value a check rejects may come from the --params file: say so, or the auditor edits the wrong file
     cwhere = f"{where}（参数值来自{pwhere}）" if override else where
     checks = [_load_check(c, f"{cwhere}" + (f" 第 {i + 1} 项检查" if len(raw_checks) > 1 else ""), params,
@@ -380,6 +422,40 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
         raise PackError(f"{where}：规则读取派生 {what}，但 derivations 未列出：请在 derivations 中加入"
                         f"「{'、'.join(missing)}」")
     return Rule(data["id"], path, data, params, checks)
+
+
+def _apply_params(params: dict[str, Any], override: dict, rule_id: str, pwhere: str) -> None:
+    """Set parameter values from an override layer, each checked against the rule's default."""
+    for name, value in override.items():
+        if name not in params:
+            raise PackError(f"{pwhere}：规则 {rule_id} 没有参数「{name}」（可用：{', '.join(sorted(params)) or '无'}）")
+        if not _type_ok(params[name], value):
+            raise PackError(f"{pwhere}：规则 {rule_id} 的参数「{name}」应为{_type_name(params[name])}，"
+                            f"实际为「{value}」")
+        _check_range(pwhere, rule_id, name, value)
+        if isinstance(params[name], dict):
+            # a table parameter (e.g. cycle days): the override changes only the entries it names
+            bad = [k for k, v in value.items() if k not in params[name] or not _type_ok(params[name][k], v)]
+            if bad:
+                raise PackError(f"{pwhere}：规则 {rule_id} 的参数「{name}」中「{'、'.join(map(str, bad))}」无效"
+                                f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")
+            value = {**params[name], **value}
+        params[name] = value
+
+
+def _attribute(c: dict, column: str, data: dict, where: str) -> dict:
+    """An override ``department: COLUMN``: the check's findings go to that column's department. A derived
+    「归属COLUMN」 (the column's department when it is in 部门名录, else the 提供部门) is used where the view has it."""
+    if not isinstance(c, dict) or not c.get("view") or c["view"] not in views():
+        return c
+    cols = view_columns(c["view"])
+    target = f"归属{column}" if f"归属{column}" in cols else column if column in cols else None
+    if target is None:
+        raise PackError(f"{where}：规则 {data.get('id')} 的视图 {c['view']} 没有列「{column}」，不能改为按它归属部门")
+    src = column_source(c["view"]).get(target)
+    if src and src not in (data.get("derivations") or []):
+        data["derivations"] = list(data.get("derivations") or []) + [src]
+    return {**c, "department": target}
 
 
 def _resolve(value: Any, params: dict, where: str, what: str) -> Any:

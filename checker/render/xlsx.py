@@ -323,6 +323,7 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
         ("依据", str(pack.get("regulation") or "")),
         ("规则包", f"{pack.get('title', '')}（{pack.get('pack', '')} 版本 {pack.get('version', '')}）"),
     ]
+    items += cm.pack_lines(pack)
     if report.previous_period:
         items.append(("对比期间", str(report.previous_period)))
     if extra:
