@@ -68,7 +68,8 @@ C = Column
 # The code lists are pack data (``codelists.yaml`` of the pack in use); this module holds none of them. The loader
 # and the templates read them through the attributes below, which follow the pack set by ``use_codelists`` (the
 # run's pack; before any, the default pack).
-LOADER_CODE_LISTS = ("层级", "职能类别", "资源分类", "基础信息类别", "交换通道", "交换结果", "答复结果", "变更原因", "建设类型")
+LOADER_CODE_LISTS = ("层级", "职能类别", "资源分类", "基础信息类别", "交换通道", "交换结果", "答复结果", "变更原因", "建设类型",
+                     "采集方式")
 RULE_JUDGED_COLUMNS = ("共享类型", "共享方式", "更新周期", "标识类型", "信息类别细目")
 SHARE_TYPE_LIST, SHARE_TYPE_ALIAS_LIST = "共享类型", "共享类型_别名"
 _IN_USE: dict | None = None
@@ -107,6 +108,8 @@ TABLE_LIST: tuple[Table, ...] = (
         C("所属区", NAME, "no", ("区",), note="区级部门填所属区，如 海珠区"),
         C("职能类别", TEXT, "yes", ("部门类别",), codelist="职能类别", note="见代码表 职能类别"),
         C("是否主管部门", BOOL, "no", ("主管部门",), default=False, note="本级政务信息共享主管部门填 是，默认 否"),
+        C("是否派驻机构", BOOL, "no", ("派驻机构",), default=False, note="中央或上级机关派驻本区的机构填 是，默认 否"),
+        C("机构性质", TEXT, "no", note="行政机关/授权组织/受委托组织"),
     ), key=("部门名称",), required_input=True, description="参与共享的政务部门，每个部门一行"),
     Table("catalog", "信息资源", ("信息资源", "信息资源目录", "政务信息资源目录", "目录", "catalog"), (
         C("信息资源代码", CODE, "yes", ("资源代码", "目录代码"), note="唯一，格式：分类码/顺序码，如 101001001/000012"),
@@ -132,6 +135,10 @@ TABLE_LIST: tuple[Table, ...] = (
         C("特殊更新批准文号", TEXT, "no", ("更新例外批准",), note="经主管部门批准按季度更新的批准文号"),
         C("发布日期", DATE, "yes", counts_from=True, note="日期，如 2026-10-08"),
         C("最近更新日期", DATE, "no", note="日期"),
+        # optional columns of the packs gd-trial / hz-draft (packs.md §6.1); without them those rules are 未检查
+        C("关联审批事项", TEXT, "no", ("关联行政许可事项",), business=True, note="使用本资源的行政许可或跨部门并联审批事项，无则留空"),
+        C("采集方式", TEXT, "no", ("数据来源方式",), codelist="采集方式", note="自行采集 或 共享获取"),
+        C("采集依据", TEXT, "no", business=True, note="要求本部门自行采集的法律、法规、规章"),
     ), key=("信息资源代码",), required_input=True, description="政务信息资源目录，每个信息资源一行"),
     Table("items", "信息项", ("信息项", "数据项", "items"), (
         C("信息资源代码", CODE, "yes", ("资源代码",), ref="catalog"),

@@ -6,7 +6,7 @@ from . import derivation
 
 
 @derivation("catalog_freshness", view="catalog_freshness", adds=["最近平台更新时间", "基准日期", "间隔天数"],
-            builds="catalog", uses=["resource_kind"], tables=["updates"])
+            builds="catalog", uses=["resource_kind", "collector"], tables=["updates"])
 def catalog_freshness(ctx):
     """最近平台更新时间、基准日期、间隔天数：每个信息资源距最近一次上平台更新（没有则距发布日期）的天数。
 

@@ -28,7 +28,7 @@ def quarters_checked(ctx, window_wd: int) -> list[tuple[str, pd.Timestamp, pd.Ti
 
 
 @derivation("quarter_windows", view="quarter_windows", adds=["季度", "窗口开始", "窗口结束", "窗口内更新次数"],
-            builds="catalog", uses=["resource_kind"], tables=["updates"], args={"window_wd": 10})
+            builds="catalog", uses=["resource_kind", "collector"], tables=["updates"], args={"window_wd": 10})
 def quarter_windows(ctx, window_wd: int = 10):
     """季度、窗口开始、窗口结束、窗口内更新次数：经批准按季度更新的信息资源，在每季度初 window_wd 个工作日的窗口内的更新次数。
 
