@@ -310,6 +310,13 @@ def _with_history(history, per, day, findings, result, scorecard, manifest, repo
     from .history import History
     files: list[Path] = []
     with History.open(history) as h, h.transaction():
+        prev = h.previous_period(per)
+        prev_pack = h.pack_of(prev) if prev else None
+        if prev_pack and manifest.get("pack") and prev_pack != manifest.get("pack"):
+            # rule IDs, waivers and scores are per pack: a comparison across packs would call everything new
+            raise UsageError(f"历史库 {history} 中上一期 {prev} 是用规则包「{prev_pack}」检查的，本次用的是"
+                             f"「{manifest.get('pack')}」：不同规则包的结果不能逐期比较。请为每个规则包使用单独的历史库"
+                             f"（--history 另一个文件），或用 --pack {prev_pack} 检查本期")
         cmp = h.compare(per, findings, not_checked=_not_checked_rules(result))
         h.record(per, day, cmp.findings, scorecard, manifest.get("pack"), manifest.get("version"))
         report.result = _replace_findings(result, _with_status(cmp.findings))
@@ -372,7 +379,7 @@ def _replace_findings(result: EvalResult, findings: pd.DataFrame) -> EvalResult:
     extra = [c for c in findings.columns if c not in FINDING_COLUMNS]
     return EvalResult(findings=findings[FINDING_COLUMNS + extra].reset_index(drop=True), checked=result.checked,
                       pending=result.pending, not_checked=result.not_checked, skipped=result.skipped,
-                      params=result.params)
+                      params=result.params, out_of_scope=getattr(result, "out_of_scope", None) or {})
 
 
 def _render(report: Report, out_dir: Path, formats: Iterable[str] | None) -> list[Path]:

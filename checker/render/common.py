@@ -103,7 +103,7 @@ def pack_lines(pack: dict) -> list[tuple[str, str]]:
         for t, n in sorted((oos.get("excluded") or {}).items()):
             parts.append(f"{table_title(t)}中 {n} 条记录不在范围内（{(oos.get('exclude_conditions') or {}).get(t, '')}），未检查")
         if parts:
-            out.append(("检查范围", "；".join(parts)))
+            out.append(("适用范围", "；".join(parts)))
     return out
 
 
