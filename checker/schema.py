@@ -209,6 +209,15 @@ TABLE_LIST: tuple[Table, ...] = (
         C("是否接入共享平台", BOOL, "yes", ("接入平台",), note="是/否"),
         C("建设类型", TEXT, "no", codelist="建设类型", note="新建/原有"),
     ), description="部门业务信息系统，每个系统一行"),
+    # optional (packs.md §6.1; the pack gd-trial's GD-07-1): without it that rule is 未检查
+    Table("procedures", "采集制度", ("采集制度", "信息采集制度", "procedures"), (
+        C("部门", NAME, "yes", ("部门名称",), ref="dept"),
+        C("制度名称", TEXT, "yes", ("名称",)),
+        C("制度类别", TEXT, "yes", ("类别",), business=True, note="信息收集/信息发布/信息维护，可填多个，用、或，分隔"),
+        C("文号", TEXT, "no"),
+        C("印发日期", DATE, "no", ("发布日期",)),
+        C("废止日期", DATE, "no", note="空 = 现行有效"),
+    ), description="部门的信息收集、发布、维护制度，每个制度一行"),
 )
 TABLES: dict[str, Table] = {t.name: t for t in TABLE_LIST}
 REQUIRED_INPUTS = tuple(t.name for t in TABLE_LIST if t.required_input)

@@ -55,12 +55,29 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
             acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
                                     "reason": f"未提供输入 {names}，本规则未检查"})
             continue
+        absent = _absent_columns(rule, views)
+        if absent:
+            names = "、".join(absent)
+            acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
+                                    "reason": f"输入中没有列 {names}（或该列全部为空），本规则未检查"})
+            continue
         for check in rule.checks:
             _run_check(rule, check, views, acc, unreadable)
     result = _result(acc, pack)
     if pack.scope is not None:
         _keep_in_scope(result, views, pack, excluded)
     return result
+
+
+def _absent_columns(rule: Rule, views: Views) -> list[str]:
+    """The optional columns a rule needs (``requires_columns``) that the export does not hold: the loader gives
+    every canonical column, so a column with no value at all counts as absent."""
+    out = []
+    for req in rule.data.get("requires_columns") or []:
+        table, _, col = str(req).partition(".")
+        if is_missing(views.tables[table][col].astype(object)).all():
+            out.append(f"{table_label(table)}.{col}")
+    return out
 
 
 def _exclude(tables: dict[str, pd.DataFrame], pack: Pack, period, as_of, calendar):

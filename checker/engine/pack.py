@@ -26,7 +26,8 @@ from .packspec import resolve
 from .resources import DEFAULT_PACK, packs_dir
 
 RULE_FIELDS_REQUIRED = ["id", "article", "article_text", "title", "explanation", "severity", "dimension", "inputs"]
-RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis", "derivations", "based_on"]
+RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis", "derivations", "based_on",
+                        "requires_columns"]
 CHECK_FIELDS = ["view", "view_args", "scope", "skip", "when", "deadline", "key", "department", "counterpart",
                 "input", "row", "message", "pending_message", "severity_cases", "out_of_scope_reason", "name"]
 DEADLINE_FIELDS = ["event", "action", "limit", "unit"]
@@ -405,6 +406,10 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
     cwhere = f"{where}（参数值来自{pwhere}）" if override else where
     checks = [_load_check(c, f"{cwhere}" + (f" 第 {i + 1} 项检查" if len(raw_checks) > 1 else ""), params,
                           codelists, inputs) for i, c in enumerate(raw_checks)]
+    for req in data.get("requires_columns") or []:
+        t, _, col = str(req).partition(".")
+        if t not in inputs or col not in TABLE_COLUMNS.get(t, {}):
+            raise PackError(f"{where}：requires_columns 中的「{req}」应为 inputs 中一张表的列，如 catalog.关联审批事项")
     named = data.get("derivations") or []
     if not isinstance(named, list) or not all(isinstance(n, str) for n in named):
         raise PackError(f"{where}：derivations 应为派生名称的列表，如 [approval]")
@@ -435,7 +440,10 @@ def _apply_params(params: dict[str, Any], override: dict, rule_id: str, pwhere: 
         _check_range(pwhere, rule_id, name, value)
         if isinstance(params[name], dict):
             # a table parameter (e.g. cycle days): the override changes only the entries it names
-            bad = [k for k, v in value.items() if k not in params[name] or not _type_ok(params[name][k], v)]
+            # a mapping of lists (e.g. 细目 → 职能类别) takes new keys; a table of numbers only its own entries
+            open_keys = all(isinstance(v, list) for v in params[name].values())
+            bad = [k for k, v in value.items() if (not isinstance(v, list) if open_keys and k not in params[name]
+                                                   else k not in params[name] or not _type_ok(params[name][k], v))]
             if bad:
                 raise PackError(f"{pwhere}：规则 {rule_id} 的参数「{name}」中「{'、'.join(map(str, bad))}」无效"
                                 f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")

@@ -132,9 +132,19 @@ def _standalone(root: Path, manifest: dict) -> Resolved:
         if rid not in files:
             raise PackError(f"{where}：列出了规则 {rid}，但没有规则文件 {root / (rid + '.yaml')}")
     rules = [_own_rule(files[rid], str(manifest["pack"]), None) for rid in order]
-    legal = [root / "legal_basis.yaml"] if (root / "legal_basis.yaml").is_file() else []
+    # `codelists: PACK` / `legal_basis: PACK`: start from another pack's tables, this pack's files merged over them
+    codelists, legal = {}, []
+    for f, attr in (("codelists", "codelists"), ("legal_basis", "legal_basis")):
+        if manifest.get(f):
+            other = resolve(manifest[f], root)
+            if attr == "codelists":
+                codelists = dict(other.codelists)
+            else:
+                legal = list(other.legal_basis)
+    codelists.update(_codelists_of(root))
+    legal += [root / "legal_basis.yaml"] if (root / "legal_basis.yaml").is_file() else []
     m = dict(manifest)
-    return Resolved(root, m, _codelists_of(root), legal, rules, dims, [_chain_entry(root, m)])
+    return Resolved(root, m, codelists, legal, rules, dims, [_chain_entry(root, m)])
 
 
 def _find_rule(rule_id: str, parent: Resolved | None) -> tuple[Path, dict, str]:
