@@ -622,7 +622,7 @@ def pack_new_cmd(folder, parent):
     base = load_pack(parent)
     root = pack_root(parent)
     ref = root.name if root.parent == packs_dir() else str(root)
-    name = re.sub(r"[^0-9A-Za-z_.\-]+", "-", target.resolve().name).strip("-") or "my-pack"
+    name = re.sub(r"[\s:：/\\]+", "-", target.resolve().name).strip("-") or "my-pack"
     some = base.rules[0].id if base.rules else "规则编号"
     text = f"""# 自定义规则包：继承 {base.manifest['pack']} 的全部规则（sharecheck pack new 生成）。
 # 用法：sharecheck run 导出文件夹 --period 2026-10 --pack {target}
