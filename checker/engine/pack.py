@@ -353,7 +353,8 @@ def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
         raise PackError(f"参数文件 {path}：应为「规则编号: {{参数: 值}}」的形式")
     for rid, vals in data.items():
         if rid not in files:
-            raise PackError(f"参数文件 {path}：规则「{rid}」不存在（规则编号如 GZ165-08-2）")
+            raise PackError(f"参数文件 {path}：规则「{rid}」不存在（规则编号如 {next(iter(files), '')}；"
+                          f"sharecheck rules 列出全部规则）")
         if not isinstance(vals, dict):
             raise PackError(f"参数文件 {path}：规则 {rid} 下应为「参数: 值」")
     return {rid: dict(v) for rid, v in data.items()}
