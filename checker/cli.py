@@ -491,9 +491,12 @@ def validate_cmd(inputs, tables, limit, pack):
     from .engine import load_pack
     from .model import TABLE_TITLES
     from .pipeline import load, require_tables
-    from .schema import use_codelists
-    use_codelists(load_pack(pack).codelists)
-    lr = load(list(inputs), list(tables))
+    from .schema import restore_codelists, use_codelists
+    before = use_codelists(load_pack(pack).codelists)
+    try:
+        lr = load(list(inputs), list(tables))
+    finally:
+        restore_codelists(before)
     rows = [(TABLE_TITLES.get(i.get("table"), i.get("table")) or "未识别", i.get("table") or "", i.get("path"),
              i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
     click.echo("识别到的表：")

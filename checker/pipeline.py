@@ -239,9 +239,7 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     from .waivers import apply_waivers, read_waivers
     check_params_file(params)
     the_pack = _engine.load_pack(pack, str(params) if params else None)
-    from .schema import use_codelists
-    if getattr(the_pack, "codelists", None):
-        use_codelists(the_pack.codelists)      # the loader and templates follow the run's pack
+    from .schema import restore_codelists, use_codelists
     rule_ids = list(the_pack.rule_info()["rule_id"])
     waiver_frame = read_waivers(waivers, rule_ids) if waivers else None
     if history:
@@ -249,7 +247,13 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     cal = Calendar.load(str(calendar) if calendar else None)
 
     _note(progress, STAGES[0])
-    lr = load(inputs, overrides)
+    # the loader follows the run's pack's code lists (共享类型 aliases …), for this run only
+    before = use_codelists(the_pack.codelists) if getattr(the_pack, "codelists", None) else None
+    try:
+        lr = load(inputs, overrides)
+    finally:
+        if getattr(the_pack, "codelists", None):
+            restore_codelists(before)
     require_tables(lr, inputs)
 
     _note(progress, STAGES[1])

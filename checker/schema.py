@@ -75,9 +75,14 @@ SHARE_TYPE_LIST, SHARE_TYPE_ALIAS_LIST = "共享类型", "共享类型_别名"
 _IN_USE: dict | None = None
 
 
-def use_codelists(codelists: dict) -> None:
-    """Make the loader and the templates follow these code lists (a pack's ``codelists``)."""
+def use_codelists(codelists: dict | None) -> dict | None:
+    """Make the loader and the templates follow these code lists (a pack's ``codelists``); ``None``: the default
+    pack's again. Returns the lists in use before, so that a caller can put them back."""
     global _IN_USE
+    before = _IN_USE
+    if codelists is None:
+        _IN_USE = None
+        return before
     missing = [n for n in LOADER_CODE_LISTS + RULE_JUDGED_COLUMNS + (SHARE_TYPE_ALIAS_LIST,) if n not in codelists]
     if missing:
         from .errors import PackError
@@ -88,6 +93,13 @@ def use_codelists(codelists: dict) -> None:
         "SHARE_TYPES": tuple(codelists[SHARE_TYPE_LIST]),
         "SHARE_TYPE_ALIASES": {str(k): str(v) for k, v in codelists[SHARE_TYPE_ALIAS_LIST].items()},
     }
+    return before
+
+
+def restore_codelists(state: dict | None) -> None:
+    """Put back what ``use_codelists`` returned."""
+    global _IN_USE
+    _IN_USE = state
 
 
 def __getattr__(name: str):

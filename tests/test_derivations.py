@@ -129,20 +129,23 @@ def test_no_code_list_is_copied_into_python():
 def test_the_loader_follows_the_packs_code_lists(pack_dir):
     from checker.load.coerce import parse_sharetype
     _edit(pack_dir / "codelists.yaml", '"3": 不予共享,', '"3": 不予共享, 条件共享: 有条件共享,')
+    before = schema.use_codelists(load_pack(pack_dir).codelists)
     try:
-        schema.use_codelists(load_pack(pack_dir).codelists)
         assert list(parse_sharetype(pd.Series(["条件共享", "1"], dtype=object))) == ["有条件共享", "无条件共享"]
-        schema.use_codelists(load_pack("gz165").codelists)
-        assert list(parse_sharetype(pd.Series(["条件共享"], dtype=object))) == ["条件共享"]
     finally:
-        schema.use_codelists(load_pack("gz165").codelists)
+        schema.restore_codelists(before)
+    assert list(parse_sharetype(pd.Series(["条件共享"], dtype=object))) == ["条件共享"]
 
 
 def test_a_pack_without_a_loader_code_list_is_refused():
     cl = dict(load_pack("gz165").codelists)
     del cl["层级"]
-    with pytest.raises(PackError, match="层级"):
-        schema.use_codelists(cl)
+    before = schema.use_codelists(None)
+    try:
+        with pytest.raises(PackError, match="层级"):
+            schema.use_codelists(cl)
+    finally:
+        schema.restore_codelists(before)
 
 
 def test_report_titles_and_parameter_labels_come_from_the_pack(pack_dir, tmp_path):

@@ -170,3 +170,30 @@ def test_the_optional_table_and_columns_load_like_every_other_input(tmp_path):
     assert bad_date["row"].tolist() == [4] and bad_date["file"].str.endswith("采集制度.xlsx").all()
     bad_way = defects[(defects["table"] == "catalog") & (defects["column"] == "采集方式")]
     assert bad_way["row"].tolist() == [3] and "自行采集" in bad_way["problem"].iloc[0]
+
+
+def test_gd_terms_for_share_types_are_read_under_gd_only(tmp_path):
+    """Decision 5: 条件共享类 is 有条件共享 under gd-trial (no GD-04-1 finding) and stays invalid under gz165 (a
+    GZ165-10-1 finding); a gd-trial run leaves the loader on the default pack's lists afterwards."""
+    import openpyxl
+
+    from checker import pipeline, schema
+    from checker.load.coerce import parse_sharetype
+    d = tmp_path / "exports"
+    d.mkdir()
+    (d / "部门名录.xlsx").write_bytes((ROOT / "fixtures" / "sample" / "exports" / "部门名录.xlsx").read_bytes())
+    required = [col.name for col in schema.table("catalog").columns if col.required]
+    row = {"信息资源代码": "1/1", "信息资源名称": "甲", "提供部门": "广州市民政局", "资源分类": "部门信息资源",
+           "共享类型": "条件共享类", "共享条件": "仅限核验", "共享依据": "《社会救助暂行办法》", "共享方式": "平台接口",
+           "共享范围": "市民政局", "更新周期": "每月", "具体用途": "核验", "采集部门": "广州市民政局",
+           "核准部门": "广州市民政局", "是否保密审查": "是", "是否涉密": "否", "发布日期": "2026-01-05"}
+    wb = openpyxl.Workbook()
+    wb.active.title = "信息资源"
+    wb.active.append(required)
+    wb.active.append([row.get(n) for n in required])
+    wb.save(d / "信息资源.xlsx")
+    gd = pipeline.run([d], "2026-10", pack="gd-trial", write=False).report.result.findings
+    assert not (gd["rule_id"] == "GD-04-1").any()
+    assert list(parse_sharetype(pd.Series(["条件共享类"], dtype=object))) == ["条件共享类"]
+    gz = pipeline.run([d], "2026-10", write=False).report.result.findings
+    assert list(gz.loc[gz["rule_id"] == "GZ165-10-1", "key"]) == ["1/1"]
