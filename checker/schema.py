@@ -28,6 +28,7 @@ class Column:
     codelist: str | None = None
     default: object = None
     counts_from: bool = False
+    multi: bool = False                 # several code-list values in one cell, separated by 、 , ，
     note: str = ""                      # Chinese description (for templates)
 
     @property
@@ -69,7 +70,7 @@ C = Column
 # and the templates read them through the attributes below, which follow the pack set by ``use_codelists`` (the
 # run's pack; before any, the default pack).
 LOADER_CODE_LISTS = ("层级", "职能类别", "资源分类", "基础信息类别", "交换通道", "交换结果", "答复结果", "变更原因", "建设类型",
-                     "采集方式")
+                     "采集方式", "制度类别")
 RULE_JUDGED_COLUMNS = ("共享类型", "共享方式", "更新周期", "标识类型", "信息类别细目")
 SHARE_TYPE_LIST, SHARE_TYPE_ALIAS_LIST = "共享类型", "共享类型_别名"
 _IN_USE: dict | None = None
@@ -225,7 +226,8 @@ TABLE_LIST: tuple[Table, ...] = (
     Table("procedures", "采集制度", ("采集制度", "信息采集制度", "procedures"), (
         C("部门", NAME, "yes", ("部门名称",), ref="dept"),
         C("制度名称", TEXT, "yes", ("名称",)),
-        C("制度类别", TEXT, "yes", ("类别",), business=True, note="信息收集/信息发布/信息维护，可填多个，用、或，分隔"),
+        C("制度类别", TEXT, "yes", ("类别",), codelist="制度类别", multi=True,
+          note="信息收集/信息发布/信息维护，可填多个，用、或，分隔"),
         C("文号", TEXT, "no"),
         C("印发日期", DATE, "no", ("发布日期",)),
         C("废止日期", DATE, "no", note="空 = 现行有效"),

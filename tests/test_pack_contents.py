@@ -146,6 +146,7 @@ def test_the_optional_table_and_columns_load_like_every_other_input(tmp_path):
     ws.append(["部门名称", "名称", "类别", "文号", "发布日期", "废止日期"])
     ws.append(["广州市民政局", "信息管理办法", "信息收集、信息发布", "穗民〔2025〕1号", "2025-01-01", None])
     ws.append(["广州市民政局", "维护规程", "信息维护", None, "2025年13月1日", None])
+    ws.append(["广州市民政局", "保密规程", "信息维护，信息保密", None, "2025-01-01", None])
     wb.save(d / "采集制度.xlsx")
     cat = openpyxl.Workbook()
     ws = cat.active
@@ -162,12 +163,14 @@ def test_the_optional_table_and_columns_load_like_every_other_input(tmp_path):
     cat.save(d / "信息资源.xlsx")
     lr = pipeline.load([d])
     pr = lr.tables["procedures"]
-    assert pr["制度名称"].tolist() == ["信息管理办法", "维护规程"] and pr["_row"].tolist() == [3, 4]
+    assert pr["制度名称"].tolist() == ["信息管理办法", "维护规程", "保密规程"] and pr["_row"].tolist() == [3, 4, 5]
     c = lr.tables["catalog"]
     assert c["采集方式"].tolist()[0] == "共享获取" and c["关联审批事项"].tolist()[0] == "婚姻登记"
     defects = lr.defects
     bad_date = defects[(defects["table"] == "procedures") & (defects["column"] == "印发日期")]
     assert bad_date["row"].tolist() == [4] and bad_date["file"].str.endswith("采集制度.xlsx").all()
+    bad_kind = defects[(defects["table"] == "procedures") & (defects["column"] == "制度类别")]
+    assert bad_kind["row"].tolist() == [5] and "信息收集" in bad_kind["problem"].iloc[0]
     bad_way = defects[(defects["table"] == "catalog") & (defects["column"] == "采集方式")]
     assert bad_way["row"].tolist() == [3] and "自行采集" in bad_way["problem"].iloc[0]
 
