@@ -371,15 +371,45 @@ def explain_cmd(rule_id, pack, params):
         out += ["含义：", _indent(str(r["explanation"])), ""]
     used = (p.params_used() or {}).get(r["rule_id"]) or {}
     if used:
-        out += ["参数（可在 rules/<包>/<规则编号>.yaml 或 --params 中修改）："]
-        out += [f"  {k} = {_value_text(v)}" for k, v in used.items()]
+        info = p.param_info().get(r["rule_id"], {}) if hasattr(p, "param_info") else {}
+        out += ["参数（可在规则包的 <规则编号>.yaml 或 --params 中修改）："]
+        for k, v in used.items():
+            i = info.get(k, {})
+            what = "：" + "，".join(x for x in (i.get("label"), i.get("description")) if x) if i else ""
+            out.append(f"  {k} = {_value_text(v)}{i.get('unit', '') if not isinstance(v, dict) else ''}{what}")
         out.append("")
+    out += _derivation_lines(p, r["rule_id"])
     examples = _examples(p, r["rule_id"])
     if examples:
         out.append("示例：")
         for i, ex in enumerate(examples, 1):
             out += _render_example(i, ex)
     click.echo("\n".join(out).rstrip())
+
+
+def _derivation_lines(pack, rule_id: str) -> list[str]:
+    """The derivations a rule reads (its rule file's ``derivations``), each with its columns and documentation."""
+    try:
+        rule = pack.rule(rule_id)
+    except (AttributeError, KeyError):
+        return []
+    from .engine.derivations import REGISTRY
+    names = [n for n in rule.derivations if n in REGISTRY]
+    if not names:
+        return []
+    out = ["派生（由 checker/engine/derivations/ 计算，规则文件 derivations 中列出）："]
+    for n in names:
+        d = REGISTRY[n]
+        reads = [f"代码表 {'、'.join(d.codelists)}"] if d.codelists else []
+        if d.classifier:
+            reads.append("法律依据分类表 legal_basis.yaml")
+        if d.params:
+            reads.append(f"pack.yaml derivations.{n}")
+        out.append(f"  {n}（{'视图 ' + d.view if d.is_view else '列'} {'、'.join(d.adds)}）"
+                   + (f"，读取{'；'.join(reads)}" if reads else ""))
+        out.append(_indent(d.summary, 4))
+    out.append("")
+    return out
 
 
 def _indent(text: str, n: int = 2) -> str:
@@ -458,16 +488,23 @@ def _render_example(i: int, ex: Any) -> list[str]:
 @click.argument("inputs", nargs=-1, type=click.Path(path_type=str), metavar="INPUT...")
 @click.option("--table", "tables", multiple=True, metavar="NAME=PATH[:SHEET]", help="指定某张表的来源；可重复")
 @click.option("--limit", default=20, show_default=True, metavar="N", type=click.IntRange(0), help="列出的输入问题条数上限")
-def validate_cmd(inputs, tables, limit):
+@click.option("--pack", default="gz165", show_default=True, metavar="NAME", help="规则包名称或文件夹（其代码表用于检查输入）")
+def validate_cmd(inputs, tables, limit, pack):
     """读取 INPUT...，报告识别到的表、行数和输入问题（不运行规则）。无法读取时退出码 2。"""
+    from .engine import load_pack
     from .model import TABLE_TITLES
     from .pipeline import load, require_tables
+    from .schema import restore_codelists, use_codelists
     from .text import terminal_safe
 
     def echo(text: str) -> None:
         click.echo(terminal_safe(text))
 
-    lr = load(list(inputs), list(tables), require=False)
+    before = use_codelists(load_pack(pack).codelists)
+    try:
+        lr = load(list(inputs), list(tables), require=False)
+    finally:
+        restore_codelists(before)
     rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of"), i.get("table")) or "未识别", i.get("table") or "",
              i.get("path"),
              i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
@@ -517,6 +554,134 @@ def _validate_unknown_departments(d) -> None:
     from .text import terminal_safe
     click.echo(f"部门名录中没有的部门：{len(rows)} 个（请核对名称；问题归于这样的部门时不计分、不排名，也不生成部门报告）：")
     click.echo(terminal_safe(format_table(["部门名称", "行数", "出现在"], rows, max_cell=70)))
+
+
+@cli.group("packs", context_settings=CONTEXT, invoke_without_command=True,
+           short_help="列出已安装的规则包；packs diff 比较两个规则包 (rule packs)")
+@click.pass_context
+def packs_cmd(ctx):
+    """列出已安装的规则包：名称、标题、版本、状态、上级规则包和规则数。
+
+    sharecheck packs diff A B：逐条比较两个规则包（名称或文件夹）的规则。"""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .engine import load_pack
+    from .engine.resources import packs_dir
+    rows = []
+    for d in sorted(p for p in packs_dir().iterdir() if (p / "pack.yaml").is_file()):
+        try:
+            p = load_pack(d.name)
+        except SharecheckError as e:
+            rows.append((d.name, f"（无法加载：{' '.join(str(e).split())}）", "", "", "", ""))
+            continue
+        m = p.manifest
+        rows.append((d.name, m.get("title", ""), m.get("version", ""), m.get("status") or "",
+                     " → ".join(c["pack"] for c in p.chain[1:]) or "—", len(p.rules)))
+    click.echo(format_table(["规则包", "标题", "版本", "状态", "上级", "规则数"], rows, max_cell=60))
+    click.echo("用 --pack 名称 或 --pack 文件夹 选用规则包；sharecheck packs diff A B 比较两个规则包；"
+               "sharecheck pack new 文件夹 --extends gz165 新建自己的规则包。")
+
+
+def _rule_diff(a, b) -> list[tuple[str, str, str, str]]:
+    """(rule, status, article, detail) rows: inherited / overridden / new / dropped, B against A."""
+    rows = []
+    a_ids = {r.id: r for r in a.rules}
+    b_ids = {r.id: r for r in b.rules}
+    for r in b.rules:
+        src = b.sources.get(r.id)
+        if r.id in a_ids:
+            old = a_ids[r.id]
+            details = [f"参数 {k}：{_value_text(old.params.get(k))} → {_value_text(v)}"
+                       for k, v in r.params.items() if old.params.get(k) != v]
+            if old.severity != r.severity:
+                details.append(f"严重程度：{old.severity} → {r.severity}")
+            od = "、".join(dict.fromkeys(c.department for c in old.checks))
+            nd = "、".join(dict.fromkeys(c.department for c in r.checks))
+            if od != nd:
+                details.append(f"归属部门：{od} → {nd}")
+            if old.data.get("dimension") != r.data.get("dimension"):
+                details.append(f"评分维度：{old.data.get('dimension')} → {r.data.get('dimension')}")
+            rows.append((r.id, "覆盖" if details else "继承", str(r.data["article"]), "；".join(details)))
+        else:
+            detail = ""
+            if src is not None and src.based_on:
+                detail = f"沿用 {src.based_on} 的定义"
+                base = a_ids.get(src.based_on)
+                if base is not None:
+                    ch = [f"{k}：{_value_text(base.params.get(k))} → {_value_text(v)}"
+                          for k, v in r.params.items() if k in base.params and base.params.get(k) != v]
+                    ch += [f"{k} = {_value_text(v)}（新参数）" for k, v in r.params.items() if k not in base.params]
+                    if ch:
+                        detail += "，参数 " + "；".join(ch)
+            rows.append((r.id, "新增", str(r.data["article"]), detail))
+    for r in a.rules:
+        if r.id not in b_ids:
+            rows.append((r.id, "删除", str(r.data["article"]), ""))
+    return rows
+
+
+@packs_cmd.command("diff", context_settings=CONTEXT, short_help="逐条比较两个规则包")
+@click.argument("pack_a", metavar="A")
+@click.argument("pack_b", metavar="B")
+def packs_diff_cmd(pack_a, pack_b):
+    """逐条列出规则包 B 相对 A 的规则：继承、覆盖（旧值 → 新值）、新增、删除，以及各规则的条款。"""
+    from .engine import load_pack
+    a, b = load_pack(pack_a), load_pack(pack_b)
+    rows = _rule_diff(a, b)
+    click.echo(f"{b.manifest['pack']} {b.manifest.get('version', '')} 相对 {a.manifest['pack']} "
+               f"{a.manifest.get('version', '')}：")
+    click.echo(format_table(["规则编号", "状态", "条款", "变化"], rows, max_cell=80))
+    counts = {k: sum(1 for r in rows if r[1] == k) for k in ("继承", "覆盖", "新增", "删除")}
+    click.echo("，".join(f"{k} {v} 条" for k, v in counts.items()) + "。")
+
+
+@cli.group("pack", context_settings=CONTEXT, short_help="新建自己的规则包：pack new 文件夹 --extends gz165")
+def pack_group():
+    """管理自己的规则包。"""
+
+
+@pack_group.command("new", context_settings=CONTEXT, short_help="新建一个继承已安装规则包的规则包")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=str))
+@click.option("--extends", "parent", default="gz165", show_default=True, metavar="NAME|PATH",
+              help="上级规则包（名称或文件夹）")
+def pack_new_cmd(folder, parent):
+    """在 DIR 中写一个最小的规则包（pack.yaml）：继承上级规则包的全部规则，可直接运行；
+    在其中修改参数（overrides）、去掉规则（drop）或加入自己的规则文件，不改动已安装的规则包。"""
+    from .engine import load_pack
+    from .engine.packspec import pack_root
+    from .engine.resources import packs_dir
+    target = Path(folder)
+    if (target / "pack.yaml").exists():
+        raise UsageError(f"{target / 'pack.yaml'} 已存在：请换一个文件夹，或直接编辑它")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} 是一个文件：请给出一个文件夹")
+    base = load_pack(parent)
+    root = pack_root(parent)
+    ref = root.name if root.parent == packs_dir() else str(root)
+    name = re.sub(r"[\s:：/\\]+", "-", target.resolve().name).strip("-") or "my-pack"
+    some = base.rules[0].id if base.rules else "规则编号"
+    text = f"""# 自定义规则包：继承 {base.manifest['pack']} 的全部规则（sharecheck pack new 生成）。
+# 用法：sharecheck run 导出文件夹 --period 2026-10 --pack {target}
+# - 改参数：在 overrides 下写「规则编号: {{params: {{参数: 值}}}}」（参数名见 sharecheck explain 规则编号 --pack {ref}）；
+#   也可改 severity（严重/一般/提示）或 department（归属部门的列，如 采集部门）。
+# - 不用某条规则：写进 drop。
+# - 加自己的规则：在本文件夹放 <编号>.yaml（可写 based_on: 已有规则编号 沿用其定义），把编号写进 rules，
+#   并用 dimensions 把它加入评分维度，如 dimensions: {{目录管理: {{add: [MY-01]}}}}。
+pack: {name}
+version: "0.1"
+title: 基于 {base.manifest['pack']} 的自定义规则包
+extends: {ref}
+# status: 试行
+overrides: {{}}
+#  {some}: {{params: {{...}}}}
+drop: []
+rules: []
+"""
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "pack.yaml").write_text(text, encoding="utf-8")
+    p = load_pack(target)
+    click.echo(f"已新建规则包 {target / 'pack.yaml'}（继承 {base.manifest['pack']}，{len(p.rules)} 条规则）。")
+    click.echo(f"运行：sharecheck run 导出文件夹 --period 2026-10 --pack {target}")
 
 
 @cli.command("template", context_settings=CONTEXT, short_help="生成空白 Excel 导入模板 (blank templates)")
@@ -679,7 +844,7 @@ def _click_error_text(err: click.ClickException) -> str:
     if isinstance(err, click.UsageError):
         msg = err.message
         if msg.startswith("No such command"):
-            return f"没有这个命令 {msg.split(' ', 3)[-1].rstrip('.')}：可用 run、rules、explain、validate、template、serve、user"
+            return f"没有这个命令 {msg.split(' ', 3)[-1].rstrip('.')}：可用 run、rules、explain、validate、template、packs、pack、serve、user"
         if msg.startswith("Got unexpected extra argument"):
             return f"多余的参数：{msg.split('(')[-1].rstrip(')')}"
         return f"用法错误：{msg}"

@@ -267,6 +267,11 @@ class History:
             (_kind(period), period.start.isoformat())).fetchone()
         return row[0] if row else None
 
+    def pack_of(self, period: str) -> str | None:
+        """The pack a recorded period was checked with (None for a record made before packs were recorded)."""
+        row = self.conn.execute("SELECT pack FROM periods WHERE period = ?", (period,)).fetchone()
+        return row[0] if row else None
+
     def _findings_of(self, period: str) -> pd.DataFrame:
         return pd.read_sql_query(
             "SELECT rule_id, department, key, message, severity, status, since FROM findings "

@@ -1,7 +1,7 @@
-"""Legal-basis classifier for GZ165-10-5 (rules.md "Classifying a legal basis").
+"""Legal-basis classifier (rules.md "Classifying a legal basis"), driven by a pack's ``legal_basis.yaml``.
 
-The pattern tables and the worked examples live in ``rules/gz165/legal_basis.yaml`` (read its header for the
-method). Everything is vectorised with ``Series.str`` regexes: one ``extractall`` per citation kind, then a
+The pattern tables, the levels, the sufficient levels and the worked examples live in each pack's
+``legal_basis.yaml`` (read the installed packs' headers for the method); this module holds none of them. Everything is vectorised with ``Series.str`` regexes: one ``extractall`` per citation kind, then a
 group-by per text.
 """
 from __future__ import annotations
@@ -18,22 +18,20 @@ import yaml
 from .errors import PackError
 from .text import is_missing
 
-__all__ = ["classify_basis", "load_table", "default_table", "LEVELS"]
-
-LEVELS = ["法律", "行政法规", "党中央国务院政策", "无法识别", "不足"]
-RESULT_COLUMNS = ["level", "sufficient", "citations"]
+__all__ = ["classify_basis", "load_table"]
+RESULT_COLUMNS = ["level", "sufficient", "citations", "grades"]
 
 _HAN = r"\u4e00-\u9fff"
 _TITLE_RE = r"《[^《》]+》"
 # a title directly followed by its own number in brackets: 《人口信息管理规定》（公安部令第XX号）
 # and/or preceded by its issuer: 公安部关于印发《…规定》的通知, 广州市人民政府印发的《…》
 _TITLE_TAIL_RE = (rf"(?:(?P<pre>[{_HAN}]{{2,40}}?)(?:关于)?(?:印发|发布|颁布)的?)?"
-                  r"(?P<text>《[^《》]+》)(?:\((?P<tail>[^()《》]{1,80})\))?")
+                  r"(?P<text>《[^《》]+》)(?:\((?P<tail>[^()《》]{1,80}?)(?:\)|$))?")
 _PRC_RE = (rf"中华人民共和国[{_HAN}〈〉]{{1,24}}?(?:法典|(?<![办方])法(?:实施条例)?(?![规律院人官])|条例)")
 _ORDER_RE = rf"[{_HAN}]{{1,20}}令第[0-9Xx一二三四五六七八九十百千零〇]+号"
 _DOC_RE = rf"[{_HAN}]{{1,16}}\[\d{{4}}\]第?(?:\d+|[Xx]+)号?"   # 号 is sometimes left out; XX号 = not yet known
-_INTERNAL_RE = (rf"(?:本|我)(?:部门|单位|局|委|办|厅|中心|机关|院|所)[{_HAN}]{{0,12}}?(?:制度|规定|办法|规程|细则|规范)"
-                rf"|内部[{_HAN}]{{0,10}}?(?:制度|规定|办法|规程|规范)")
+_INTERNAL_RE = (rf"(?:本|我)(?:部门|单位|局|委|办|厅|中心|机关|院|所)[{_HAN}]{{0,12}}?(?:制度|规定|办法|规程|细则|规范|要求)"
+                rf"|内部[{_HAN}]{{0,10}}?(?:制度|规定|办法|规程|规范|要求)")
 _VERBS_RE = r"^.*(?:根据|依据|依照|按照|参照|遵照|参见|详见|执行|符合)"
 _JOIN_RE = r"^.*(?:及|与|或|以及)"
 
@@ -52,6 +50,7 @@ class _Table:
         self.levels: list[str] = list(need("levels"))
         self.sufficient = set(need("sufficient_levels"))
         for c, spec in self.classes.items():
+            spec.setdefault("grade", spec.get("level"))     # the citation's legal force (packs.md §2.4)
             if spec.get("level") not in self.levels:
                 raise PackError(f"法律依据分类表 {source}：类别「{c}」的 level「{spec.get('level')}」不在 levels 中")
         subst = {
@@ -62,6 +61,9 @@ class _Table:
         self.title_rules = self._rules(need("title_rules"), subst, "title_rules")
         self.order_rules = self._rules(need("order_rules"), subst, "order_rules")
         self.doc_rules = self._rules(need("doc_rules"), subst, "doc_rules")
+        # an unbracketed local regulation: 广东省政务公开条例(…通过) (packs.md §7 reading 15)
+        self.local_reg_re = (f"(?:{subst['places']})[{_HAN}]{{1,30}}?条例"
+                             if "地方性法规" in self.classes else None)
         laws = sorted(need("national_laws"), key=len, reverse=True)
         self.known_re = "(?:" + "|".join(re.escape(x) for x in laws) + ")(?![规律院人官务定])"   # not 公司法务
         self.examples = list(data.get("examples") or [])
@@ -102,8 +104,7 @@ class _Table:
         return out
 
 
-@lru_cache(maxsize=8)
-def _load_cached(path: str) -> _Table:
+def _read_data(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
@@ -113,17 +114,32 @@ def _load_cached(path: str) -> _Table:
         raise PackError(f"法律依据分类表 {path} 不是有效的 YAML（{exc}）") from None
     if not isinstance(data, dict):
         raise PackError(f"法律依据分类表 {path} 的内容应为映射（键: 值）")
-    return _Table(data, path)
+    return data
 
 
-def default_table() -> Path:
-    """The installed gz165 pack's legal_basis.yaml."""
-    from .engine.resources import packs_dir
-    return packs_dir() / "gz165" / "legal_basis.yaml"
+@lru_cache(maxsize=8)
+def _load_cached(path: str) -> _Table:
+    return _Table(_read_data(path), path)
 
 
-def load_table(path: str | Path | None = None) -> _Table:
-    return _load_cached(str(path or default_table()))
+@lru_cache(maxsize=8)
+def _load_merged(paths: tuple[str, ...]) -> _Table:
+    """A pack's table merged over its parent's, entry by entry: a mapping (classes) key by key, anything else
+    (lists of patterns, level sets) replaced."""
+    if len(paths) == 1:
+        return _load_cached(paths[0])
+    data: dict = {}
+    for p in paths:
+        for k, v in _read_data(p).items():
+            data[k] = {**data[k], **v} if isinstance(v, dict) and isinstance(data.get(k), dict) else v
+    return _Table(data, " + ".join(paths))
+
+
+def load_table(path: str | Path | tuple | list) -> _Table:
+    """The compiled classifier table of one pack (its legal_basis.yaml, or the chain of them, parent first)."""
+    if isinstance(path, (tuple, list)):
+        return _load_merged(tuple(str(p) for p in path))
+    return _load_cached(str(path))
 
 
 def normalise(texts: pd.Series) -> pd.Series:
@@ -183,12 +199,14 @@ def _number_class(tails: pd.Series, tb: _Table) -> pd.Series:
     return out
 
 
-def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.DataFrame:
-    """Classify 共享依据 texts. Returns a frame on the same index with columns
+def classify_basis(texts: pd.Series, table: str | Path | tuple) -> pd.DataFrame:
+    """Classify 共享依据 texts with the classifier table ``table`` (a pack's legal_basis.yaml). Returns a frame on the same index with columns
 
-    - ``level``: 法律 / 行政法规 / 党中央国务院政策 / 不足 / 无法识别 (the strongest recognised citation; 无法识别 only
-      when nothing recognisable is cited); ``None`` for an empty or placeholder text;
-    - ``sufficient`` (bool): level is 法律, 行政法规 or 党中央国务院政策;
+    - ``level``: one of the table's ``levels`` (the strongest recognised citation; 无法识别 only when nothing
+      recognisable is cited); ``None`` for an empty or placeholder text;
+    - ``sufficient`` (bool): level is one of the table's ``sufficient_levels``;
+    - ``grades`` (str): the legal force of every recognised citation (the classes' ``grade``: 法律, 行政法规,
+      地方性法规, 地方政府规章, 部门规章, 规范性文件, …), strongest first, joined with ``、``; rules choose which suffice;
     - ``citations`` (str): the recognised citations with their class, strongest first, joined with ``；``,
       e.g. ``《中华人民共和国统计法》（法律）；《广州市信息化促进条例》（地方性法规、规章或规范性文件）``.
     """
@@ -220,9 +238,12 @@ def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.Data
                    .str.replace(_JOIN_RE, "", regex=True))
             pre_cls[who.index] = _Table.apply(tb.title_rules, who).to_numpy()
         level_of = lambda c: c.map(lambda x: tb.classes[x]["level"] if isinstance(x, str) else None)  # noqa: E731
+        grade_of = lambda c: c.map(lambda x: tb.classes[x]["grade"] if isinstance(x, str) else None)  # noqa: E731
         for other in (pre_cls, tail_cls):          # the number wins over the issuer's name
             own, lv = level_of(cls), level_of(other)
-            use = ((own == "无法识别") | ((own == "行政法规") & (lv == "不足"))) & other.notna() & (other != "待核实")
+            # a local 《…办法》/《…规定》 is placed by its own number or issuer when it has one (L126: the number decides)
+            use = ((own == "无法识别") | ((own == "行政法规") & (lv == "不足")) | (grade_of(cls) == "地方未定")) \
+                & other.notna() & (other != "待核实")
             cls = cls.where(~use, other)
         t["cls"] = cls.to_numpy()
         t = t.drop(columns=["tail", "pre"])
@@ -260,6 +281,13 @@ def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.Data
         k["cls"] = k["text"].str.endswith("条例").map({True: "行政法规", False: "法律"}).to_numpy()
         k["kind"] = 4
         parts.append(k)
+    # e') unbracketed local regulations (《》 left out): a 地方性法规 (the internal-rule pass still sees the text)
+    if tb.local_reg_re is not None:
+        g = _extract(rest.str.replace(tb.known_re, "|", regex=True), tb.local_reg_re)
+        if len(g):
+            g["cls"] = "地方性法规"
+            g["kind"] = 4
+            parts.append(g)
     # f) internal rules
     i = _extract(rest, _INTERNAL_RE)
     if len(i):
@@ -269,6 +297,7 @@ def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.Data
 
     level = pd.Series(None, index=pos, dtype=object)
     citations = pd.Series("", index=pos, dtype=object)
+    grades = pd.Series("", index=pos, dtype=object)
     present = pos[~missing]
     level[present] = "无法识别"
     if parts:
@@ -288,7 +317,12 @@ def classify_basis(texts: pd.Series, table: str | Path | None = None) -> pd.Data
         level[best["row"].to_numpy()] = best["level"].to_numpy()
         joined = c.groupby("row", sort=True)["cite"].agg("；".join)
         citations[joined.index.to_numpy()] = joined.to_numpy()
+        g = c.assign(grade=c["cls"].map(lambda x: tb.classes[x]["grade"])).drop_duplicates(["row", "grade"])
+        gj = g.groupby("row", sort=True)["grade"].agg("、".join)
+        grades[gj.index.to_numpy()] = gj.to_numpy()
     level = level.where(level.notna(), None)
     sufficient = level.isin(tb.sufficient).to_numpy(dtype=bool)
     return pd.DataFrame({"level": level.to_numpy(dtype=object), "sufficient": sufficient,
-                         "citations": citations.to_numpy(dtype=object)}, index=idx)
+                         "citations": citations.to_numpy(dtype=object),
+                         "grades": grades.where(pd.Series(level).notna().to_numpy(), None).to_numpy(dtype=object)},
+                        index=idx)

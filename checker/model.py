@@ -41,11 +41,11 @@ SEVERITIES = ["严重", "一般", "提示"]
 SEVERITY_RANK = {"严重": 0, "一般": 1, "提示": 2}
 
 TABLES = ["departments", "catalog", "items", "catalog_changes", "exchanges", "updates", "officers",
-          "requests", "disputes", "systems"]
+          "requests", "disputes", "systems", "procedures"]
 TABLE_TITLES = {
     "departments": "部门名录", "catalog": "信息资源", "items": "信息项", "catalog_changes": "目录变更",
     "exchanges": "交换日志", "updates": "数据更新", "officers": "责任人员", "requests": "共享申请",
-    "disputes": "数据异议", "systems": "信息系统",
+    "disputes": "数据异议", "systems": "信息系统", "procedures": "采集制度",
 }
 
 
@@ -101,6 +101,7 @@ class EvalResult:
     not_checked: pd.DataFrame                # NOT_CHECKED_COLUMNS
     skipped: pd.DataFrame                    # SKIPPED_COLUMNS
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # rule_id -> parameters used
+    out_of_scope: dict[str, Any] = field(default_factory=dict)      # a pack scope's counts (packs.md `scope`)
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:

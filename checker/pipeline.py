@@ -212,6 +212,15 @@ def _departments(lr: LoadResult) -> pd.DataFrame | None:
     return lr.tables.get("departments")
 
 
+def _in_scope(lr: LoadResult, result) -> pd.DataFrame | None:
+    """The departments scored: those of the pack's scope (all without one)."""
+    d = _departments(lr)
+    inside = (getattr(result, "out_of_scope", None) or {}).get("in_scope")
+    if d is None or inside is None:
+        return d
+    return d[d["部门名称"].isin(inside)]
+
+
 def _with_status(findings: pd.DataFrame) -> pd.DataFrame:
     f = findings.copy()
     for c in ("status", "waiver_id"):
@@ -240,6 +249,7 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     from .waivers import apply_waivers, read_waivers
     check_params_file(params)
     the_pack = _engine.load_pack(pack, str(params) if params else None)
+    from .schema import restore_codelists, use_codelists
     rule_ids = list(the_pack.rule_info()["rule_id"])
     waiver_frame = read_waivers(waivers, rule_ids) if waivers else None
     if history:
@@ -247,7 +257,13 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     cal = Calendar.load(str(calendar) if calendar else None)
 
     _note(progress, STAGES[0])
-    lr = load(inputs, overrides)
+    # the loader follows the run's pack's code lists (共享类型 aliases …), for this run only
+    before = use_codelists(the_pack.codelists) if getattr(the_pack, "codelists", None) else None
+    try:
+        lr = load(inputs, overrides)
+    finally:
+        if getattr(the_pack, "codelists", None):
+            restore_codelists(before)
     require_tables(lr, inputs)
 
     _note(progress, STAGES[1])
@@ -271,8 +287,14 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     from .score import score as _score
     scored_in = _with_status(findings)
     manifest = dict(the_pack.manifest)
+    if hasattr(the_pack, "param_labels"):      # the 说明 sheet names parameters as their rule files do
+        manifest["param_labels"] = the_pack.param_labels()
+    if getattr(the_pack, "chain", None):       # the pack chain, differences from the parent, scope counts
+        manifest["chain"] = [{k: c.get(k) for k in ("pack", "version", "status")} for c in the_pack.chain]
+        manifest["differences"] = list(the_pack.differences)
+        manifest["out_of_scope"] = dict(getattr(result, "out_of_scope", None) or {})
     rules = the_pack.rule_info()
-    scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _departments(lr), rules=rules)
+    scorecard = _score(scored_in, result.checked, result.not_checked, manifest, _in_scope(lr, result), rules=rules)
 
     params_used = result.params or the_pack.params_used()
     report = Report(period=per, as_of=day, pack=manifest, params=params_used, rules=rules, load=lr,
@@ -323,6 +345,14 @@ def _with_history(history, per, day, findings, result, scorecard, manifest, repo
     The record commits only with the reports, and the reports are put back if the record cannot commit."""
     from .history import History
     files: list[Path] = []
+    with History.open(history) as h:
+        prev = h.previous_period(per)
+        prev_pack = h.pack_of(prev) if prev else None
+    if prev_pack and manifest.get("pack") and prev_pack != manifest.get("pack"):
+        # rule IDs, waivers and scores are per pack: a comparison across packs would call everything new
+        raise UsageError(f"历史库 {history} 中上一期 {prev} 是用规则包「{prev_pack}」检查的，本次用的是"
+                         f"「{manifest.get('pack')}」：不同规则包的结果不能逐期比较。请为每个规则包使用单独的历史库"
+                         f"（--history 另一个文件），或用 --pack {prev_pack} 检查本期")
 
     def show(view):
         cmp, trends = view
@@ -434,7 +464,7 @@ def _replace_findings(result: EvalResult, findings: pd.DataFrame) -> EvalResult:
     extra = [c for c in findings.columns if c not in FINDING_COLUMNS]
     return EvalResult(findings=findings[FINDING_COLUMNS + extra].reset_index(drop=True), checked=result.checked,
                       pending=result.pending, not_checked=result.not_checked, skipped=result.skipped,
-                      params=result.params)
+                      params=result.params, out_of_scope=getattr(result, "out_of_scope", None) or {})
 
 
 def _render(report: Report, out_dir: Path, formats: Iterable[str] | None) -> list[Path]:

@@ -1,11 +1,11 @@
-"""The ten input tables of inputs.md and the code lists of codelists.md, as data.
+"""The ten input tables of inputs.md, as data (their code lists are the pack's, see ``use_codelists``).
 
 Column types: ``text`` (free text), ``code`` (identifiers: spaces removed, upper-cased), ``name`` (部门名称:
 whitespace removed), ``date``, ``datetime``, ``int``, ``bool``, ``sharetype`` (共享类型).
 ``req``: ``yes`` / ``cond.`` (both must be present as columns) / ``no``.
 ``ref``: ``dept`` (holds a 部门名称 of departments) or ``catalog`` (holds a 信息资源代码 of catalog).
 ``business``: the rule judges empty/unknown values itself; never an input defect (inputs.md).
-``codelist``: the name of a code list in ``CODE_LISTS`` the loader validates (unknown value = defect).
+``codelist``: the name of a code list of the pack (``CODE_LISTS``) the loader validates (unknown value = defect).
 ``counts_from``: a date a rule counts from; empty/unreadable = defect.
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Column:
     codelist: str | None = None
     default: object = None
     counts_from: bool = False
+    multi: bool = False                 # several code-list values in one cell, separated by 、 , ，
     note: str = ""                      # Chinese description (for templates)
 
     @property
@@ -64,61 +65,52 @@ class Table:
 
 C = Column
 
-# ---- code lists (codelists.md) ----------------------------------------------------------------------------------
-FUNCTION_CATEGORIES = ("公安", "来穗人员服务管理", "民政", "社会组织管理", "卫生健康", "人力资源社会保障", "教育",
-                       "残疾人工作", "住房公积金", "税务", "市场监督管理", "事业单位登记管理", "规划和自然资源",
-                       "政务服务数据管理", "镇街", "高等学校和科研机构", "其他")
-BASE_ITEMS = {   # 信息类别细目 -> (基础信息类别, statutory 职能类别 (empty = any), article)
-    "户籍登记信息": ("自然人", ("公安",), "21(一)"),
-    "流动人口居住登记和居住证办理信息": ("自然人", ("来穗人员服务管理", "镇街"), "21(二)"),
-    "婚姻登记和收养登记信息": ("自然人", ("民政", "镇街"), "21(三)"),
-    "出生和死亡登记信息": ("自然人", ("卫生健康", "公安"), "21(四)"),
-    "计划生育信息": ("自然人", ("卫生健康", "镇街"), "21(五)"),
-    "社会保障信息和最低生活保障信息": ("自然人", ("人力资源社会保障", "民政"), "21(六)"),
-    "教育信息": ("自然人", ("教育", "高等学校和科研机构"), "21(七)"),
-    "残疾人登记信息": ("自然人", ("残疾人工作",), "21(八)"),
-    "住房公积金登记信息": ("自然人", ("住房公积金",), "21(九)"),
-    "个人纳税信息": ("自然人", ("税务",), "21(十)"),
-    "指定监护信息": ("自然人", ("民政", "镇街"), "21(十一)"),
-    "资格证书和执业证书信息": ("自然人", (), "21(十二)"),
-    "企业和个体工商户登记信息": ("法人", ("市场监督管理",), "23(一)"),
-    "企业税务登记信息": ("法人", ("税务",), "23(二)"),
-    "非营利组织登记信息": ("法人", ("社会组织管理",), "23(三)"),
-    "事业单位登记信息": ("法人", ("事业单位登记管理",), "23(四)"),
-    "统一社会信用代码信息": ("法人", ("市场监督管理", "社会组织管理", "事业单位登记管理"), "23(五)"),
-}
-SHARE_TYPES = ("无条件共享", "有条件共享", "不予共享")
-SHARE_TYPE_ALIASES = {"1": "无条件共享", "01": "无条件共享", "无条件": "无条件共享", "无条件共享": "无条件共享",
-                      "2": "有条件共享", "02": "有条件共享", "有条件": "有条件共享", "有条件共享": "有条件共享",
-                      "3": "不予共享", "03": "不予共享", "不共享": "不予共享", "不予共享": "不予共享"}
-SHARE_METHODS_PLATFORM = ("平台接口", "平台库表", "平台文件", "专项共享")
-SHARE_METHODS_OFF = ("点对点", "邮件", "介质拷贝")
-CHANNELS_PLATFORM = ("共享平台", "专项共享通道")
-CHANNELS_OFF = ("点对点", "前置机直连", "邮件", "介质拷贝")
-UPDATE_CYCLES = {"实时": None, "每日": 1, "每周": 7, "每月": 31, "每季度": 92, "每半年": 183, "每年": 366,
-                 "不定期": None}
-ID_TYPES = ("公民身份号码", "其他法定身份证件号码", "统一社会信用代码", "营业执照注册号", "无")
+# ---- code lists ---------------------------------------------------------------------------------------------------
+# The code lists are pack data (``codelists.yaml`` of the pack in use); this module holds none of them. The loader
+# and the templates read them through the attributes below, which follow the pack set by ``use_codelists`` (the
+# run's pack; before any, the default pack).
+LOADER_CODE_LISTS = ("层级", "职能类别", "资源分类", "基础信息类别", "交换通道", "交换结果", "答复结果", "变更原因", "建设类型",
+                     "采集方式", "制度类别")
+RULE_JUDGED_COLUMNS = ("共享类型", "共享方式", "更新周期", "标识类型", "信息类别细目")
+SHARE_TYPE_LIST, SHARE_TYPE_ALIAS_LIST = "共享类型", "共享类型_别名"
+_IN_USE: dict | None = None
 
-# Code lists the loader validates: an unknown (non-empty) value is an input defect.
-CODE_LISTS: dict[str, tuple[str, ...]] = {
-    "层级": ("市级", "区级"),
-    "职能类别": FUNCTION_CATEGORIES,
-    "资源分类": ("基础信息资源", "主题信息资源", "部门信息资源"),
-    "基础信息类别": ("自然人", "法人", "自然资源和空间地理", "电子证照"),
-    "交换通道": CHANNELS_PLATFORM + CHANNELS_OFF,
-    "交换结果": ("成功", "失败"),
-    "答复结果": ("同意", "部分同意", "不同意"),
-    "变更原因": ("法律法规修订", "职能变化", "其他"),
-    "建设类型": ("新建", "原有"),
-}
-# Code lists a rule judges (not validated by the loader; for templates / data validation lists).
-RULE_CODE_LISTS: dict[str, tuple[str, ...]] = {
-    "共享类型": SHARE_TYPES,
-    "共享方式": SHARE_METHODS_PLATFORM + SHARE_METHODS_OFF,
-    "更新周期": tuple(UPDATE_CYCLES),
-    "标识类型": ID_TYPES,
-    "信息类别细目": tuple(BASE_ITEMS),
-}
+
+def use_codelists(codelists: dict | None) -> dict | None:
+    """Make the loader and the templates follow these code lists (a pack's ``codelists``); ``None``: the default
+    pack's again. Returns the lists in use before, so that a caller can put them back."""
+    global _IN_USE
+    before = _IN_USE
+    if codelists is None:
+        _IN_USE = None
+        return before
+    missing = [n for n in LOADER_CODE_LISTS + RULE_JUDGED_COLUMNS + (SHARE_TYPE_ALIAS_LIST,) if n not in codelists]
+    if missing:
+        from .errors import PackError
+        raise PackError(f"规则包的代码表 codelists.yaml 缺少「{'、'.join(missing)}」（读取输入和生成模板需要）")
+    _IN_USE = {
+        "CODE_LISTS": {n: tuple(codelists[n]) for n in LOADER_CODE_LISTS},
+        "RULE_CODE_LISTS": {n: tuple(codelists[n]) for n in RULE_JUDGED_COLUMNS},
+        "SHARE_TYPES": tuple(codelists[SHARE_TYPE_LIST]),
+        "SHARE_TYPE_ALIASES": {str(k): str(v) for k, v in codelists[SHARE_TYPE_ALIAS_LIST].items()},
+    }
+    return before
+
+
+def restore_codelists(state: dict | None) -> None:
+    """Put back what ``use_codelists`` returned."""
+    global _IN_USE
+    _IN_USE = state
+
+
+def __getattr__(name: str):
+    if name in ("CODE_LISTS", "RULE_CODE_LISTS", "SHARE_TYPES", "SHARE_TYPE_ALIASES"):
+        if _IN_USE is None:
+            from .engine.pack import load_codelists
+            use_codelists(load_codelists())
+        return _IN_USE[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # ---- the ten tables (inputs.md) ---------------------------------------------------------------------------------
 TABLE_LIST: tuple[Table, ...] = (
@@ -129,6 +121,8 @@ TABLE_LIST: tuple[Table, ...] = (
         C("所属区", NAME, "no", ("区",), note="区级部门填所属区，如 海珠区"),
         C("职能类别", TEXT, "yes", ("部门类别",), codelist="职能类别", note="见代码表 职能类别"),
         C("是否主管部门", BOOL, "no", ("主管部门",), default=False, note="本级政务信息共享主管部门填 是，默认 否"),
+        C("是否派驻机构", BOOL, "no", ("派驻机构",), default=False, note="中央或上级机关派驻本区的机构填 是，默认 否"),
+        C("机构性质", TEXT, "no", note="行政机关/授权组织/受委托组织"),
     ), key=("部门名称",), required_input=True, description="参与共享的政务部门，每个部门一行"),
     Table("catalog", "信息资源", ("信息资源", "信息资源目录", "政务信息资源目录", "目录", "catalog"), (
         C("信息资源代码", CODE, "yes", ("资源代码", "目录代码"), note="唯一，格式：分类码/顺序码，如 101001001/000012"),
@@ -154,6 +148,10 @@ TABLE_LIST: tuple[Table, ...] = (
         C("特殊更新批准文号", TEXT, "no", ("更新例外批准",), note="经主管部门批准按季度更新的批准文号"),
         C("发布日期", DATE, "yes", counts_from=True, note="日期，如 2026-10-08"),
         C("最近更新日期", DATE, "no", note="日期"),
+        # optional columns of the packs gd-trial / hz-draft (packs.md §6.1); without them those rules are 未检查
+        C("关联审批事项", TEXT, "no", ("关联行政许可事项",), business=True, note="使用本资源的行政许可或跨部门并联审批事项，无则留空"),
+        C("采集方式", TEXT, "no", ("数据来源方式",), codelist="采集方式", note="自行采集 或 共享获取"),
+        C("采集依据", TEXT, "no", business=True, note="要求本部门自行采集的法律、法规、规章"),
     ), key=("信息资源代码",), required_input=True, description="政务信息资源目录，每个信息资源一行"),
     Table("items", "信息项", ("信息项", "数据项", "items"), (
         C("信息资源代码", CODE, "yes", ("资源代码",), ref="catalog"),
@@ -224,6 +222,16 @@ TABLE_LIST: tuple[Table, ...] = (
         C("是否接入共享平台", BOOL, "yes", ("接入平台",), note="是/否"),
         C("建设类型", TEXT, "no", codelist="建设类型", note="新建/原有"),
     ), description="部门业务信息系统，每个系统一行"),
+    # optional (packs.md §6.1; the pack gd-trial's GD-07-1): without it that rule is 未检查
+    Table("procedures", "采集制度", ("采集制度", "信息采集制度", "procedures"), (
+        C("部门", NAME, "yes", ("部门名称",), ref="dept"),
+        C("制度名称", TEXT, "yes", ("名称",)),
+        C("制度类别", TEXT, "yes", ("类别",), codelist="制度类别", multi=True,
+          note="信息收集/信息发布/信息维护，可填多个，用、或，分隔"),
+        C("文号", TEXT, "no"),
+        C("印发日期", DATE, "no", ("发布日期",)),
+        C("废止日期", DATE, "no", note="空 = 现行有效"),
+    ), description="部门的信息收集、发布、维护制度，每个制度一行"),
 )
 TABLES: dict[str, Table] = {t.name: t for t in TABLE_LIST}
 REQUIRED_INPUTS = tuple(t.name for t in TABLE_LIST if t.required_input)

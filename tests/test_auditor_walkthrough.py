@@ -191,7 +191,7 @@ def ws(tmp_path_factory):
     d = tmp_path_factory.mktemp("auditor")
     r = sc("template", "--out", d / "模板")
     assert r.exit_code == 0, r.output
-    assert "已生成 10 个模板" in r.stdout
+    assert "已生成 11 个模板" in r.stdout     # ten tables + 采集制度 (packs.md §6.1)
     for month in ("2026-10", "2026-11"):
         fill(d / "模板", d / "导出" / month, month_data(month))
     write_waivers(d / "豁免.xlsx", WAIVERS)
@@ -237,7 +237,7 @@ def test_template_never_overwrites_filled_files(ws, tmp_path):
     r = sc("template", "--out", ws / "模板")              # the blank templates again: identical, fine
     assert r.exit_code == 0
     r = sc("template", "--out", filled, "--force")
-    assert r.exit_code == 0 and len(list(filled.iterdir())) == 10
+    assert r.exit_code == 0 and len(list(filled.iterdir())) == 11
     assert md5(filled / "部门名录.xlsx") == md5(ws / "模板" / "部门名录.xlsx")
 
 

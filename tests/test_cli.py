@@ -88,7 +88,7 @@ def test_format_table_aligns_wide_characters():
 
 def test_template_command(tmp_path):
     r = CliRunner().invoke(cli_mod.cli, ["template", "--out", str(tmp_path / "t")])
-    assert r.exit_code == 0 and "已生成 10 个模板" in r.output
+    assert r.exit_code == 0 and "已生成 11 个模板" in r.output
     assert (tmp_path / "t" / "交换日志.xlsx").exists()
 
 

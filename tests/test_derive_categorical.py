@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import given, settings, strategies as st
 
-from checker.engine.derive import _map_dates, _map_values, _same, _sorted_codes
+from checker.engine.derivations._util import map_dates as _map_dates, map_values as _map_values, same_values as _same, sorted_codes as _sorted_codes
 
 VALS = st.lists(st.one_of(st.none(), st.sampled_from(["甲", "乙", "丙", "SQ-1", "SQ-2", "b", "a"])), max_size=60)
 

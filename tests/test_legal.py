@@ -8,9 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checker.errors import PackError
-from checker.legal import classify_basis, default_table
+from checker.engine.resources import packs_dir
+from checker.legal import classify_basis as _classify
 
-with open(default_table(), encoding="utf-8") as fh:
+GZ165_TABLE = packs_dir() / "gz165" / "legal_basis.yaml"
+
+
+def classify_basis(texts, table=GZ165_TABLE):
+    return _classify(texts, table)
+
+
+with open(GZ165_TABLE, encoding="utf-8") as fh:
     TABLE = yaml.safe_load(fh)
 EXAMPLES = TABLE["examples"]
 
@@ -32,7 +40,7 @@ def test_example(ex):
 def test_batch_equals_one_by_one_and_keeps_index():
     texts = pd.Series([e["text"] for e in EXAMPLES], index=[f"r{i}" for i in range(len(EXAMPLES))])
     r = classify_basis(texts)
-    assert list(r.columns) == ["level", "sufficient", "citations"]
+    assert list(r.columns) == ["level", "sufficient", "citations", "grades"]
     assert list(r.index) == list(texts.index)
     assert r["level"].tolist() == [e["level"] for e in EXAMPLES]
     assert r["sufficient"].dtype == bool
@@ -53,7 +61,7 @@ def test_citations_listed_strongest_first_with_class():
 
 def test_empty_series():
     r = classify_basis(pd.Series([], dtype=object))
-    assert r.empty and list(r.columns) == ["level", "sufficient", "citations"]
+    assert r.empty and list(r.columns) == ["level", "sufficient", "citations", "grades"]
 
 
 def test_bad_table_is_pack_error(tmp_path):

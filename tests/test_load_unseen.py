@@ -170,6 +170,7 @@ def test_all_ten_tables_in_one_workbook_with_every_variation(tmp_path):
     assert d["是否主管部门"].tolist() == [False, True, False, False]  # N, √, ×, "/" (placeholder -> default 否)
     assert d["所属区"].tolist() == [None, None, None, "海珠区"]
     assert list(d.columns) == ["部门名称", "部门代码", "层级", "所属区", "职能类别", "是否主管部门",
+                               "是否派驻机构", "机构性质",          # optional (packs.md §6.1), not in this export
                                "_file", "_sheet", "_row"]          # extra 序号/备注 dropped
     c = r.tables["catalog"]
     assert c["信息资源代码"].tolist() == [R1, R2, R3]

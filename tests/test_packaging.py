@@ -72,7 +72,8 @@ def test_the_installed_sharecheck_runs_the_sample_month(installed):
     out = installed["tmp"] / "结果"
     cli = installed["venv"] / "bin" / "sharecheck"
     res = _run([str(cli), "run", str(ROOT / "fixtures" / "sample" / "exports"), "--period", "2026-10",
-                "--out", str(out)], installed["tmp"], installed["env"])
+                "--out", str(out), "--format", "xlsx", "--format", "html", "--format", "csv", "--format", "json"],
+               installed["tmp"], installed["env"])
     assert "报告已写入" in res.stdout
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["pack"]["pack"] == "gz165" and len(manifest["rules_run"]) == 31

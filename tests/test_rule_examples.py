@@ -6,12 +6,16 @@ from collections import Counter
 import pytest
 
 from checker.calendar import Calendar
-from checker.engine import evaluate, load_pack
-from checker.engine.examples import example_period, example_tables
+from checker.engine import load_pack
+from checker.engine.examples import checked_units, run_example
+from checker.engine.resources import packs_dir
 
 PACK = load_pack("gz165")
+PACKS = {d.name: load_pack(d.name) for d in sorted(packs_dir().iterdir()) if (d / "pack.yaml").is_file()}
 CAL = Calendar.load()
-CASES = [(r.id, i) for r in PACK.rules for i, _ in enumerate(r.data.get("examples") or [])]
+# every example of every rule file of every installed pack (an inherited rule's examples run under each pack)
+CASES = [(name, r.id, i) for name, p in PACKS.items() for r in p.rules
+         for i, _ in enumerate(r.data.get("examples") or [])]
 
 
 def test_every_rule_has_a_failing_example():
@@ -21,13 +25,26 @@ def test_every_rule_has_a_failing_example():
         assert any(ex.get("findings") for ex in exs), f"{r.id} has no example with a finding"
 
 
-@pytest.mark.parametrize("rule_id,idx", CASES, ids=[f"{r}#{i}" for r, i in CASES])
-def test_rule_example(rule_id, idx):
-    rule = PACK.rule(rule_id)
+def test_every_rule_of_every_pack_has_an_example_asserting_checked_units():
+    assert {"gz165", "hz-draft"} <= set(PACKS)
+    for name, p in PACKS.items():
+        for r in p.rules:
+            exs = r.data.get("examples") or []
+            assert any("checked" in ex for ex in exs), f"{name} {r.id} has no example with checked units"
+
+
+@pytest.mark.parametrize("pack,rule_id,idx", CASES, ids=[f"{p}:{r}#{i}" for p, r, i in CASES])
+def test_rule_example(pack, rule_id, idx):
+    rule = PACKS[pack].rule(rule_id)
     ex = rule.data["examples"][idx]
-    period, as_of = example_period(ex)
-    res = evaluate(example_tables(ex), PACK.subset([rule_id]), period, as_of, CAL)
+    res = run_example(PACKS[pack], rule_id, ex, CAL)
+    if ex.get("not_checked"):
+        assert list(res.not_checked["rule_id"]) == [rule_id] and ex["not_checked"] in res.not_checked["reason"][0]
+        return
     assert res.not_checked.empty, res.not_checked
+    if "checked" in ex:
+        assert checked_units(res, rule_id) == {str(k): int(v) for k, v in (ex["checked"] or {}).items()}, \
+            res.checked
     want = [f if isinstance(f, dict) else {"key": f} for f in ex.get("findings") or []]
     assert Counter(res.findings["key"]) == Counter(w["key"] for w in want), res.findings[["key", "message"]]
     for w in want:

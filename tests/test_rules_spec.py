@@ -13,6 +13,7 @@ import pytest
 
 from checker.calendar import Calendar
 from checker.engine import evaluate, load_pack
+from checker.engine.resources import packs_dir
 from checker.legal import classify_basis
 from checker.load import load_inputs
 from checker.model import Period
@@ -238,7 +239,7 @@ CITATIONS = [
 
 @pytest.mark.parametrize("text,level", CITATIONS, ids=[t for t, _ in CITATIONS])
 def test_legal_basis_classifier(text, level):
-    r = classify_basis(pd.Series([text], dtype=object))
+    r = classify_basis(pd.Series([text], dtype=object), packs_dir() / "gz165" / "legal_basis.yaml")
     assert r.loc[0, "level"] == level, r.loc[0, "citations"]
 
 

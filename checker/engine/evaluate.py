@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,8 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
     if isinstance(as_of, datetime):
         as_of = as_of.date()
     needed = {c for rule in pack.rules for check in rule.checks for c in check.columns}
-    views = Views(tables, pack.codelists, period, as_of, calendar, needed)
+    tables, excluded = _exclude(tables, pack, period, as_of, calendar)
+    views = Views(tables, pack.codelists, period, as_of, calendar, needed, pack.pack_data())
     acc = _Acc()
     unreadable = _unreadable_cells(defects)
     for rule in pack.rules:
@@ -53,9 +55,70 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
             acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
                                     "reason": f"未提供输入 {names}，本规则未检查"})
             continue
+        absent = _absent_columns(rule, views)
+        if absent:
+            names = "、".join(absent)
+            acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
+                                    "reason": f"输入中没有列 {names}（或该列全部为空），本规则未检查"})
+            continue
         for check in rule.checks:
             _run_check(rule, check, views, acc, unreadable)
-    return _result(acc, pack)
+    result = _result(acc, pack)
+    if pack.scope is not None:
+        _keep_in_scope(result, views, pack, excluded)
+    return result
+
+
+def _absent_columns(rule: Rule, views: Views) -> list[str]:
+    """The optional columns a rule needs (``requires_columns``) that the export does not hold: the loader gives
+    every canonical column, so a column with no value at all counts as absent."""
+    out = []
+    for req in rule.data.get("requires_columns") or []:
+        table, _, col = str(req).partition(".")
+        if is_missing(views.tables[table][col].astype(object)).all():
+            out.append(f"{table_label(table)}.{col}")
+    return out
+
+
+def _exclude(tables: dict[str, pd.DataFrame], pack: Pack, period, as_of, calendar):
+    """A pack scope's ``exclude``: records left out of every rule (e.g. 涉密 ones), counted per table."""
+    scope = pack.scope
+    if scope is None or not scope.exclude:
+        return tables, {}
+    from .derive import conform
+    out, counts = dict(tables), {}
+    for table, cond in scope.exclude.items():
+        frame = tables.get(table)
+        if frame is None or not len(frame):
+            continue
+        c = conform(table, frame)
+        hit = to_bool(cond(Env(c, {}, pack.codelists, calendar, period, as_of, {})), c.index).to_numpy()
+        if hit.any():
+            out[table] = frame[~hit]
+            counts[table] = int(hit.sum())
+    return out, counts
+
+
+def _keep_in_scope(result: EvalResult, views: Views, pack: Pack, excluded: dict[str, int]) -> None:
+    """Findings, checked units and pending items only of the departments in the pack's scope; the rest counted."""
+    scope = pack.scope
+    oos: dict[str, Any] = {"departments_condition": scope.departments_text, "excluded": excluded,
+                           "exclude_conditions": dict(scope.exclude_text)}
+    if scope.departments is not None:
+        d = views.tables["departments"]
+        mask = to_bool(scope.departments(_env(d, Rule("scope", Path("."), {}, {}, []), views)), d.index)
+        inside = pd.Index(d.loc[mask.to_numpy(), "部门名称"].dropna().unique())
+        f_in = result.findings["department"].isin(inside).to_numpy(dtype=bool)
+        c_in = result.checked["department"].isin(inside).to_numpy(dtype=bool)
+        p_in = result.pending["department"].isin(inside).to_numpy(dtype=bool)
+        oos.update({"departments_in_scope": int(len(inside)),
+                    "departments_out_of_scope": int(d["部门名称"].dropna().nunique() - len(inside)),
+                    "findings": int((~f_in).sum()), "checked_units": int(result.checked["checked"][~c_in].sum()),
+                    "pending": int((~p_in).sum()), "in_scope": sorted(map(str, inside))})
+        result.findings = result.findings[f_in].reset_index(drop=True)
+        result.checked = result.checked[c_in].reset_index(drop=True)
+        result.pending = result.pending[p_in].reset_index(drop=True)
+    result.out_of_scope = oos
 
 
 def _unreadable_cells(defects: pd.DataFrame | None) -> dict[tuple[str, str], pd.MultiIndex]:

@@ -49,3 +49,36 @@ def example_period(example: dict[str, Any]) -> tuple[Period, date]:
     if as_of is not None and not isinstance(as_of, date):
         as_of = date.fromisoformat(str(as_of))
     return period, as_of or period.end
+
+
+def example_pack(pack, rule_id: str, example: dict[str, Any]):
+    """The one-rule pack an example runs with: the rule's pack without its scope (an example shows the rule, not
+    which departments a pack keeps), with the example's ``params:`` applied as a --params file would be."""
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from .pack import load_pack
+    params = example.get("params")
+    if params:
+        with tempfile.TemporaryDirectory() as tmp:
+            f = Path(tmp) / "params.yaml"
+            f.write_text(yaml.safe_dump({rule_id: params}, allow_unicode=True), encoding="utf-8")
+            pack = load_pack(pack.root, f)
+    sub = pack.subset([rule_id])
+    sub.scope = None
+    return sub
+
+
+def run_example(pack, rule_id: str, example: dict[str, Any], calendar):
+    """Evaluate one example of a rule through the real engine."""
+    from .evaluate import evaluate
+    period, as_of = example_period(example)
+    return evaluate(example_tables(example), example_pack(pack, rule_id, example), period, as_of, calendar)
+
+
+def checked_units(result, rule_id: str) -> dict[str, int]:
+    """Checked units per department of one rule (departments with none left out)."""
+    c = result.checked[result.checked["rule_id"] == rule_id]
+    return {str(d): int(n) for d, n in zip(c["department"], c["checked"]) if int(n)}

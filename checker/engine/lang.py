@@ -208,6 +208,22 @@ def _f_norm(env, x):
     return _norm_key(s.astype(object)).astype(object)
 
 
+def _f_cites(env, x, levels):
+    """True where the 、-joined levels x (e.g. 依据层级) name at least one of ``levels`` (a list or parameter)."""
+    s = as_series(x, env.index).astype(object)
+    wanted = set(map(str, levels if isinstance(levels, (list, tuple)) else [levels]))
+    parts = s.where(s.notna(), "").astype(str).str.split("、")
+    return parts.map(lambda p: bool(wanted.intersection(p))).astype(bool)
+
+
+def _f_lacks(env, x, wanted):
+    """The items of ``wanted`` (a list or parameter) that the 、-joined x does not name, 、-joined ('' if none)."""
+    s = as_series(x, env.index).astype(object)
+    items = [str(w) for w in (wanted if isinstance(wanted, (list, tuple)) else [wanted])]
+    parts = s.where(s.notna(), "").astype(str).str.split("、")
+    return parts.map(lambda p: "、".join(w for w in items if w not in p)).astype(object)
+
+
 FUNCTIONS: dict[str, Func] = {f.name: f for f in [
     Func("missing", (1, 1), False, "missing(x)：为空或占位符（/ - — 无 暂无 N/A）", _f_missing),
     Func("in_period", (1, 1), False, "in_period(x)：x 的日历日期在审计期间内且不晚于核查日", _f_in_period),
@@ -223,6 +239,8 @@ FUNCTIONS: dict[str, Func] = {f.name: f for f in [
     Func("datetime", (1, 1), False, "datetime(x)：日期时间文字 YYYY-MM-DD HH:MM:SS", _f_datetime),
     Func("norm", (1, 1), False, "norm(x)：键中的文字（NFKC、去首尾及中间空格，规则说明“Key”）", _f_norm),
     Func("param", (1, 1), True, "param('名称') 或 ${名称}：本规则的参数", _f_param),
+    Func("cites", (2, 2), False, "cites(依据层级, ${levels})：依据层级中至少有一个在列表中", _f_cites),
+    Func("lacks", (2, 2), False, "lacks(x, ${list})：列表中 x（用“、”连接）没有的项，用“、”连接", _f_lacks),
 ]}
 
 _CMP = {

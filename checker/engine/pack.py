@@ -5,6 +5,7 @@ time, so a typo is a :class:`PackError` before any input is read.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -16,12 +17,17 @@ import yaml
 
 from ..errors import PackError
 from ..model import META_COLUMNS, RULE_INFO_COLUMNS, SEVERITIES, TABLES, TABLE_TITLES
-from .derive import VIEWS, base_table, view_columns
+import sys
+
+from .derivations import REGISTRY as DERIVATIONS
+from .derive import TABLE_COLUMNS, base_table, column_source, view_args as view_arg_defaults, view_builder, view_columns, views
 from .lang import Compiler
-from .resources import packs_dir
+from .packspec import resolve
+from .resources import DEFAULT_PACK, packs_dir
 
 RULE_FIELDS_REQUIRED = ["id", "article", "article_text", "title", "explanation", "severity", "dimension", "inputs"]
-RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis"]
+RULE_FIELDS_OPTIONAL = ["params", "examples", "checks", "notes", "legal_basis", "derivations", "based_on",
+                        "requires_columns"]
 CHECK_FIELDS = ["view", "view_args", "scope", "skip", "when", "deadline", "key", "department", "counterpart",
                 "input", "row", "message", "pending_message", "severity_cases", "out_of_scope_reason", "name"]
 DEADLINE_FIELDS = ["event", "action", "limit", "unit"]
@@ -64,6 +70,7 @@ class Check:
     # the columns that decide which records are checked and which are findings (scope, skips, when, department);
     # the rest (key, messages, severity cases) are read for the findings only
     decide_columns: list[str] = field(default_factory=list)
+    derivations: list[str] = field(default_factory=list)   # the derivations whose columns it reads
 
 
 @dataclass
@@ -82,6 +89,21 @@ class Rule:
     def severity(self) -> str:
         return self.data["severity"]
 
+    @property
+    def derivations(self) -> list[str]:
+        """The derivations the rule file names (``derivations:``), in its order."""
+        return list(self.data.get("derivations") or [])
+
+
+@dataclass
+class Scope:
+    """A pack's scope (packs.md): the departments whose findings and checked units are kept, and per table the
+    records left out before any rule runs."""
+    departments_text: str
+    departments: Callable | None
+    exclude: dict[str, Callable]
+    exclude_text: dict[str, str]
+
 
 @dataclass
 class Pack:
@@ -90,6 +112,12 @@ class Pack:
     codelists: dict[str, Any]
     rules: list[Rule]
     params_file: str | None = None
+    legal_basis: tuple[Path, ...] | None = None   # the legal-basis classifier tables (parent first)
+    derivation_params: dict[str, dict[str, Any]] = field(default_factory=dict)   # pack.yaml derivations
+    chain: list[dict[str, Any]] = field(default_factory=list)       # this pack, then its parents: pack/version/status
+    sources: dict[str, Any] = field(default_factory=dict)            # rule id -> packspec.RuleSource
+    scope: "Scope | None" = None
+    differences: list[dict[str, Any]] = field(default_factory=list)  # values that differ from the parent
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -104,12 +132,39 @@ class Pack:
                  "inputs": "、".join(r.inputs)} for r in self.rules]
         return pd.DataFrame(rows, columns=RULE_INFO_COLUMNS)
 
+    def param_info(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Per rule and parameter, the rule file's ``label``, ``unit`` and ``description`` (those given)."""
+        out: dict[str, dict[str, dict[str, str]]] = {}
+        for r in self.rules:
+            for name, spec in (r.data.get("params") or {}).items():
+                if isinstance(spec, dict):
+                    info = {k: str(spec[k]) for k in ("label", "unit", "description") if spec.get(k) is not None}
+                    if info:
+                        out.setdefault(r.id, {})[name] = info
+        return out
+
+    def param_labels(self) -> dict[str, dict[str, str]]:
+        """Per rule and parameter, its display name: 「label（unit）」 (parameters with a label only)."""
+        out: dict[str, dict[str, str]] = {}
+        for rid, params in self.param_info().items():
+            for name, info in params.items():
+                if info.get("label"):
+                    unit = f"（{info['unit']}）" if info.get("unit") else ""
+                    out.setdefault(rid, {})[name] = info["label"] + unit
+        return out
+
     def params_used(self) -> dict[str, dict[str, Any]]:
         return {r.id: dict(r.params) for r in self.rules}
 
     def subset(self, rule_ids: list[str]) -> "Pack":
         keep = [r for r in self.rules if r.id in set(rule_ids)]
-        return Pack(self.root, self.manifest, self.codelists, keep, self.params_file)
+        return Pack(self.root, self.manifest, self.codelists, keep, self.params_file, self.legal_basis,
+                    self.derivation_params, self.chain, self.sources, self.scope,
+                    [d for d in self.differences if d["rule_id"] in set(rule_ids)])
+
+    def pack_data(self) -> dict[str, Any]:
+        """What the derivations read from the pack besides the code lists."""
+        return {"legal_basis": self.legal_basis, "derivations": self.derivation_params}
 
 
 _FOLD_SPACE = re.compile(r"(?<=[^\x00-\x7f]) (?=[^\x00-\x7f])")
@@ -230,39 +285,109 @@ def _type_name(v: Any) -> str:
     return {bool: "是/否", int: "整数", float: "数值", str: "文字", list: "列表", dict: "映射"}.get(type(v), type(v).__name__)
 
 
-def load_pack(name_or_path: str | Path = "gz165", params_file: str | Path | None = None) -> Pack:
-    p = Path(name_or_path)
-    root = p if (p.is_dir() or p.suffix == ".yaml" or "/" in str(name_or_path)) else packs_dir() / str(name_or_path)
-    if root.suffix == ".yaml":
-        root = root.parent
-    if not (root / "pack.yaml").exists():
-        raise PackError(f"找不到规则包「{name_or_path}」：{root / 'pack.yaml'} 不存在（--pack 应为规则包名称或目录）")
-    manifest = _read_yaml(root / "pack.yaml")
-    if not isinstance(manifest, dict) or "dimensions" not in manifest:
-        raise PackError(f"{root / 'pack.yaml'}：缺少 dimensions（评分维度）")
-    cl_path = root / "codelists.yaml"
-    codelists = _read_yaml(cl_path) if cl_path.exists() else {}
-    codelists = (codelists or {}).get("codelists", codelists or {})
-    if not isinstance(codelists, dict):
-        raise PackError(f"{cl_path}：应为「名称: 列表或映射」的集合")
+def load_codelists(name_or_path: str | Path = DEFAULT_PACK) -> dict[str, Any]:
+    """The code lists of a pack, without loading its rules."""
+    return load_pack(name_or_path).codelists
 
-    dim_of: dict[str, str] = {}
-    order: list[str] = []
-    for d in manifest["dimensions"]:
-        for rid in d.get("rules", []):
-            dim_of[rid] = d["name"]
-            order.append(rid)
-    files = {f.stem: f for f in sorted(root.glob("*.yaml")) if f.stem not in ("pack", "codelists", "legal_basis")}
-    for stem in files:
-        if stem not in dim_of:
-            raise PackError(f"{files[stem]}：规则 {stem} 未列入 pack.yaml 的任何评分维度（dimensions.rules）")
-    for rid in order:
-        if rid not in files:
-            raise PackError(f"{root / 'pack.yaml'}：列出了规则 {rid}，但没有规则文件 {root / (rid + '.yaml')}")
+
+def load_pack(name_or_path: str | Path = DEFAULT_PACK, params_file: str | Path | None = None) -> Pack:
+    """Load a pack by name (installed) or folder, resolving ``extends`` / ``based_on`` / ``overrides`` / ``drop``."""
+    res = resolve(name_or_path)
+    root, manifest, codelists = res.root, res.manifest, res.codelists
+    dim_of = {rid: d["name"] for d in res.dimensions for rid in d["rules"]}
+    files = {s.id: s.path for s in res.rules}
     overrides = _read_params(params_file, files) if params_file else {}
-    rules = [_load_rule(files[rid], dim_of, codelists, overrides.get(rid, {}), manifest,
-                        f"参数文件 {params_file}" if params_file else "参数文件") for rid in order]
-    return Pack(root, manifest, codelists, rules, str(params_file) if params_file else None)
+    rules = []
+    for s in res.rules:
+        data = copy.deepcopy(s.data)
+        pack_params = data.pop("_pack_params", None)
+        rules.append(_load_rule(s.path, dim_of, codelists, overrides.get(s.id, {}), manifest,
+                                f"参数文件 {params_file}" if params_file else "参数文件", data=data,
+                                pack_params=pack_params, department=s.department,
+                                pack_where=f"{root / 'pack.yaml'} 的 overrides"))
+    legal = tuple(res.legal_basis) or None
+    dparams = manifest.get("derivations") or {}
+    _check_derivation_data(root, rules, codelists, legal, dparams)
+    pack = Pack(root, manifest, codelists, rules, str(params_file) if params_file else None, legal, dparams)
+    pack.chain = res.chain
+    pack.sources = {s.id: s for s in res.rules}
+    pack.scope = _compile_scope(root, manifest.get("scope"))
+    pack.differences = _differences(res, rules)
+    return pack
+
+
+def _compile_scope(root: Path, scope: Any) -> "Scope | None":
+    if not scope:
+        return None
+    where = f"{root / 'pack.yaml'} 的 scope"
+    if not isinstance(scope, dict) or set(scope) - {"departments", "exclude", "include_dispatched", "note"}:
+        raise PackError(f"{where}：应包含 departments（部门条件），可选 exclude（各表排除记录的条件）")
+    dept_fn = None
+    if scope.get("departments"):
+        comp = Compiler(list(TABLE_COLUMNS["departments"]), {}, {}, where, "departments")
+        dept_fn = comp.compile(str(scope["departments"]))
+    exclude = {}
+    for table, cond in (scope.get("exclude") or {}).items():
+        if table not in TABLES:
+            raise PackError(f"{where}：exclude 中的表「{table}」未知（可用：{', '.join(TABLES)}）")
+        exclude[table] = Compiler(list(TABLE_COLUMNS[table]), {}, {}, where, table).compile(str(cond))
+    return Scope(str(scope.get("departments") or ""), dept_fn, exclude,
+                 {t: str(c) for t, c in (scope.get("exclude") or {}).items()})
+
+
+def _differences(res, rules: list[Rule]) -> list[dict[str, Any]]:
+    """Every value the pack sets differently from its parent (or from the rule it is based on)."""
+    out: list[dict[str, Any]] = []
+    parent = {s.id: s for s in (res.parent.rules if res.parent is not None else [])}
+    for r in rules:
+        src = res.rules[[s.id for s in res.rules].index(r.id)]
+        if src.origin == "inherited" and r.id in parent:
+            old = parent[r.id].data
+            for name, spec in (old.get("params") or {}).items():
+                ov = _param_value(spec)
+                if r.params.get(name) != ov and name in (res.overrides.get(r.id, {}).get("params") or {}):
+                    out.append({"rule_id": r.id, "what": "参数", "name": name, "old": ov, "new": r.params[name]})
+            if old.get("severity") != r.severity:
+                out.append({"rule_id": r.id, "what": "严重程度", "name": "severity", "old": old.get("severity"),
+                            "new": r.severity})
+            if src.department and src.department != parent[r.id].department:
+                olddept = parent[r.id].department or ", ".join(dict.fromkeys(
+                    str(c.get("department")) for c in (old.get("checks") or [old])))
+                out.append({"rule_id": r.id, "what": "归属部门", "name": "department", "old": olddept,
+                            "new": src.department})
+        elif src.origin == "based_on":
+            out.append({"rule_id": r.id, "what": "沿用", "name": "based_on", "old": src.based_on, "new": r.id})
+    return out
+
+
+def _check_derivation_data(root: Path, rules: list[Rule], codelists: dict, legal: Path | None,
+                           dparams: Any) -> None:
+    """The pack holds what its rules' derivations read: code lists, the classifier table, their parameters."""
+    where = root / "pack.yaml"
+    if not isinstance(dparams, dict):
+        raise PackError(f"{where}：derivations 应为「派生名称: {{参数: 值}}」的映射")
+    for name in dparams:
+        if name not in DERIVATIONS:
+            raise PackError(f"{where}：derivations 中的派生「{name}」未知（可用：{', '.join(sorted(DERIVATIONS))}）")
+    used: set[str] = set()
+    todo = [d for r in rules for c in r.checks for d in c.derivations]
+    while todo:
+        n = todo.pop()
+        if n not in used:
+            used.add(n)
+            todo += list(DERIVATIONS[n].needs) + list(DERIVATIONS[n].uses)
+    for n in sorted(used):
+        d = DERIVATIONS[n]
+        miss = [c for c in d.codelists if c not in codelists]
+        if miss:
+            raise PackError(f"{root / 'codelists.yaml'}：缺少代码表「{'、'.join(miss)}」（派生 {n} 读取它）")
+        if d.classifier and legal is None:
+            raise PackError(f"规则包 {root}：缺少法律依据分类表 legal_basis.yaml（派生 {n} 读取它）")
+        check = getattr(sys.modules[d.module], "check_params", None)
+        if d.params and check is not None:
+            problems = check({**d.params, **(dparams.get(n) or {})}, str(where))
+            if problems:
+                raise PackError(problems[0])
 
 
 def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
@@ -274,14 +399,20 @@ def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
         raise PackError(f"参数文件 {path}：应为「规则编号: {{参数: 值}}」的形式")
     for rid, vals in data.items():
         if rid not in files:
-            raise PackError(f"参数文件 {path}：规则「{shown_value(rid)}」不存在（规则编号如 GZ165-08-2）")
+            raise PackError(f"参数文件 {path}：规则「{shown_value(rid)}」不存在（规则编号如 {next(iter(files), '')}；"
+                          f"sharecheck rules 列出全部规则）")
         if not isinstance(vals, dict):
             raise PackError(f"参数文件 {path}：规则 {rid} 下应为「参数: 值」")
     return {rid: dict(v) for rid, v in data.items()}
 
 
-def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: str = "参数文件") -> Rule:
-    data = _read_yaml(path)
+def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: str = "参数文件",
+               data: dict | None = None, pack_params: dict | None = None, department: str | None = None,
+               pack_where: str = "pack.yaml 的 overrides") -> Rule:
+    """One rule from its raw data (read from ``path`` when not given). ``pack_params`` / ``department``: an
+    extending pack's overrides of an inherited rule; ``override``: the --params file's values."""
+    if data is None:
+        data = _read_yaml(path)
     where = f"规则文件 {path.name}"
     if not isinstance(data, dict):
         raise PackError(f"{where}：内容应为字段映射")
@@ -308,32 +439,78 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
             params[name] = _param_value(spec)
         except KeyError:
             raise PackError(f"{where}：参数「{name}」缺少 value（默认值）") from None
-    for name, value in override.items():
-        if name not in params:
-            raise PackError(f"{pwhere}：规则 {data['id']} 没有参数「{shown_value(name)}」（可用：{', '.join(sorted(params)) or '无'}）")
-        if not _type_ok(params[name], value):
-            raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」应为{_type_name(params[name])}，"
-                            f"实际为「{shown_value(value)}」")
-        _check_range(pwhere, data["id"], name, value)
-        if isinstance(params[name], dict):
-            # a table parameter (e.g. cycle days): the override changes only the entries it names
-            bad = [k for k, v in value.items() if k not in params[name] or not _type_ok(params[name][k], v)]
-            if bad:
-                raise PackError(f"{pwhere}：规则 {data['id']} 的参数「{name}」中「{shown_value('、'.join(map(str, bad)))}」无效"
-                                f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")
-            value = {**params[name], **value}
-        params[name] = value
+    for layer, lwhere in ((pack_params or {}, pack_where), (override, pwhere)):
+        _apply_params(params, layer, data["id"], lwhere)
 
     raw_checks = data.get("checks")
     if raw_checks is None:
         raw_checks = [{k: data[k] for k in CHECK_FIELDS if k in data}]
     elif not isinstance(raw_checks, list) or not raw_checks:
         raise PackError(f"{where}：checks 应为非空列表")
+    if department:
+        raw_checks = [_attribute(c, department, data, pack_where) for c in raw_checks]
     # a value a check rejects may come from the --params file: say so, or the auditor edits the wrong file
     cwhere = f"{where}（参数值来自{pwhere}）" if override else where
     checks = [_load_check(c, f"{cwhere}" + (f" 第 {i + 1} 项检查" if len(raw_checks) > 1 else ""), params,
                           codelists, inputs) for i, c in enumerate(raw_checks)]
+    for req in data.get("requires_columns") or []:
+        t, _, col = str(req).partition(".")
+        if t not in inputs or col not in TABLE_COLUMNS.get(t, {}):
+            raise PackError(f"{where}：requires_columns 中的「{req}」应为 inputs 中一张表的列，如 catalog.关联审批事项")
+    named = data.get("derivations") or []
+    if not isinstance(named, list) or not all(isinstance(n, str) for n in named):
+        raise PackError(f"{where}：derivations 应为派生名称的列表，如 [approval]")
+    unknown = [n for n in named if n not in DERIVATIONS]
+    if unknown:
+        raise PackError(f"{where}：derivations 中的派生「{'、'.join(unknown)}」未知"
+                        f"（可用：{', '.join(sorted(DERIVATIONS))}；sharecheck explain 规则编号 显示各派生的说明）")
+    used = [d for c in checks for d in c.derivations]
+    missing = [d for d in dict.fromkeys(used) if d not in named]
+    if missing:
+        cols = {d: [col for c in checks for col, src in column_source(c.view).items()
+                    if src == d and col in c.columns] for d in missing}
+        what = "；".join(f"「{d}」（" + ("视图 " + d if not cols[d] else "列 " + "、".join(dict.fromkeys(cols[d])))
+                        + "）" for d in missing)
+        raise PackError(f"{where}：规则读取派生 {what}，但 derivations 未列出：请在 derivations 中加入"
+                        f"「{'、'.join(missing)}」")
     return Rule(data["id"], path, data, params, checks)
+
+
+def _apply_params(params: dict[str, Any], override: dict, rule_id: str, pwhere: str) -> None:
+    """Set parameter values from an override layer, each checked against the rule's default."""
+    for name, value in override.items():
+        if name not in params:
+            raise PackError(f"{pwhere}：规则 {rule_id} 没有参数「{shown_value(name)}」（可用：{', '.join(sorted(params)) or '无'}）")
+        if not _type_ok(params[name], value):
+            raise PackError(f"{pwhere}：规则 {rule_id} 的参数「{name}」应为{_type_name(params[name])}，"
+                            f"实际为「{shown_value(value)}」")
+        _check_range(pwhere, rule_id, name, value)
+        if isinstance(params[name], dict):
+            # a table parameter (e.g. cycle days): the override changes only the entries it names
+            # a mapping of lists (e.g. 细目 → 职能类别) takes new keys; a table of numbers only its own entries
+            open_keys = all(isinstance(v, list) for v in params[name].values())
+            bad = [k for k, v in value.items() if (not isinstance(v, list) if open_keys and k not in params[name]
+                                                   else k not in params[name] or not _type_ok(params[name][k], v))]
+            if bad:
+                raise PackError(f"{pwhere}：规则 {rule_id} 的参数「{name}」中「{shown_value('、'.join(map(str, bad)))}」无效"
+                                f"（可用：{'、'.join(map(str, params[name]))}，值的类型与默认值相同）")
+            value = {**params[name], **value}
+        params[name] = value
+
+
+def _attribute(c: dict, column: str, data: dict, where: str) -> dict:
+    """An override ``department: COLUMN``: the check's findings go to that column's department. A derived
+    「归属COLUMN」 (the column's department when it is in 部门名录, else the 提供部门) is used where the view has it."""
+    if not isinstance(c, dict) or not c.get("view") or c["view"] not in views():
+        return c
+    cols = view_columns(c["view"])
+    target = f"归属{column}" if f"归属{column}" in cols else column if column in cols else None
+    if target is None:
+        raise PackError(f"{where}：规则 {data.get('id')} 的视图 {c['view']} 没有列「{column}」，不能改为按它归属部门")
+    src = column_source(c["view"]).get(target)
+    if src and src not in (data.get("derivations") or []):
+        data["derivations"] = list(data.get("derivations") or []) + [src]
+    return {**c, "department": target}
 
 
 def _resolve(value: Any, params: dict, where: str, what: str) -> Any:
@@ -356,13 +533,13 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
         if f not in c or c[f] in (None, ""):
             raise PackError(f"{where}：缺少必填字段「{f}」")
     view = c["view"]
-    if view not in VIEWS:
-        raise PackError(f"{where}：视图「{view}」未知（可用视图：{', '.join(VIEWS)}）")
+    if view not in views():
+        raise PackError(f"{where}：视图「{view}」未知（可用视图：{', '.join(views())}）")
     if base_table(view) not in inputs:
         raise PackError(f"{where}：视图 {view} 读取 {base_table(view)}，但 inputs 未列出该表")
     view_args = {}
     for k, v in (c.get("view_args") or {}).items():
-        if k not in VIEWS[view][2]:
+        if k not in view_arg_defaults(view):
             raise PackError(f"{where}：视图 {view} 没有参数「{k}」")
         view_args[k] = _resolve(v, params, where, f"view_args.{k}")
     cols = view_columns(view)
@@ -435,7 +612,11 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
         used |= {deadline.event, deadline.action}
     view_cols = view_columns(view)
     check_cols = [col for col in view_cols if col in used]
+    source = column_source(view)
+    builder = view_builder(view)
+    derivs = ([builder.name] if builder is not None else []) + [source[col] for col in check_cols if col in source]
     return Check(
+        derivations=list(dict.fromkeys(derivs)),
         columns=check_cols, decide_columns=[col for col in view_cols if col in deciding],
         view=view, view_args=view_args,
         scope=scope_fn,

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from ..errors import PackError
 
+# the pack a command uses when --pack is not given
+DEFAULT_PACK = "gz165"
+
 
 @lru_cache(maxsize=None)
 def _package_dir(package: str, what: str) -> Path:

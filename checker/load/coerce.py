@@ -332,7 +332,13 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
             add(bad, col.name, raw[col.name], _PROBLEM_BAD[col.type])
         if col.codelist and not col.business:
             allowed = schema.CODE_LISTS[col.codelist]
-            unknown = val.notna() & ~val.isin(allowed) & ~is_placeholder(val).to_numpy()   # placeholder = empty
+            if getattr(col, "multi", False):     # 信息收集、信息发布: every part must be a code
+                parts = val.astype(object).where(val.notna()).str.split(r"[、,，]").explode().str.strip()
+                bad_part = (parts.notna() & (parts != "") & ~parts.isin(allowed)).groupby(level=0).any()
+                unknown = val.notna() & bad_part.reindex(val.index, fill_value=False).to_numpy()
+            else:
+                unknown = val.notna() & ~val.isin(allowed)
+            unknown = unknown & ~is_placeholder(val).to_numpy()   # placeholder = empty
             add(unknown, col.name, raw[col.name], f"{col.name}不在代码表中（应为：{'/'.join(allowed[:8])}"
                 f"{'…' if len(allowed) > 8 else ''}）")
         empty = val.isna()

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from .. import schema
+from ..levels import head_of_level
+from ..levels import heads as level_heads
 from ..model import META_FILE, META_ROW, META_SHEET
 from .coerce import defect_frame
 
@@ -46,18 +48,13 @@ def _second_heads(d: pd.DataFrame) -> list[pd.DataFrame]:
     the first one only (docs/decisions.md), so the others' flag is an input defect the auditors should see."""
     if not {"是否主管部门", "层级", "部门名称"} <= set(d.columns) or not len(d):
         return []
-    head = d["是否主管部门"].astype("boolean").fillna(False).astype(bool)
-    heads = d[head]
+    heads, key = level_heads(d)
     if len(heads) < 2:
         return []
-    level = heads["层级"].astype(object)
-    district = heads["所属区"].astype(object).fillna("") if "所属区" in heads.columns else ""
-    key = level.where(level != "区级", "区级/" + pd.Series(district, index=heads.index).astype(str))
     dup = key.duplicated(keep="first") & key.notna()
     if not dup.any():
         return []
-    first = pd.Series(heads["部门名称"].to_numpy(), index=key.to_numpy())
-    first = first[~first.index.duplicated(keep="first")]
+    first = head_of_level(d)
     shown = key[dup].str.replace("/", "", regex=False)
     problem = ("同一层级（" + shown + "）已有主管部门「" + key[dup].map(first).astype(str)
                + "」，本行的主管部门标记不被采用（GZ165-08-3 的问题归第一个主管部门）")

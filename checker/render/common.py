@@ -69,16 +69,48 @@ GRADE_BAR_COLOURS = {"优秀": "70AD47", "良好": "5B9BD5", "合格": "FFC000",
 GRADE_BAR_NAMES = {"优秀": "绿", "良好": "蓝", "合格": "黄", "不合格": "红"}
 SEVERITY_COLOURS = {"严重": "FFC7CE", "一般": "FFEB9C", "提示": "EDEDED"}
 
-# Chinese names of the rule parameters (the identifier used in a --params file is shown beside them).
-PARAM_LABELS = {
-    "limit_wd": "期限（工作日）", "limit_hours": "期限（小时）", "window_wd": "季度初更新窗口（工作日）",
-    "cycle_days": "各更新周期的一个周期（天）",
-}
+def _value(v) -> str:
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, (list, tuple)):
+        return "/".join(_value(x) for x in v)
+    if isinstance(v, dict):
+        return "{" + "，".join(f"{k}:{_value(x)}" for k, x in v.items()) + "}"
+    return str(v)
 
 
-def param_label(key) -> str:
+def pack_lines(pack: dict) -> list[tuple[str, str]]:
+    """The pack chain, the values that differ from the parent pack and the scope's counts (说明 sheet, HTML,
+    from the fields the run adds to the manifest: chain, differences, out_of_scope)."""
+    out: list[tuple[str, str]] = []
+    chain = pack.get("chain") or []
+    if chain:
+        out.append(("规则包链", " → ".join(f"{c.get('pack')} {c.get('version')}"
+                                         + (f"（{c['status']}）" if c.get("status") else "") for c in chain)))
+    diffs = pack.get("differences") or []
+    if diffs:
+        out.append(("与上级规则包不同", "；".join(
+            f"{d['rule_id']} {d['what']}" + ("" if d["what"] in ("严重程度", "归属部门", "沿用") else f" {d['name']}")
+            + f"：{_value(d['old'])} → {_value(d['new'])}" for d in diffs)))
+    oos = pack.get("out_of_scope") or {}
+    if oos:
+        parts = []
+        if oos.get("departments_condition"):
+            parts.append(f"部门条件 {oos['departments_condition']}：范围内部门 {oos.get('departments_in_scope', 0)} 个，"
+                         f"范围外部门 {oos.get('departments_out_of_scope', 0)} 个；范围外的问题 {oos.get('findings', 0)} 个、"
+                         f"检查单元 {oos.get('checked_units', 0)} 个、待办 {oos.get('pending', 0)} 个（不计入本报告）")
+        for t, n in sorted((oos.get("excluded") or {}).items()):
+            parts.append(f"{table_title(t)}中 {n} 条记录不在范围内（{(oos.get('exclude_conditions') or {}).get(t, '')}），未检查")
+        if parts:
+            out.append(("适用范围", "；".join(parts)))
+    return out
+
+
+def param_label(key, label: str | None = None) -> str:
+    """A parameter's display name (from its rule file: label and unit) with the identifier used in a --params file
+    beside it; the identifier alone when the rule file gives no label."""
     key = str(key)
-    return f"{PARAM_LABELS[key]}（{key}）" if key in PARAM_LABELS else key
+    return f"{label}（{key}）" if label else key
 
 
 _READ_COUNTED = "计分问题：严重程度为「严重」或「一般」且未被豁免的问题；「提示」类问题只供参考，不计分。"

@@ -164,8 +164,12 @@ def context(report: Report) -> dict:
         "statuses": sorted(set(f["status"].dropna().astype(str))),
     }
     return {
-        "title": f"广州市政务信息共享合规审计报告（{report.period.label}）",
+        "title": f"{pack.get('report_title') or '政务信息共享合规审计报告'}（{report.period.label}）",
         "period": report.period, "as_of": report.as_of.isoformat(), "pack": pack,
+        # a pack that extends another, has a status, differs from its parent or has a scope says so under the title
+        "pack_lines": [f"{k}：{v}" for k, v in cm.pack_lines(pack)]
+        if len(pack.get("chain") or []) > 1 or any(c.get("status") for c in pack.get("chain") or [])
+        or pack.get("differences") or pack.get("out_of_scope") else [],
         "previous_period": report.previous_period,
         "sev": cm.severity_counts(f), "stat": cm.status_counts(f), "n_findings": len(f),
         "n_pending": 0 if pending is None else len(pending), "n_defects": 0 if defects is None else len(defects),

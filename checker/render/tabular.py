@@ -175,6 +175,7 @@ def manifest(report: Report) -> dict[str, Any]:
         "as_of": report.as_of,
         "previous_period": report.previous_period,
         "pack": {"pack": pack.get("pack"), "version": pack.get("version"), "title": pack.get("title")},
+        **_pack_chain(pack),
         "parameters": report.params or {},
         "scoring": _scoring(pack),
         "inputs": inputs,
@@ -182,6 +183,20 @@ def manifest(report: Report) -> dict[str, Any]:
         "rules_not_checked": not_checked,
         "counts": counts,
     })
+
+
+def _pack_chain(pack: dict) -> dict[str, Any]:
+    """The pack chain (this pack first: name, version, status), and when there are any, the values that differ
+    from the parent pack and the scope's counts."""
+    out: dict[str, Any] = {}
+    if pack.get("chain"):
+        out["pack_chain"] = [{"pack": c.get("pack"), "version": c.get("version"), "status": c.get("status")}
+                             for c in pack["chain"]]
+    if pack.get("differences"):
+        out["pack_differences"] = pack["differences"]
+    if pack.get("out_of_scope"):
+        out["out_of_scope"] = {k: v for k, v in pack["out_of_scope"].items() if k != "in_scope"}
+    return out
 
 
 def write_manifest(report: Report, out_dir: Path) -> Path:

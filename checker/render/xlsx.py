@@ -407,15 +407,16 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
     run = [r for r in rules["rule_id"].astype(str) if r not in nc]
     sev = cm.severity_counts(findings)
     stc = cm.status_counts(findings)
-    title = f"广州市政务信息共享合规审计报告（{report.period.label}）" if department is None \
+    title = f"{pack.get('report_title') or '政务信息共享合规审计报告'}（{report.period.label}）" if department is None \
         else f"{department} 政务信息共享合规审计报告（{report.period.label}）"
     items: list = [("#title", title)]
     items += [
         ("审计期间", f"{report.period.label}（{report.period.start.isoformat()} 至 {report.period.end.isoformat()}）"),
         ("审计基准日", report.as_of.isoformat()),
-        ("依据", str(pack.get("regulation") or "广州市政务信息共享管理规定（市政府令第165号）")),
+        ("依据", str(pack.get("regulation") or "")),
         ("规则包", f"{pack.get('title', '')}（{pack.get('pack', '')} 版本 {pack.get('version', '')}）"),
     ]
+    items += cm.pack_lines(pack)
     if report.previous_period:
         items.append(("对比期间", str(report.previous_period)))
     if extra:
@@ -447,7 +448,8 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
         items.append(("#header", ["规则编号", "参数（参数文件中的名称）", "取值"]))
         for rid in sorted(report.params or {}):
             for k in sorted(report.params[rid] or {}):
-                items.append([rid, cm.param_label(k), _param_text(report.params[rid][k])])
+                label = ((pack.get("param_labels") or {}).get(rid) or {}).get(k)
+                items.append([rid, cm.param_label(k, label), _param_text(report.params[rid][k])])
         items.append(("#section", "评分权重"))
         scored = set(pack.get("scored_severities") or ["严重", "一般"])
         for d in pack.get("dimensions", []):
