@@ -506,3 +506,20 @@ def test_the_cell_limit_holds_for_the_whole_workbook(tmp_path):
     with pytest.raises(InputError, match="合计过大"):
         safety.check_file(str(p), "a.ods")
     safety.check_file(str(ods(tmp_path / "b.ods", {"甲": rows})), "b.ods")
+
+
+@pytest.mark.parametrize("bom", [True, False])
+def test_a_gb18030_line_late_in_a_utf8_file_is_read_and_reported(tmp_path, bom):
+    """The encoding detector reads the first 4 MiB (nothing after a BOM): a GB18030 line further down used to
+    stop the whole file with 「CSV 无法解析（'utf-8' codec can't decode …）」."""
+    from checker.load import readers
+    head = "部门名称,部门代码\r\n"
+    filler = "".join(f"广州市测试局{i},11440100MB2C{i:05d}\r\n" for i in range(1 if bom else 160000))
+    late = "广州市公安局,114401000075028265\r\n".encode("gb18030")
+    data = (b"\xef\xbb\xbf" if bom else b"") + (head + filler).encode("utf-8") + late
+    (tmp_path / "a.csv").write_bytes(data)
+    assert bom or len(data) > readers._SAMPLE_BYTES
+    sheet = readers.read_file(str(tmp_path / "a.csv"), "a.csv")[0]
+    df, rows, defects = sheet.data(0, 2)
+    assert df[0].iloc[-1] == "广州市公安局" and len(defects) == 1
+    assert defects[0]["row"] == int(rows[-1]) and "此行的编码（GB18030）" in defects[0]["problem"]

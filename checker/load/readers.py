@@ -257,7 +257,8 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
                          hint="请另存为「CSV UTF-8（逗号分隔）」")
     mixed: bytes | None = None                 # the file re-encoded as UTF-8 when its lines mix encodings
     mixed_defects: list[dict] = []
-    if enc == "gb18030":
+    # a UTF-8 file whose later lines (beyond the detector's sample, or after a BOM) are GB18030 is mixed too
+    if enc == "gb18030" or not _utf8_throughout(path):
         found = _mixed_encoding(path, shown)
         if found is not None:
             mixed, mixed_defects = found
@@ -378,6 +379,25 @@ _DELIMITERS = (",", "\t", ";", "|")
 MAX_MIXED_BYTES = 256 * 1024 * 1024       # a mixed file is re-encoded in memory up to this size
 
 
+def _utf8_throughout(path: str) -> bool:
+    """The whole file decodes as UTF-8 (C speed, streamed). The detector only reads the first 4 MiB, and not at
+    all after a BOM."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            if os.path.getsize(path) <= _SAMPLE_BYTES and not fh.read(3).startswith(codecs.BOM_UTF8):
+                return True                         # the detector decoded all of it
+            fh.seek(0)
+            while True:
+                chunk = fh.read(16 << 20)
+                if not chunk:
+                    dec.decode(b"", final=True)
+                    return True
+                dec.decode(chunk)
+    except UnicodeDecodeError:
+        return False
+
+
 def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(line start offsets, line end offsets, line is valid UTF-8 with a multi-byte sequence, line holds a byte
     >= 0x80 but is not valid UTF-8) for a buffer of whole lines. Vectorised over the bytes (numpy): a
@@ -453,15 +473,20 @@ def _mixed_encoding(path: str, shown: str) -> tuple[bytes, list[dict]] | None:
     for a, b in minority.tolist():
         pieces.append(data[pos:a].decode(majority_enc, errors="replace"))
         line = data[a:b]
-        text = line.decode(minority_enc, errors="replace")
-        pieces.append(text)
         line_no += data.count(b"\n", counted, a)
         counted = a
-        wrong = line.decode(majority_enc, errors="replace")
-        defects.append({"row": int(line_no), "column": "", "value": text.rstrip("\r")[:200],
-                        "problem": f"此行的编码（{minority_enc.upper()}）与文件其余部分（{majority_enc.upper()}）不同，"
-                                   f"按文件的编码读会变成乱码「{wrong[:20]}」；已按 {minority_enc.upper()} 读取，"
-                                   "请用一种编码重新导出整个文件"})
+        try:
+            text = line.decode(minority_enc)
+            wrong = line.decode(majority_enc, errors="replace")
+            problem = (f"此行的编码（{minority_enc.upper()}）与文件其余部分（{majority_enc.upper()}）不同，"
+                       f"按文件的编码读会变成乱码「{wrong[:20]}」；已按 {minority_enc.upper()} 读取，"
+                       "请用一种编码重新导出整个文件")
+        except UnicodeDecodeError:
+            text = line.decode(minority_enc, errors="replace")
+            problem = ("此行含无法识别的字节（既不是 UTF-8 也不是 GB18030，可能已损坏），无法识别的字符已显示为 �；"
+                       "请重新导出该文件")
+        pieces.append(text)
+        defects.append({"row": int(line_no), "column": "", "value": text.rstrip("\r")[:200], "problem": problem})
         pos = b
     pieces.append(data[pos:].decode(majority_enc, errors="replace"))
     return "".join(pieces).encode("utf-8"), defects
