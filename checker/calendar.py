@@ -212,7 +212,7 @@ class Calendar:
             have += f"，日历文件 {self._user_file} 覆盖 {uy} 年"
         err = CalendarError(
             f"缺少 {shown} 年的工作日历（节假日与调休安排）：{have}，"
-            f"请用 --calendar 提供该年的日历文件（列：日期、类型，类型为 节假日/休息日 或 调休上班/工作日）")
+            f"请提供该年的工作日历文件（列：日期、类型，类型为 节假日/休息日 或 调休上班/工作日）", field="工作日历文件")
         err.years = list(missing)       # lets the pipeline name an input cell dated in such a year
         raise err
 
@@ -313,7 +313,7 @@ class Calendar:
 def _read_user_file(path: str) -> pd.DataFrame:
     """Rows of a user calendar file as a frame: day (day number), year, work (bool)."""
     if not os.path.isfile(path):
-        raise InputError("日历文件不存在或不是文件", file=path, hint="请检查 --calendar 后面的路径")
+        raise InputError("日历文件不存在或不是文件", file=path, hint="请检查工作日历文件的路径", field="工作日历文件")
     from .load.readers import read_grid
     raw, sheet = read_grid(path, path, sheets=("日历", "工作日历", "节假日"), first_sheet=True, what="日历文件")
     first_row = 1

@@ -257,6 +257,13 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
         sys.exit(EXIT_FAIL_ON)
 
 
+def _note_text(note) -> str:
+    """An input's note as the command line says it: an unrecognised sheet gets the ``--table`` advice."""
+    from .load.recognize import UNRECOGNISED
+    text = str(note or "")
+    return f"{text}；如需读取请用 --table 指定" if text == UNRECOGNISED else text
+
+
 def _summary(outcome) -> str:
     r = outcome.report
     sc = r.scorecard
@@ -275,7 +282,7 @@ def _summary(outcome) -> str:
         lines.append(f"未读取的工作表/文件 {len(unread)} 个：")
         groups: dict[tuple[str, str], list[str]] = {}
         for i in unread:
-            groups.setdefault((str(i.get("path")), str(i.get("note") or "")), []).append(str(i.get("sheet") or ""))
+            groups.setdefault((str(i.get("path")), _note_text(i.get("note"))), []).append(str(i.get("sheet") or ""))
         shown = 8
         for (path, note), sheets in list(groups.items())[:shown]:
             named = "、".join(f"「{x}」" for x in sheets if x)
@@ -507,7 +514,7 @@ def validate_cmd(inputs, tables, limit, pack):
         restore_codelists(before)
     rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of"), i.get("table")) or "未识别", i.get("table") or "",
              i.get("path"),
-             i.get("sheet") or "", i.get("rows"), i.get("note") or "") for i in lr.inputs]
+             i.get("sheet") or "", i.get("rows"), _note_text(i.get("note"))) for i in lr.inputs]
     echo("识别到的表：")
     echo(format_table(["表", "表名", "文件", "工作表", "行数", "说明"], rows, max_cell=90))
     absent = [f"{TABLE_TITLES[t]}（{t}）" for t in TABLE_TITLES if t not in lr.tables]
@@ -951,8 +958,9 @@ MAX_ERROR_CHARS = 1200
 
 def _error_text(e: BaseException) -> str:
     """One line, bounded (a message never echoes a whole hostile value), safe for a terminal."""
+    from .errors import cli_text
     from .text import terminal_safe
-    text = terminal_safe(" ".join(str(e).split()))
+    text = terminal_safe(cli_text(e) if isinstance(e, SharecheckError) else " ".join(str(e).split()))
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
 
 

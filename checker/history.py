@@ -80,7 +80,7 @@ def diagnose(p: Path, exc: BaseException | None = None) -> str:
     text = str(exc or "").lower()
     if "readonly" in text or "read-only" in text or "read only" in text:
         return (f"历史库 {p} 只能读、不能写入（文件或所在磁盘为只读，或没有写入权限）：请检查文件权限，"
-                "或用 --history 换一个可写入的位置；文件本身没有损坏")
+                "或把历史库换到一个可写入的位置；文件本身没有损坏")
     if "disk is full" in text or "database or disk is full" in text or "no space" in text:
         return (f"历史库 {p} 无法写入：磁盘空间不足（或数据库已达大小上限）。请清理磁盘后重试；"
                 "本次运行未写入任何记录，文件本身没有损坏")
@@ -95,7 +95,7 @@ def diagnose(p: Path, exc: BaseException | None = None) -> str:
     if size == 0:
         return f"历史库 {p} 是一个空文件：请删除它（sharecheck 会重新创建），或换一个文件名"
     if not head.startswith(_SQLITE_MAGIC[:min(len(head), len(_SQLITE_MAGIC))]):
-        return (f"历史库 {p} 不是 sharecheck 的历史库（不是 SQLite 数据库文件）：请检查 --history 的路径，"
+        return (f"历史库 {p} 不是 sharecheck 的历史库（不是 SQLite 数据库文件）：请检查历史库的路径，"
                 "或换一个文件名")
     if len(head) >= 32:
         page = int.from_bytes(head[16:18], "big")

@@ -93,11 +93,12 @@ def parse_as_of(text: str | date | None, period: Period) -> date:
         except ValueError:
             d = None
         if d is None:
-            raise UsageError(f"基准日「{text}」格式不对：应为 YYYY-MM-DD（如 {period.end.isoformat()}）")
+            raise UsageError(f"基准日「{text}」格式不对：应为 YYYY-MM-DD（如 {period.end.isoformat()}）",
+                             field="基准日")
     if d < period.start or d > period.end:
         raise UsageError(f"基准日 {d.isoformat()} 不在审计期间 {period.label}（{period.start.isoformat()} 至 "
-                         f"{period.end.isoformat()}）内：请省略 --as-of（默认期末 {period.end.isoformat()}）"
-                         "或给出期间内的日期")
+                         f"{period.end.isoformat()}）内：请不填基准日（默认期末 {period.end.isoformat()}）"
+                         "或给出期间内的日期", field="基准日")
     return d
 
 
@@ -129,7 +130,8 @@ def check_params_file(params: str | Path | None) -> None:
     """A --params file that does not exist is named as the parameter file it is (not as a rule pack file)."""
     if params and not Path(params).is_file():
         what = "是一个文件夹" if Path(params).is_dir() else "不存在"
-        raise UsageError(f"参数文件 {params} {what}：请检查 --params 后面的路径（YAML 文件，如 本次参数.yaml）")
+        raise UsageError(f"参数文件 {params} {what}：请检查参数文件的路径（YAML 文件，如 本次参数.yaml）",
+                         field="参数文件")
 
 
 def default_out(period: Period) -> Path:
@@ -138,11 +140,12 @@ def default_out(period: Period) -> Path:
 
 def _check_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise UsageError(f"输出位置 {out} 已存在且不是文件夹：请用 --out 换一个文件夹")
+        raise UsageError(f"输出位置 {out} 已存在且不是文件夹：请换一个输出文件夹", field="输出文件夹")
     for parent in out.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise UsageError(f"输出位置 {out} 无法创建：{parent} 是一个文件，不是文件夹。请用 --out 换一个文件夹")
+                raise UsageError(f"输出位置 {out} 无法创建：{parent} 是一个文件，不是文件夹。请换一个输出文件夹",
+                                 field="输出文件夹")
             break
 
 
@@ -177,7 +180,7 @@ def load(inputs: Sequence[str | Path], overrides: Any = None, require: bool = Tr
     from .load import load_inputs
     paths = [str(p) for p in inputs]
     if not paths and not overrides:
-        raise UsageError("没有给出输入文件或文件夹：例如 sharecheck run 导出文件夹 --period 2026-10")
+        raise UsageError("没有给出输入文件或文件夹", cli_hint="例如 sharecheck run 导出文件夹 --period 2026-10")
     for p in paths:
         if not Path(p).exists():
             raise UsageError(f"输入 {p} 不存在：请检查路径")
@@ -204,8 +207,8 @@ def require_tables(lr: LoadResult, inputs: Sequence[str | Path]) -> None:
         where = "、".join(str(p) for p in inputs) or "输入"
         names = "、".join(f"「{TABLE_TITLES[t]}」（{t}）" for t in missing)
         raise InputError(f"在 {where} 中找不到必需的输入表 {names}",
-                         hint="请放入该表的导出文件（工作表名如「" + TABLE_TITLES[missing[0]]
-                              + "」），或用 --table " + missing[0] + "=文件路径 指定")
+                         hint="请放入该表的导出文件（工作表名如「" + TABLE_TITLES[missing[0]] + "」）",
+                         cli_hint="或用 --table " + missing[0] + "=文件路径 指定")
 
 
 def _departments(lr: LoadResult) -> pd.DataFrame | None:
@@ -276,7 +279,7 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
         hint = "" if own & set(years) else _calendar_hint(lr, years)
         if not hint:
             raise
-        err = CalendarError(f"{exc}{hint}")
+        err = CalendarError(f"{exc}{hint}", field=exc.field, cli_hint=exc.cli_hint)
         err.years = exc.years
         raise err from None
 
@@ -351,8 +354,8 @@ def _with_history(history, per, day, findings, result, scorecard, manifest, repo
     if prev_pack and manifest.get("pack") and prev_pack != manifest.get("pack"):
         # rule IDs, waivers and scores are per pack: a comparison across packs would call everything new
         raise UsageError(f"历史库 {history} 中上一期 {prev} 是用规则包「{prev_pack}」检查的，本次用的是"
-                         f"「{manifest.get('pack')}」：不同规则包的结果不能逐期比较。请为每个规则包使用单独的历史库"
-                         f"（--history 另一个文件），或用 --pack {prev_pack} 检查本期")
+                         f"「{manifest.get('pack')}」：不同规则包的结果不能逐期比较。请为每个规则包使用单独的历史库，"
+                         f"或用规则包「{prev_pack}」检查本期", field="历史库")
 
     def show(view):
         cmp, trends = view
@@ -623,7 +626,7 @@ class _Staged:
                 last = i == len(r.parts) - 1
                 if stat.S_ISLNK(st.st_mode):
                     raise UsageError(f"无法写入输出文件夹 {out}：{p} 是一个链接（指向 {os.readlink(p)}），"
-                                     "sharecheck 不会写到 --out 之外。请删除该链接或用 --out 换一个文件夹；"
+                                     "sharecheck 不会写到输出文件夹之外。请删除该链接或换一个输出文件夹；"
                                      "输出文件夹未作任何改动")
                 if last and not stat.S_ISREG(st.st_mode):
                     raise UsageError(f"无法写入输出文件夹 {out}：{p} 已存在且不是文件（报告文件应写在这里）。"

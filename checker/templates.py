@@ -161,7 +161,7 @@ def write_templates(out_dir: str | Path, tables: Iterable[str] | None = None, fo
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
-        raise UsageError(f"模板输出位置 {out} 已存在且不是文件夹：请用 --out 换一个文件夹")
+        raise UsageError(f"模板输出位置 {out} 已存在且不是文件夹：请换一个输出文件夹", field="输出文件夹")
     names = list(tables) if tables else [t.name for t in schema.TABLE_LIST]
     unknown = [n for n in names if n not in schema.TABLES]
     if unknown:
@@ -172,7 +172,7 @@ def write_templates(out_dir: str | Path, tables: Iterable[str] | None = None, fo
         taken = [p for p, data in blobs if p.exists() and (not p.is_file() or p.read_bytes() != data)]
         if taken:
             raise UsageError(f"{out} 中已有 {'、'.join(p.name for p in taken)}，且与空白模板不同（可能已填写数据）："
-                             "请用 --out 换一个文件夹；确定要用空白模板覆盖时加 --force")
+                             "请换一个输出文件夹", field="输出文件夹", cli_hint="确定要用空白模板覆盖时加 --force")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -97,10 +97,10 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, str, int]:
     """The raw grid (all object, "" for empty), the sheet name ('' for CSV) and the Excel row of grid row 0."""
     from .load.readers import read_grid
     if not path.exists():
-        raise InputError("豁免文件不存在", file=str(path), hint="请检查 --waivers 的路径")
+        raise InputError("豁免文件不存在", file=str(path), hint="请检查豁免文件的路径", field="豁免文件")
     if path.is_dir():
         raise InputError("这是一个文件夹，不是豁免文件", file=str(path),
-                         hint="请在 --waivers 后写豁免清单文件的路径（如 豁免.xlsx 或 豁免.csv）")
+                         hint="豁免文件应为一个 .xlsx（工作表「豁免」）或 .csv 文件，如 豁免.xlsx", field="豁免文件")
     grid, sheet = read_grid(str(path), str(path), sheets=(SHEET,), what="豁免清单")
     return grid.where(grid.notna(), ""), sheet, 1
 
@@ -149,13 +149,13 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
     total = pd.Series(total.to_numpy(dtype=bool), index=frame.index) if len(total) else pd.Series(False, index=frame.index)
     frame = frame[~blank & ~total].reset_index(drop=True)
 
-    def fail(mask: pd.Series, column: str, problem: str, hint: str) -> None:
+    def fail(mask: pd.Series, column: str, problem: str, hint: str, cli_hint: str | None = None) -> None:
         if mask.any():
             r = frame.loc[mask].iloc[0]
             value = r[column]
             shown = f"（值「{value}」）" if value is not None and str(value).strip() else ""
             raise InputError(f"{problem}{shown}", file=str(path), sheet=sheet or None, row=int(r["row"]),
-                             column=column, hint=hint)
+                             column=column, hint=hint, cli_hint=cli_hint)
 
     for c in ("规则编号", "部门"):
         fail(frame[c].isna(), c, "必填项为空", f"请填写{c}")
@@ -168,7 +168,7 @@ def read_waivers(path: str | Path, rule_ids: Iterable[str] | None = None) -> pd.
             import difflib
             close = difflib.get_close_matches(str(rid[unknown].iloc[0]), sorted(known), n=3, cutoff=0.6)
             near = f"（相近的规则编号：{'、'.join(close)}）" if close else ""
-        fail(unknown, "规则编号", "规则编号不存在", f"请改正{near}；全部规则编号可用 sharecheck rules 查看")
+        fail(unknown, "规则编号", "规则编号不存在", f"请改正{near}", cli_hint="全部规则编号可用 sharecheck rules 查看")
     for c, what in (("理由", "豁免理由"), ("批准人", "批准人")):
         fail(is_missing(frame[c]), c, f"缺少{what}", f"每条豁免都须写明{what}")
     until = frame["有效期至"].map(_parse_date)

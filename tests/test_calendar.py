@@ -145,7 +145,9 @@ def test_add_wd_roundtrip_and_lands_on_workday(cal, d, n):
 def test_2027_without_user_file_raises_naming_2027(cal):
     with pytest.raises(CalendarError, match="2027") as ei:
         cal.wd(D(2026, 12, 20), D(2027, 1, 10))
-    assert "--calendar" in str(ei.value)
+    assert "工作日历文件" in str(ei.value) and ei.value.field == "工作日历文件"
+    from checker.errors import cli_text
+    assert cli_text(ei.value).endswith("（命令行选项 --calendar）")
     with pytest.raises(CalendarError, match="2027"):
         cal.add_wd(D(2026, 12, 28), 10)   # runs into 2027
     with pytest.raises(CalendarError, match="2027"):

@@ -363,7 +363,7 @@ def _rows(rule: Rule, check: Check, sub: pd.DataFrame, views: Views, columns: li
         if no_due.any():      # see _due_wd: the due day lies in a year without a working-day calendar
             out.loc[no_due, "message"] = (
                 f"截至核查日 {views.as_of:%Y-%m-%d} 尚未超过 {sub['期限'].iloc[0]} 个工作日的期限；到期日在 "
-                f"{views.as_of.year + 1} 年或以后，缺少该年的工作日历，未能算出（可用 --calendar 提供）")
+                f"{views.as_of.year + 1} 年或以后，缺少该年的工作日历，未能算出（可提供该年的工作日历文件）")
     return out[columns].reset_index(drop=True)
 
 

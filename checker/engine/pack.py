@@ -399,8 +399,8 @@ def _read_params(params_file, files) -> dict[str, dict[str, Any]]:
         raise PackError(f"参数文件 {path}：应为「规则编号: {{参数: 值}}」的形式")
     for rid, vals in data.items():
         if rid not in files:
-            raise PackError(f"参数文件 {path}：规则「{shown_value(rid)}」不存在（规则编号如 {next(iter(files), '')}；"
-                          f"sharecheck rules 列出全部规则）")
+            raise PackError(f"参数文件 {path}：规则「{shown_value(rid)}」不存在（规则编号如 {next(iter(files), '')}）",
+                            field="参数文件", cli_hint="sharecheck rules 列出全部规则")
         if not isinstance(vals, dict):
             raise PackError(f"参数文件 {path}：规则 {rid} 下应为「参数: 值」")
     return {rid: dict(v) for rid, v in data.items()}
@@ -463,7 +463,8 @@ def _load_rule(path: Path, dim_of, codelists, override: dict, manifest, pwhere: 
     unknown = [n for n in named if n not in DERIVATIONS]
     if unknown:
         raise PackError(f"{where}：derivations 中的派生「{'、'.join(unknown)}」未知"
-                        f"（可用：{', '.join(sorted(DERIVATIONS))}；sharecheck explain 规则编号 显示各派生的说明）")
+                        f"（可用：{', '.join(sorted(DERIVATIONS))}）",
+                        cli_hint="sharecheck explain 规则编号 显示各派生的说明")
     used = [d for c in checks for d in c.derivations]
     missing = [d for d in dict.fromkeys(used) if d not in named]
     if missing:

@@ -89,8 +89,8 @@ def _rule_files(root: Path) -> dict[str, Path]:
 def resolve(name_or_path: str | Path, base: Path | None = None, _seen: tuple[Path, ...] = ()) -> Resolved:
     root = pack_root(name_or_path, base)
     if not (root / "pack.yaml").exists():
-        raise PackError(f"找不到规则包「{name_or_path}」：{root / 'pack.yaml'} 不存在（--pack 应为规则包名称或目录；"
-                        f"sharecheck packs 列出已安装的规则包）")
+        raise PackError(f"找不到规则包「{name_or_path}」：{root / 'pack.yaml'} 不存在（规则包应为已安装规则包的名称或一个文件夹）",
+                        field="规则包", cli_hint="sharecheck packs 列出已安装的规则包")
     if root in _seen:
         raise PackError(f"{root / 'pack.yaml'}：extends 形成循环（{' → '.join(str(s.name) for s in _seen + (root,))}）")
     if len(_seen) >= MAX_DEPTH:

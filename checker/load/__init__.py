@@ -306,7 +306,8 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
     overrides = dict(overrides or {})
     for name in overrides:
         if name not in schema.TABLES:
-            raise InputError(f"--table 指定了未知的表名「{name}」", hint="可用：" + "、".join(schema.TABLES))
+            raise InputError(f"表来源指定了未知的表名「{name}」", hint="可用：" + "、".join(schema.TABLES),
+                             field="表来源")
     unreadable: list[tuple[str, str]] = []
     base = readers.common_folder(list(paths) + [p for p, _s in overrides.values()])
     files = readers.scan_paths(paths, unreadable, base)
@@ -326,7 +327,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
                 continue
             if name in overrides:
                 inputs.append({"path": shown, "sheet": sh.sheet, "table": None, "rows": 0, "sha256": _sha256(real),
-                               "note": f"已用 --table 指定 {name}，此表未读取"})
+                               "note": f"已另行指定 {name} 的来源，此表未读取"})
                 continue
             candidates.setdefault(name, []).append(sh)
     for name, sheets in candidates.items():
@@ -345,7 +346,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
             la = f"{a.shown}" + (f"「{a.sheet}」" if a.sheet else "")
             lb = f"{b.shown}" + (f"「{b.sheet}」" if b.sheet else "")
             raise InputError(f"{la} 与 {lb} 都像是{schema.TABLES[name].title}表（{name}），无法确定用哪一个",
-                             hint=f"请只保留一个，或用 --table {name}=文件[:工作表] 指定")
+                             hint="请只保留一个", cli_hint=f"或用 --table {name}=文件[:工作表] 指定")
     tables: dict[str, pd.DataFrame] = {}
     templates: dict[str, dict] = {}                  # unfilled templates: not provided
     defect_parts: list[pd.DataFrame] = []
@@ -374,7 +375,8 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
                     raise InputError(f"必需的输入表「{t.title}」（{name}）{TEMPLATE_NOTE}（未填写的模板）", file=where,
                                      hint="请在模板第 3 行起填写数据，或放入该表的导出文件")
                 raise InputError(f"未找到必需的输入表「{t.title}」（{name}）",
-                                 hint=f"请提供工作表名为「{t.sheets[0]}」的工作簿或文件，或用 --table {name}=文件[:工作表] 指定")
+                                 hint=f"请提供工作表名为「{t.sheets[0]}」的工作簿或文件",
+                                 cli_hint=f"或用 --table {name}=文件[:工作表] 指定")
     defect_parts += references.reference_defects(tables)
     defects = sort_defects(_concat(defect_parts))
     inputs.sort(key=lambda e: (e["path"], e["sheet"] or ""))

@@ -10,6 +10,9 @@ from . import header
 MIN_HEADER_COVERAGE = 0.6      # share of a table's required columns the header must match to be recognised by it
 
 
+# The note on a sheet that fits no table. The command line adds how to force one (``--table``).
+UNRECOGNISED = "未识别为任何输入表（工作表名和表头都不匹配），已忽略"
+
 def _by_name(name: str, contains: bool) -> str | None:
     n = norm_header(name).lower()
     if not n:
@@ -84,4 +87,4 @@ def recognize(sheet) -> tuple[str | None, str]:
     best, _ = _by_header(sheet)
     if best:
         return best, ""
-    return None, "未识别为任何输入表（工作表名和表头都不匹配），已忽略；如需读取请用 --table 指定"
+    return None, UNRECOGNISED

@@ -172,17 +172,8 @@ def _period_error(period: str, as_of: str) -> tuple[str | None, str | None]:
         p = Period.parse(period)
         parse_as_of(as_of or None, p)
         return p.label, None
-    except SharecheckError as exc:
-        return None, _field_text(str(exc))
-
-
-def _field_text(message: str) -> str:
-    """A pipeline message in the portal's words: form fields, not command-line flags."""
-    for flag, field in (("--as-of", "基准日"), ("--period", "审计期间"), ("--waivers", "豁免文件"),
-                        ("--params", "参数文件"), ("--calendar", "工作日历文件"), ("--history", "历史库"),
-                        ("--out", "输出文件夹"), ("--table", "表来源")):
-        message = message.replace(f"省略 {flag}", f"不填「{field}」").replace(flag, f"「{field}」")
-    return message
+    except SharecheckError as exc:        # worded for fields, not flags, below the CLI
+        return None, " ".join(str(exc).split())
 
 
 def name_key(text: str | None) -> str:
