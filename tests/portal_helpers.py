@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "fixtures" / "sample" / "exports"
@@ -122,3 +123,11 @@ def start_server(tmp: Path, *extra: str) -> Server:
     data = tmp / "portal-data"
     tokens = make_users(data)
     return Server(data=data, port=free_port(), tokens=tokens, extra=extra).start()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server for the module's tests (imported by the test modules)."""
+    s = start_server(tmp_path_factory.mktemp("portal"))
+    yield s
+    s.stop()

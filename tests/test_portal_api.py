@@ -11,14 +11,8 @@ import httpx
 import openpyxl
 import pytest
 
+from tests.portal_helpers import server  # noqa: F401 - the module's server fixture
 from tests.portal_helpers import DEPTS, PASSWORDS, SAMPLE, Server, free_port, sharecheck, start_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("portal"))
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")

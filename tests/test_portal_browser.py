@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from tests.portal_helpers import server  # noqa: F401 - the module's server fixture
 from tests.portal_helpers import DEPTS, PASSWORDS, ROOT, SAMPLE, start_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -26,13 +27,6 @@ except ImportError as exc:        # pragma: no cover - make install brings it
     pytest.skip(f"浏览器测试需要 playwright（pip install playwright==1.65.2）：{exc}", allow_module_level=True)
 
 SHOTS = ROOT / "test-output" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    s = start_server(tmp_path_factory.mktemp("browser"))
-    yield s
-    s.stop()
 
 
 @pytest.fixture(scope="module")

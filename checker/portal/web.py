@@ -298,6 +298,13 @@ def create_app(settings: Settings) -> FastAPI:
         if not same_origin(request) or not security.csrf_ok(request.session.get("csrf"), form.get("csrf_token")):
             raise Denied("表单已过期或来源不对（CSRF 校验失败）：请刷新页面后重试", 400)
 
+    async def posted(request: Request, *roles: str) -> tuple[dict, Any]:
+        """The user (with one of ``roles``) and the form of a page POST, CSRF and Origin checked."""
+        u = page_user(request, *roles)
+        form = await request.form()
+        check_form(request, form)
+        return u, form
+
     def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         u = ctx.pop("user", None)
         if u is None:
@@ -418,9 +425,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/password", include_in_schema=False)
     async def password_change(request: Request):
-        u = page_user(request)
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request)
         old, new, again = (str(form.get(k) or "") for k in ("old_password", "new_password", "new_password2"))
         error = None
         if not security.verify_password(u["pw_hash"], old):
@@ -514,9 +519,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/runs/new", include_in_schema=False)
     async def new_run(request: Request):
-        u = page_user(request, "auditor", "admin")
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request, "auditor", "admin")
         rid, error = await save_upload(request, form, u["login"])
         if error:
             return render(request, "new_run.html", status=400, user=u, error=error,
@@ -543,9 +546,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/runs/{run_id}/start", include_in_schema=False)
     async def start_run(request: Request, run_id: int):
-        u = page_user(request, "auditor", "admin")
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request, "auditor", "admin")
         r = get_run_or_404(run_id)
         if r["status"] == "draft":
             queue.enqueue(run_id)
@@ -554,9 +555,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/runs/{run_id}/rerun", include_in_schema=False)
     async def rerun(request: Request, run_id: int):
-        u = page_user(request, "auditor", "admin")
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request, "auditor", "admin")
         r = get_run_or_404(run_id)
         if r["status"] not in ("done", "failed", "interrupted"):
             raise Denied("这次运行尚未结束，不能重新运行", 409)
@@ -641,9 +640,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/runs/{run_id}/publish", include_in_schema=False)
     async def publish_page(request: Request, run_id: int):
-        u = page_user(request, "auditor", "admin")
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request, "auditor", "admin")
         do_publish(request, run_id, u)
         flash(request, "已发布：各部门现在可以看到本期结果并下载本部门报告")
         return RedirectResponse(f"/runs/{run_id}", status_code=303)
@@ -754,9 +751,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/waivers", include_in_schema=False)
     async def waivers_upload(request: Request):
-        u = page_user(request, "auditor", "admin")
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request, "auditor", "admin")
         f = form.get("file")
         name = clean_name(f.filename) if isinstance(f, UploadFile) and f.filename else None
         error = None
@@ -824,9 +819,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/admin/users", include_in_schema=False)
     async def users_add(request: Request):
-        u = page_user(request, "admin")
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request, "admin")
         login_ = str(form.get("login") or "").strip()
         role = str(form.get("role") or "")
         dept = normalise_department(form.get("department"))
@@ -843,9 +836,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/admin/users/{user_id}/{action}", include_in_schema=False)
     async def users_toggle(request: Request, user_id: int, action: str):
-        u = page_user(request, "admin")
-        form = await request.form()
-        check_form(request, form)
+        u, form = await posted(request, "admin")
         target = store.get_user(data, user_id=user_id)
         if target is None or action not in ("disable", "enable"):
             raise Denied("用户不存在", 404)
