@@ -85,3 +85,29 @@ def test_the_installed_sharecheck_runs_the_sample_month(installed):
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<style>" in html and "2026-10" in html
     assert (out / "审计报告_2026-10.xlsx").stat().st_size > 10_000
+
+
+def test_the_installed_portal_serves_its_pages(installed):
+    """`sharecheck serve` from the wheel finds its page templates and style sheet (package data)."""
+    import time
+    import httpx
+    from tests.portal_helpers import free_port
+    port = free_port()
+    data = installed["tmp"] / "portal-data"
+    proc = subprocess.Popen([str(installed["venv"] / "bin" / "sharecheck"), "serve", "--data", str(data),
+                             "--port", str(port)], cwd=installed["tmp"], env=installed["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, page = time.time() + 30, None
+        while time.time() < deadline and page is None:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert page is not None and page.status_code == 200 and 'name="csrf_token"' in page.text
+        css = httpx.get(f"http://127.0.0.1:{port}/static/portal.css")
+        assert css.status_code == 200 and "font-family" in css.text
+    finally:
+        proc.send_signal(2)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "一次性密码" in out, out
