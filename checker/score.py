@@ -30,7 +30,7 @@ __all__ = ["score", "scored_rules", "DEFAULT_ADVISORY_RULES", "round_half_up", "
 
 # Rules that are advisory by definition when no rule catalogue is given (rules.md: "GZ165-18-1, advisory by
 # definition, is not scored"). With ``rules=`` (the pack's rule_info()) the declared severities decide.
-DEFAULT_ADVISORY_RULES = ("GZ165-18-1",)
+DEFAULT_ADVISORY_RULES: tuple[str, ...] = ()      # a pack lists its own (pack.yaml advisory_rules)
 DEPT_NAME = "部门名称"
 
 

@@ -19,9 +19,9 @@ from .resources import packs_dir
 # manifest fields of a pack.yaml
 MANIFEST_FIELDS = {"pack", "version", "title", "regulation", "effective_date", "status", "extends", "scope",
                    "overrides", "drop", "rules", "dimensions", "codelists", "legal_basis", "scored_severities",
-                   "grades", "policies", "derivations", "city", "report_title", "notes", "id_prefix", "sources"}
+                   "advisory_rules", "grades", "policies", "derivations", "city", "report_title", "notes", "id_prefix", "sources"}
 # fields a child inherits from its parent unless it gives them
-INHERITED = ("regulation", "effective_date", "scored_severities", "grades", "policies", "city", "report_title",
+INHERITED = ("regulation", "effective_date", "scored_severities", "advisory_rules", "grades", "policies", "city", "report_title",
              "scope")
 OVERRIDE_FIELDS = ("params", "department", "severity")
 RESERVED_FILES = ("pack", "codelists", "legal_basis")

@@ -57,7 +57,7 @@ def _second_heads(d: pd.DataFrame) -> list[pd.DataFrame]:
     first = head_of_level(d)
     shown = key[dup].str.replace("/", "", regex=False)
     problem = ("同一层级（" + shown + "）已有主管部门「" + key[dup].map(first).astype(str)
-               + "」，本行的主管部门标记不被采用（GZ165-08-3 的问题归第一个主管部门）")
+               + "」，本行的主管部门标记不被采用（主管部门的问题归该层级第一个主管部门）")
     rows = heads[dup]
     return [defect_frame("departments", rows[META_FILE], rows[META_SHEET], rows[META_ROW], "是否主管部门",
                          rows["是否主管部门"].map(lambda v: "是" if v else v), problem.to_numpy(dtype=object))]
