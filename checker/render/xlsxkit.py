@@ -197,6 +197,10 @@ def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> p
     return pd.Series(np.where(lines > 1, lines * LINE_HEIGHT, np.nan), index=frame.index)
 
 
+# The rows a column's width is computed from (common.display_width's head sample).
+WIDTH_SAMPLE = 3000
+
+
 def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
     out = []
     for c in cols:
@@ -204,9 +208,11 @@ def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
             out.append(c.width)
             continue
         s = frame[c.key] if c.key in frame.columns else pd.Series(dtype=object)
+        # display_width reads a bounded head sample only: convert just that sample, not every cell (issue 10)
+        s = s.iloc[:WIDTH_SAMPLE]
         if s.dtype != object:
             s = s.astype("object").map(lambda v: None if v is None or pd.isna(v) else str(v))
-        w = max(display_width(s), text_width(c.label) + 3)
+        w = max(display_width(s, WIDTH_SAMPLE), text_width(c.label) + 3)
         out.append(min(max(w + 2, 6), c.max_width))
     return out
 
