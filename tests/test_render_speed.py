@@ -60,8 +60,7 @@ def test_failed_save_leaves_no_part_file(tmp_path, monkeypatch):
 
 
 def test_department_pool_is_used_and_byte_identical_to_serial(tmp_path, monkeypatch):
-    import threading
-    monkeypatch.setattr(threading, "active_count", lambda: 1)     # pytest-xdist runs its own threads
+    monkeypatch.setattr(xlsx, "_other_threads", lambda: False)     # pytest-xdist runs its own threads
     r = make_report(400)
     monkeypatch.setenv("SHARECHECK_WORKERS", "1")
     assert xlsx.workers_for(50) == 1
@@ -90,13 +89,50 @@ def test_department_pool_is_used_and_byte_identical_to_serial(tmp_path, monkeypa
 
 def test_worker_count_is_bounded(monkeypatch):
     import os
-    import threading
     monkeypatch.delenv("SHARECHECK_WORKERS", raising=False)
-    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    monkeypatch.setattr(xlsx, "_other_threads", lambda: False)
     assert xlsx.workers_for(xlsx.MIN_PARALLEL_DEPARTMENTS - 1) == 1          # a few departments: serial
     assert xlsx.workers_for(1000) == min(len(os.sched_getaffinity(0)), xlsx.MAX_WORKERS)
-    monkeypatch.setattr(threading, "active_count", lambda: 3)             # other threads: never fork
+    monkeypatch.setattr(xlsx, "_other_threads", lambda: True)             # other threads: never fork
     assert xlsx.workers_for(1000) == 1
+
+
+def test_daemon_timers_do_not_stop_the_pool_but_other_threads_do():
+    import threading
+    stop = threading.Event()
+    daemon = threading.Thread(target=stop.wait, daemon=True)     # like durable_rules' Timer threads
+    daemon.start()
+    try:
+        before = xlsx._other_threads()
+        worker = threading.Thread(target=stop.wait)              # a non-daemon thread
+        worker.start()
+        assert xlsx._other_threads() is True
+        result = []
+        t = threading.Thread(target=lambda: result.append(xlsx._other_threads()), daemon=True)
+        t.start()
+        t.join()
+        assert result == [True]                                    # not the main thread: never fork
+    finally:
+        stop.set()
+    daemon.join()
+    worker.join()
+    assert xlsx._other_threads() is before
+
+
+def test_a_whole_run_uses_the_pool(tmp_path, monkeypatch):
+    """pipeline.run (score policies start durable_rules' daemon timers) still writes department workbooks in the
+    pool."""
+    from pathlib import Path
+    from checker import pipeline
+    monkeypatch.setenv("SHARECHECK_WORKERS", "2")
+    seen = []
+    real = xlsx.workers_for
+    monkeypatch.setattr(xlsx, "workers_for", lambda n: seen.append(real(n)) or seen[-1])
+    sample = Path(__file__).resolve().parent.parent / "fixtures" / "sample" / "exports"
+    pipeline.run([sample], "2026-10", out=tmp_path / "out", formats=["dept_xlsx"])
+    import threading
+    expect = 1 if any(not t.daemon for t in threading.enumerate() if t is not threading.main_thread()) else 2
+    assert seen == [expect]
 
 
 def test_widths_convert_only_a_bounded_sample(monkeypatch):

@@ -629,7 +629,7 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
 # issue 10: the department workbooks are independent, so they are written by a pool of forked processes (each
 # inherits the grouped frames; nothing is pickled but the department's name and the path written). A workbook's
 # bytes depend only on its own data, so the files are identical to a serial run. Serial when there are few
-# departments, one core, no fork (Windows, macOS default), or other threads (a fork copies their locks).
+# departments, one core, no fork (Windows, macOS default), or other non-daemon threads (see _other_threads).
 # SHARECHECK_WORKERS=N sets the pool size (1 = serial).
 MIN_PARALLEL_DEPARTMENTS = 8
 MAX_WORKERS = 8
@@ -638,7 +638,6 @@ _JOB = None
 
 def workers_for(n_items: int) -> int:
     import os
-    import threading
     env = os.environ.get("SHARECHECK_WORKERS", "").strip()
     if env.isdigit() and int(env) >= 1:
         n = int(env)
@@ -651,9 +650,18 @@ def workers_for(n_items: int) -> int:
         if n_items < MIN_PARALLEL_DEPARTMENTS:
             return 1
     import multiprocessing as mp
-    if "fork" not in mp.get_all_start_methods() or threading.active_count() > 1:
+    if "fork" not in mp.get_all_start_methods() or _other_threads():
         return 1
     return max(1, min(n, n_items))
+
+
+def _other_threads() -> bool:
+    """A thread besides this main thread that could hold a lock at the fork. durable_rules (score policies) keeps
+    idle daemon Timer threads: those are tolerated, the workers never call into durable_rules."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return True
+    return any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate())
 
 
 def _run_job(item):
