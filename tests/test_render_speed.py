@@ -61,7 +61,7 @@ def test_failed_save_leaves_no_part_file(tmp_path, monkeypatch):
 
 def test_department_pool_is_used_and_byte_identical_to_serial(tmp_path, monkeypatch):
     monkeypatch.setattr(xlsx, "_other_threads", lambda: False)     # pytest-xdist runs its own threads
-    r = make_report(400)
+    r = make_report(150)
     monkeypatch.setenv("SHARECHECK_WORKERS", "1")
     assert xlsx.workers_for(50) == 1
     serial = write(r, tmp_path / "serial", ["dept_xlsx"])
