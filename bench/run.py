@@ -6,7 +6,12 @@ Prints, phase by phase:
 - the rules phase alone (all 31 rules) and the whole check (load + rules + score + every report file);
 - three exchange rules run row by row through durable_rules (the per-row baseline), as a ratio;
 - writing: the auditors' workbook and the per-department workbooks;
-- peak memory (ru_maxrss) after each phase.
+- peak memory (ru_maxrss) after each phase;
+- issue 10: the whole run against the read-only time of the same inputs (pyarrow CSV/Parquet + calamine), stage
+  by stage (wall and CPU, the pool's workers included), on the scale fixture and on a 1M-exchange stress month
+  (fixtures/stress, derived from the scale fixture: GB18030 CSV, 3 % off the platform); cells/s of each writer
+  tried (our sheet-XML path, openpyxl cells, XlsxWriter constant_memory when installed), side by side; the three
+  exchange rules as pandera checks when pandera is installed.
 
 Timings are wall-clock `time.perf_counter` on whatever machine runs it; nothing here is asserted by tests.
 """
@@ -224,18 +229,205 @@ def bench_whole() -> None:
         line(fmt, seconds, None, extra)
 
 
+# ------------------------------------------------------------------------------------------------ issue 10
+STRESS = ROOT / "fixtures" / "stress"
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (the department workbook pool)."""
+    me, ch = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + ch.ru_utime + ch.ru_stime
+
+
+def children_peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def ensure_stress() -> None:
+    if (STRESS / "exports").is_dir() and any((STRESS / "exports").glob("*.csv")):
+        return
+    from fixtures.scale import generate_stress
+    print("生成 100 万条交换记录的压力月份 fixtures/stress …", flush=True)
+    info = generate_stress(SCALE, STRESS)
+    print(f"  {info['rows']:,} exchanges ({info['off_platform']:,} off the platform) in {info['seconds']} s")
+
+
+def read_only(folder: Path) -> tuple[float, float, int]:
+    """The floor: every input read once, nothing else (pyarrow CSV / Parquet, calamine for workbooks).
+    Returns (wall s, CPU s, cells)."""
+    import pyarrow.csv as pv
+    import pyarrow.parquet as pq
+    from python_calamine import CalamineWorkbook
+    t, c, cells = time.perf_counter(), cpu_s(), 0
+    for f in sorted(folder.iterdir()):
+        if f.suffix == ".csv":
+            head = f.read_bytes()[:65536]
+            try:
+                head.decode("utf-8")
+                enc = "utf8"
+            except UnicodeDecodeError:
+                enc = "gb18030"
+            tb = pv.read_csv(f, read_options=pv.ReadOptions(encoding=enc),       # (a title line: rows of
+                             parse_options=pv.ParseOptions(invalid_row_handler=lambda row: "skip"))  # other widths skipped)
+            cells += tb.num_rows * tb.num_columns
+        elif f.suffix == ".parquet":
+            tb = pq.read_table(f)
+            cells += tb.num_rows * tb.num_columns
+        elif f.suffix in (".xlsx", ".xls", ".ods"):
+            wb = CalamineWorkbook.from_path(str(f))
+            for name in wb.sheet_names:
+                rows = wb.get_sheet_by_name(name).to_python()
+                cells += sum(len(r) for r in rows)
+    return time.perf_counter() - t, cpu_s() - c, cells
+
+
+def bench_ratio(folder: Path, label: str, repeat: int = 1) -> None:
+    """The whole `sharecheck run` against the read-only floor of the same inputs, stage by stage (medians)."""
+    import statistics
+    from checker import pipeline
+    print(f"\n== issue 10: whole run vs read-only, {label} ({folder}) ==")
+    floors, runs = [], []
+    for k in range(repeat):
+        floors.append(read_only(folder))
+        out = OUT / f"ratio-{label}"
+        shutil.rmtree(out, ignore_errors=True)
+        marks: list[tuple[str, float, float]] = []
+        t0, c0 = time.perf_counter(), cpu_s()
+        outcome = pipeline.run([folder], PERIOD, out=out,
+                               progress=lambda st: marks.append((st, time.perf_counter(), cpu_s())))
+        marks.append(("end", time.perf_counter(), cpu_s()))
+        stages = [(a[0], b[1] - a[1], b[2] - a[2]) for a, b in zip(marks, marks[1:])]
+        runs.append((marks[-1][1] - t0, marks[-1][2] - c0, stages, len(outcome.report.result.findings)))
+    fw = statistics.median(f[0] for f in floors)
+    fc = statistics.median(f[1] for f in floors)
+    ww = statistics.median(r[0] for r in runs)
+    wc = statistics.median(r[1] for r in runs)
+    print(f"  read-only floor: {fw:7.2f} s wall, {fc:7.2f} s CPU ({floors[0][2]:,} cells; median of {repeat})")
+    print(f"  sharecheck run:  {ww:7.2f} s wall, {wc:7.2f} s CPU ({runs[0][3]:,} findings)"
+          f"  → ratio {ww / fw:5.1f}× wall, {wc / fc:5.1f}× CPU")
+    for i, (stage, _w, _c) in enumerate(runs[0][2]):
+        sw = statistics.median(r[2][i][1] for r in runs)
+        sc = statistics.median(r[2][i][2] for r in runs)
+        print(f"    {stage:<12} {sw:7.2f} s wall ({sw / fw:5.2f}× floor)  {sc:7.2f} s CPU ({sc / fc:5.2f}× floor)")
+    print(f"  peak memory: this process {peak_mib():,.0f} MiB, largest pool worker {children_peak_mib():,.0f} MiB")
+
+
+def bench_writers(report, rows: int = 200_000) -> None:
+    """Cells per second of each writer tried, on the same frame (the findings, as text), side by side."""
+    from checker.render import common as cm, xlsx as X, xlsxkit
+    from python_calamine import CalamineWorkbook
+    f = X._findings_for_sheet(cm.findings_frame(report)).head(rows)
+    cols = [c for c in X.FINDING_COLS if c.key in f.columns]
+    frame = f[[c.key for c in cols]].astype(object).where(f[[c.key for c in cols]].notna(), None)
+    frame = frame.apply(lambda s: s.map(lambda v: v if v is None or isinstance(v, str) else str(v)))
+    cells = len(frame) * len(cols)
+    print(f"\n== writers side by side: {len(frame):,} rows × {len(cols)} columns = {cells:,} text cells ==")
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    def ours(fast: bool) -> Path:
+        old = xlsxkit.FAST_BODY
+        xlsxkit.FAST_BODY = fast
+        try:
+            wb = xlsxkit.new_workbook(report.as_of)
+            xlsxkit.write_table(wb, "问题明细", frame, cols)
+            return xlsxkit.save_deterministic(wb, OUT / f"writer-{'xml' if fast else 'cells'}.xlsx", report.as_of)
+        finally:
+            xlsxkit.FAST_BODY = old
+
+    def xlsxwriter_cm() -> Path:
+        import datetime as _dt
+        import xlsxwriter
+        path = OUT / "writer-xlsxwriter.xlsx"
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                             "strings_to_urls": False})
+        wb.set_properties({"created": _dt.datetime(report.as_of.year, report.as_of.month, report.as_of.day)})
+        ws = wb.add_worksheet("问题明细")
+        ws.write_row(0, 0, [c.label for c in cols])
+        for i, row in enumerate(frame.itertuples(index=False, name=None), start=1):
+            ws.write_row(i, 0, row)
+        wb.close()
+        return path
+
+    tries = [("sheet XML (xlsxkit fast body)", lambda: ours(True)), ("openpyxl write-only cells", lambda: ours(False))]
+    try:
+        import xlsxwriter  # noqa: F401
+        tries.append(("XlsxWriter constant_memory", xlsxwriter_cm))
+    except ImportError:
+        print("  (XlsxWriter not installed: pip install xlsxwriter to compare)")
+    for name, fn in tries:
+        t = time.perf_counter()
+        c = cpu_s()
+        path = fn()
+        w, cs = time.perf_counter() - t, cpu_s() - c
+        back = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("问题明细").to_python()
+        ok = len(back) == len(frame) + 1
+        print(f"  {name:<32} {w:7.2f} s wall {cs:7.2f} s CPU  {cells / cs:>12,.0f} cells/s (CPU)  "
+              f"{path.stat().st_size / 2**20:6.1f} MiB  read back: {'ok' if ok else 'ROW COUNT DIFFERS'}")
+
+
+def bench_pandera(loaded, vec_s: float) -> None:
+    """The three exchange rules as pandera checks on the same frames (peer baseline), when pandera is installed."""
+    try:
+        import pandera.pandas as pa
+    except ImportError:
+        try:
+            import pandera as pa
+        except ImportError:
+            print("\n== pandera peer baseline: pandera not installed (pip install pandera), skipped ==")
+            return
+    from checker.model import Period
+    period = Period.parse(PERIOD)
+    ex = loaded.tables["exchanges"]
+    cat = loaded.tables["catalog"].set_index("信息资源代码")["共享类型"]
+    start, end = pd.Timestamp(period.start), pd.Timestamp(period.end) + pd.Timedelta(days=1)
+    off, on = ["点对点", "前置机直连", "邮件", "介质拷贝"], ["共享平台", "专项共享通道"]
+
+    def in_period(df):
+        return df["交换时间"].ge(start) & df["交换时间"].lt(end)
+    secret = ex["是否涉密"].astype("boolean").fillna(False).astype(bool)
+    frame = ex.assign(_secret=secret, _share=ex["信息资源代码"].map(cat).astype(object))
+    schema = pa.DataFrameSchema(checks=[
+        pa.Check(lambda df: ~(in_period(df) & df["交换通道"].isin(off) & ~df["_secret"]), name="GZ165-16-1"),
+        pa.Check(lambda df: ~(in_period(df) & df["交换通道"].isin(on) & df["_secret"]), name="GZ165-20-2"),
+        pa.Check(lambda df: ~(in_period(df) & (df["交换结果"].isna() | df["交换结果"].eq("成功"))
+                              & df["_share"].eq("不予共享")), name="GZ165-REQ-4"),
+    ])
+    t = time.perf_counter()
+    try:
+        schema.validate(frame, lazy=True)
+        n_fail = 0
+    except pa.errors.SchemaErrors as exc:
+        n_fail = len(exc.failure_cases)
+    s = time.perf_counter() - t
+    print(f"\n== pandera peer baseline: the three exchange rules as DataFrameSchema checks ({len(ex):,} rows) ==")
+    line("pandera validate(lazy=True)", s, len(ex), f"{n_fail:,} failure cases; engine {vec_s:.2f} s → "
+         f"pandera/engine {s / max(vec_s, 1e-9):.1f}×")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="sharecheck benchmarks")
     ap.add_argument("--durable-rows", type=int, default=20000)
     ap.add_argument("--skip-whole", action="store_true")
+    ap.add_argument("--skip-stress", action="store_true", help="no 1M-exchange stress month")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per ratio (the median is printed)")
+    ap.add_argument("--only-ratio", action="store_true", help="only the issue-10 ratios and writers")
     a = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     ensure_scale()
-    loaded = bench_load()
-    sub_result, _rules_s, vec_s, n_ex = bench_rules(loaded)
-    bench_durable(loaded, vec_s, n_ex, a.durable_rows, sub_result.findings)
-    if not a.skip_whole:
-        bench_whole()
+    if not a.only_ratio:
+        loaded = bench_load()
+        sub_result, _rules_s, vec_s, n_ex = bench_rules(loaded)
+        bench_durable(loaded, vec_s, n_ex, a.durable_rows, sub_result.findings)
+        bench_pandera(loaded, vec_s)
+        del loaded
+        if not a.skip_whole:
+            bench_whole()
+    bench_ratio(SCALE / "exports", "scale", a.repeat)
+    if not a.skip_stress:
+        ensure_stress()
+        bench_ratio(STRESS / "exports", "stress-1M", a.repeat)
+    from checker import pipeline
+    bench_writers(pipeline.run([SCALE / "exports"], PERIOD, write=False).report)
     print(f"\npeak memory of this process: {peak_mib():,.0f} MiB")
     return 0
 

@@ -88,8 +88,34 @@ def _note_mask(raw: pd.DataFrame, table: schema.Table) -> np.ndarray:
     return mask
 
 
+# Exactly the characters of Python's str.isspace (tests/test_load_speed.py checks every code point), for RE2.
+SPACE_CLASS = "[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+_BLANK_RE = "^" + SPACE_CLASS + "+$"
+_FAST_NONEMPTY_ROWS = 4096
+
+
+def _nonempty_arrow(s: pd.Series) -> pd.Series | None:
+    """``_nonempty`` of a column of str/None in bulk through pyarrow (null count, "" and a blank pattern in C++);
+    None when the column holds anything else (numbers, dates: the slow path reads those)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeError, TypeError, ValueError):    # not all str (or a lone surrogate)
+        return None
+    if arr.null_count == len(arr):
+        return pd.Series(False, index=s.index)
+    blank = pc.or_kleene(pc.equal(arr, ""), pc.match_substring_regex(arr, _BLANK_RE))
+    filled = pc.and_not(arr.is_valid(), pc.fill_null(blank, False))
+    return pd.Series(filled.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+
+
 def _nonempty(s: pd.Series) -> pd.Series:
     """Cell has content: not None/NaN, not "" and not only (full-width) spaces."""
+    if s.dtype == object and len(s) >= _FAST_NONEMPTY_ROWS:
+        fast = _nonempty_arrow(s)
+        if fast is not None:
+            return fast
     filled = s.notna()
     if s.dtype == object and filled.any():
         try:

@@ -589,8 +589,8 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
     t_groups = tr.groupby("department", sort=False).indices if tr is not None and len(tr) else {}
     total = len(sc)
     empty_idx = np.array([], dtype=int)
-    paths = []
-    for dept in depts:
+
+    def one(dept: str) -> Path:
         fd = f.iloc[f_groups.get(dept, empty_idx)]
         row = sc.iloc[[sc_idx[dept]]] if dept in sc_idx else sc.iloc[0:0]
         extra = []
@@ -623,5 +623,64 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
             rd = res.iloc[r_groups.get(dept, empty_idx)] if res is not None else None
             td = tr.iloc[t_groups.get(dept, empty_idx)] if tr is not None else None
             _tracking_sheet(wb, report, fd, rd, td, [dept], severity_of=severity_of)
-        paths.append(save_deterministic(wb, folder / f"{stems[dept]}_{report.period.label}.xlsx", report.as_of))
-    return paths
+        return save_deterministic(wb, folder / f"{stems[dept]}_{report.period.label}.xlsx", report.as_of)
+
+    return _map_departments(one, depts)
+
+
+# issue 10: the department workbooks are independent, so they are written by a pool of forked processes (each
+# inherits the grouped frames; nothing is pickled but the department's name and the path written). A workbook's
+# bytes depend only on its own data, so the files are identical to a serial run. Serial when there are few
+# departments, one core, no fork (Windows, macOS default), or other non-daemon threads (see _other_threads).
+# SHARECHECK_WORKERS=N sets the pool size (1 = serial).
+MIN_PARALLEL_DEPARTMENTS = 8
+MAX_WORKERS = 8
+_JOB = None
+
+
+def workers_for(n_items: int) -> int:
+    import os
+    env = os.environ.get("SHARECHECK_WORKERS", "").strip()
+    if env.isdigit() and int(env) >= 1:
+        n = int(env)
+    else:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            n = os.cpu_count() or 1
+        n = min(n, MAX_WORKERS)
+        if n_items < MIN_PARALLEL_DEPARTMENTS:
+            return 1
+    import multiprocessing as mp
+    if "fork" not in mp.get_all_start_methods() or _other_threads():
+        return 1
+    return max(1, min(n, n_items))
+
+
+def _other_threads() -> bool:
+    """A thread besides this main thread that could hold a lock at the fork. durable_rules (score policies) keeps
+    idle daemon Timer threads: those are tolerated, the workers never call into durable_rules."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return True
+    return any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate())
+
+
+def _run_job(item):
+    return _JOB(item)
+
+
+def _map_departments(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, in order, in a pool of forked workers when that pays (see workers_for)."""
+    global _JOB
+    n = workers_for(len(items))
+    if n <= 1:
+        return [fn(x) for x in items]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    _JOB = fn
+    try:
+        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_run_job, items, chunksize=max(1, len(items) // (n * 4))))
+    finally:
+        _JOB = None

@@ -1,7 +1,6 @@
 """Low-level workbook writing: streamed tables with safe text cells, styles, deterministic zip output."""
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 from dataclasses import dataclass
@@ -198,6 +197,10 @@ def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> p
     return pd.Series(np.where(lines > 1, lines * LINE_HEIGHT, np.nan), index=frame.index)
 
 
+# The rows a column's width is computed from (common.display_width's head sample).
+WIDTH_SAMPLE = 3000
+
+
 def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
     out = []
     for c in cols:
@@ -205,9 +208,11 @@ def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
             out.append(c.width)
             continue
         s = frame[c.key] if c.key in frame.columns else pd.Series(dtype=object)
+        # display_width reads a bounded head sample only: convert just that sample, not every cell (issue 10)
+        s = s.iloc[:WIDTH_SAMPLE]
         if s.dtype != object:
             s = s.astype("object").map(lambda v: None if v is None or pd.isna(v) else str(v))
-        w = max(display_width(s), text_width(c.label) + 3)
+        w = max(display_width(s, WIDTH_SAMPLE), text_width(c.label) + 3)
         out.append(min(max(w + 2, 6), c.max_width))
     return out
 
@@ -449,40 +454,69 @@ def kv_cells(ws, items: list, widths: tuple = (22, 90)) -> None:
 _CORE_TIME_RE = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)")
 
 
+class _DeterministicZip(zipfile.ZipFile):
+    """The archive openpyxl writes into, in one pass (issue 10): every member gets fixed times and attributes,
+    docProps/core.xml the fixed core times, and the sheets of ``inject`` (member name -> fast body) their rows
+    streamed into their ``<sheetData>``. Member order is openpyxl's own (fixed)."""
+
+    def __init__(self, file, as_of: date, inject: dict):
+        super().__init__(file, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        self._stamp = f"{as_of.year:04d}-{as_of.month:02d}-{as_of.day:02d}T00:00:00Z".encode()
+        self._dt = (max(as_of.year, 1980), as_of.month, as_of.day, 0, 0, 0)
+        self._inject = inject
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        zi = zipfile.ZipInfo(name, date_time=self._dt)
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        zi.external_attr = 0o600 << 16
+        zi.create_system = 0
+        return zi
+
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if name == "docProps/core.xml":
+            data = _CORE_TIME_RE.sub(lambda m: m.group(1) + self._stamp + m.group(3), data)
+        zi = self._info(name)
+        if name in self._inject:
+            part, cols, first, (styles, heights) = self._inject[name]
+            head, sep, tail = data.partition(b"</sheetData>")
+            if not sep:
+                raise RuntimeError(f"no sheetData in {name}")
+            with self.open(zi, "w", force_zip64=True) as fh:
+                fh.write(head)
+                for chunk in _body_chunks(part, cols, first, styles, heights):
+                    fh.write(chunk)
+                fh.write(sep + tail)
+        else:
+            super().writestr(zi, data)
+
+    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
+        # openpyxl hands over a write-only sheet as a temporary file
+        with open(filename, "rb") as fh:
+            self.writestr(arcname or str(filename), fh.read())
+
+
 def save_deterministic(wb: Workbook, path: Path, as_of: date) -> Path:
-    """Save so identical content gives identical bytes: fixed core times and zip member times, fixed order."""
+    """Save so identical content gives identical bytes: fixed core times and zip member times, fixed order.
+
+    One pass: openpyxl writes straight into a ``_DeterministicZip`` (no re-zip of a first save)."""
+    from openpyxl.writer.excel import ExcelWriter
     bodies = getattr(wb, "_sharecheck_bodies", [])
-    buf = io.BytesIO()
-    wb.save(buf)
     inject = {}
     for ws, part, cols, first, extra in bodies:
         idx = wb.worksheets.index(ws) + 1
         inject[f"xl/worksheets/sheet{idx}.xml"] = (part, cols, first, extra)
-    stamp = f"{as_of.year:04d}-{as_of.month:02d}-{as_of.day:02d}T00:00:00Z".encode()
-    dt = (max(as_of.year, 1980), as_of.month, as_of.day, 0, 0, 0)
+    if not wb.worksheets:                       # as Workbook.save does for an empty write-only workbook
+        wb.create_sheet()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
-            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                data = _CORE_TIME_RE.sub(lambda m: m.group(1) + stamp + m.group(3), data)
-            zi = zipfile.ZipInfo(info.filename, date_time=dt)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o600 << 16
-            zi.create_system = 0
-            if info.filename in inject:
-                part, cols, first, (styles, heights) = inject[info.filename]
-                head, sep, tail = data.partition(b"</sheetData>")
-                if not sep:
-                    raise RuntimeError(f"no sheetData in {info.filename}")
-                with dst.open(zi, "w", force_zip64=True) as fh:
-                    fh.write(head)
-                    for chunk in _body_chunks(part, cols, first, styles, heights):
-                        fh.write(chunk)
-                    fh.write(sep + tail)
-            else:
-                dst.writestr(zi, data)
+    try:
+        with open(tmp, "wb") as fh:
+            ExcelWriter(wb, _DeterministicZip(fh, as_of, inject)).save()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.replace(path)
     return path
