@@ -91,7 +91,8 @@ def test_override_picks_table_from_ambiguous_files(tmp_path):
     from checker.errors import InputError
     with pytest.raises(InputError) as e:
         load_inputs([tmp_path])
-    assert "--table exchanges=" in str(e.value) and "交换日志.csv" in str(e.value)
+    from checker.errors import cli_text
+    assert "--table exchanges=" in cli_text(e.value) and "交换日志.csv" in str(e.value)
     r = load_inputs([tmp_path], overrides={"exchanges": (str(other / "exchanges.csv"), None)})
     assert r.tables["exchanges"]["交换流水号"].tolist() == ["EX-9999"]
 
