@@ -20,6 +20,17 @@ PASSWORDS = {"aud": "auditor-pass-1", "admin1": "admin-pass-123", "minzheng": "d
 DEPTS = {"minzheng": "广州市民政局", "gongan": "广州市公安局"}
 
 
+def zip_bomb(path: Path) -> Path:
+    """A 2 MB zip holding one 1 GiB CSV of zeros (a compression ratio of about 1000)."""
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("交换日志.csv", "w", force_zip64=True) as f:
+            block = b"0" * (1 << 20)
+            for _ in range(1024):
+                f.write(block)
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from tests.portal_helpers import server  # noqa: F401 - the module's server fixture
+from tests.portal_helpers import zip_bomb
 from tests.portal_helpers import DEPTS, PASSWORDS, SAMPLE, Server, free_port, sharecheck, start_server
 
 
@@ -112,12 +113,7 @@ def test_api_upload_refusals(server):
 
 
 def test_zip_bomb_fails_the_run_and_the_server_stays_up(server, tmp_path):
-    bomb = tmp_path / "导出.zip"
-    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
-        with z.open("交换日志.csv", "w", force_zip64=True) as f:
-            block = b"0" * (1 << 20)
-            for _ in range(1024):
-                f.write(block)
+    bomb = zip_bomb(tmp_path / "导出.zip")
     rid = server.submit(files=[bomb])
     assert httpx.get(server.url + "/api/health").status_code == 200
     j = server.wait(rid)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from tests.portal_helpers import server  # noqa: F401 - the module's server fixture
+from tests.portal_helpers import zip_bomb
 from tests.portal_helpers import DEPTS, PASSWORDS, ROOT, SAMPLE, start_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -131,12 +131,7 @@ def test_auditor_upload_run_publish_and_department_download(server, chromium_bro
 
 
 def test_hostile_upload_is_a_failed_run_with_the_message_on_the_page(server, chromium_browser, tmp_path):
-    bomb = tmp_path / "导出.zip"
-    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
-        with z.open("交换日志.csv", "w", force_zip64=True) as f:
-            block = b"0" * (1 << 20)
-            for _ in range(1024):
-                f.write(block)
+    bomb = zip_bomb(tmp_path / "导出.zip")
     ctx = chromium_browser.new_context(locale="zh-CN", viewport={"width": 1360, "height": 900})
     page = ctx.new_page()
     login(page, server, "aud")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from datetime import date, datetime
 
 import openpyxl
@@ -11,7 +10,6 @@ import pytest
 from checker import schema
 from checker.templates import NOTES_MARK, write_templates
 
-HAS_LOADER = importlib.util.find_spec("checker.load") is not None
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +74,6 @@ def _fill(path, rows):
     wb.save(path)
 
 
-@pytest.mark.skipif(not HAS_LOADER, reason="checker.load not landed yet")
 def test_filled_templates_load_back_cleanly(tmp_path):
     from checker.load import load_inputs
     files = {p.stem: p for p in write_templates(tmp_path)}
