@@ -341,13 +341,8 @@ def _params_text(params: dict | None) -> str:
 
 
 def _value_text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    if isinstance(v, (list, tuple)):
-        return "/".join(_value_text(x) for x in v)
-    if isinstance(v, dict):
-        return "{" + "，".join(f"{k}:{_value_text(x)}" for k, x in v.items()) + "}"
-    return str(v)
+    from .text import value_text
+    return value_text(v)
 
 
 @cli.command("explain", context_settings=CONTEXT, short_help="解释一条规则 (explain a rule)")

@@ -149,6 +149,9 @@ def _check_out(out: Path) -> None:
             break
 
 
+# a file that can be neither linked nor removed (immutable, locked, in use) cannot be swapped out of --out
+_LOCKED_ERRNOS = (errno.EPERM, errno.EACCES, errno.EBUSY, errno.ETXTBSY)
+
 _OS_ERRORS = {errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限", errno.ENOSPC: "磁盘空间不足",
               errno.EROFS: "磁盘为只读", errno.EEXIST: "已有同名文件", errno.ENOTDIR: "路径中有同名文件，不是文件夹",
               errno.EISDIR: "是一个文件夹", errno.ENAMETOOLONG: "路径太长", errno.EBUSY: "文件正被占用"}
@@ -644,7 +647,7 @@ class _Staged:
         try:
             os.link(p, probe, follow_symlinks=False)
         except OSError as exc:
-            if exc.errno in (errno.EPERM, errno.EACCES, errno.EBUSY, errno.ETXTBSY):
+            if exc.errno in _LOCKED_ERRNOS:
                 raise UsageError(f"无法写入输出文件夹 {self.out_dir}：{p} 无法替换（文件被锁定、正在使用或设为"
                                  "不可更改）。请关闭正在 Excel 中打开的报告、解除锁定后重试；输出文件夹未作任何改动"
                                  ) from None
@@ -677,7 +680,7 @@ class _Staged:
                 try:
                     os.link(src, dst, follow_symlinks=False)
                 except OSError as exc:
-                    if exc.errno in (errno.EPERM, errno.EACCES, errno.EBUSY, errno.ETXTBSY):
+                    if exc.errno in _LOCKED_ERRNOS:
                         # kept by copying, its original could never be removed from the old folder
                         raise UsageError(f"无法写入输出文件夹 {self.out_dir}：其中的 {src} 被锁定或设为不可更改，"
                                          "无法随输出文件夹一起替换。请解除锁定或移走该文件后重试；"

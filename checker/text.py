@@ -316,3 +316,14 @@ def terminal_safe(text: str) -> str:
     (``\\x1b``), so that an input cannot move the cursor, clear the screen or reorder the line."""
     return _TERMINAL_UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
                                 else f"\\u{ord(m.group()):04x}", text)
+
+
+def value_text(v) -> str:
+    """A parameter value as the auditors read it: 是/否 for booleans, lists joined with /, tables as {k:v，…}."""
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, (list, tuple)):
+        return "/".join(value_text(x) for x in v)
+    if isinstance(v, dict):
+        return "{" + "，".join(f"{k}:{value_text(x)}" for k, x in v.items()) + "}"
+    return str(v)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .. import model
 from ..model import Report
+from ..text import value_text as _value      # one wording of a parameter value for every output
 
 # A cell whose text starts (after blanks, tabs, CR/LF) with one of these could be read as a formula
 # by a spreadsheet program: the workbook writes it as an explicit text cell.
@@ -69,14 +70,6 @@ GRADE_BAR_COLOURS = {"优秀": "70AD47", "良好": "5B9BD5", "合格": "FFC000",
 GRADE_BAR_NAMES = {"优秀": "绿", "良好": "蓝", "合格": "黄", "不合格": "红"}
 SEVERITY_COLOURS = {"严重": "FFC7CE", "一般": "FFEB9C", "提示": "EDEDED"}
 
-def _value(v) -> str:
-    if isinstance(v, bool):
-        return "是" if v else "否"
-    if isinstance(v, (list, tuple)):
-        return "/".join(_value(x) for x in v)
-    if isinstance(v, dict):
-        return "{" + "，".join(f"{k}:{_value(x)}" for k, x in v.items()) + "}"
-    return str(v)
 
 
 def pack_lines(pack: dict) -> list[tuple[str, str]]:
