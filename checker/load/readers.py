@@ -207,7 +207,7 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
         for name in names:
             try:
                 with _native_stderr_held():
-                    grid = pd.read_excel(xf, sheet_name=name, header=None, dtype=object)
+                    grid = xf.parse(name, header=None, dtype=object)
             except BaseException as exc:  # noqa: BLE001 - a Rust panic (PanicException) included
                 if not _native_failure(exc):
                     raise
