@@ -142,7 +142,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         anything = keep = np.zeros(len(data), dtype=bool)
     # a final 合计/总计 row: the last non-empty row whose first non-empty cell is 合计/总计 (spaces and a trailing
     # colon ignored)
-    if anything.any():
+    if anything.any() and sheet.slice_last:
         last = np.flatnonzero(anything)[-1]
         cells = [v for v, f in zip(data.iloc[last].tolist(), nonempty.iloc[last].tolist()) if f]
         first = norm_code(pd.Series([cells[0]], dtype=object)).iloc[0] if cells else None
@@ -158,7 +158,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
     raw[META_FILE] = sheet.shown
     raw[META_SHEET] = sheet.sheet
     raw[META_ROW] = rows
-    note = _note_mask(raw, table)
+    note = _note_mask(raw, table) if sheet.slice_start == 0 else np.zeros(len(raw), dtype=bool)
     notes_only = bool(len(raw)) and bool(note.all())
     if note.any():
         raw = raw.loc[~note].reset_index(drop=True)
@@ -284,7 +284,8 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     match = header.find_header(sheet.preview, t, sheet.hidden)
     _check_required(sheet, match, t)
     raw, defects, notes_only = _frame_for(sheet, match, t)
-    defects += _duplicate_header_defects(sheet, match, t)
+    if sheet.slice_start == 0:                  # (said once per file, not once per row slice)
+        defects += _duplicate_header_defects(sheet, match, t)
     if sheet.controls:
         raw, found = coerce.control_characters(raw, t)
         defects += found
@@ -353,9 +354,14 @@ def _distinct_parts(sheets: list[RawSheet], inputs: list[dict], t: schema.Table)
     return kept
 
 
-def _load_part(path: str, shown: str, sheet: str, table_name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """One part of an event table, read from its file (runs where the part is: a Dask worker, or here)."""
+def _load_part(path: str, shown: str, sheet: str, table_name: str, rows: tuple[int, int] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """One part of an event table (or rows [start, stop) of a Parquet part), read from its file: runs where the
+    part is (a Dask worker, or here)."""
     t = schema.TABLES[table_name]
+    if rows is not None:
+        safety.check_file(path, shown)
+        return _load_sheet(readers.parquet_slice(path, shown, rows[0], rows[1]), t)
     for sh in read_sheets(path, shown):
         if sh.sheet == sheet:
             return _load_sheet(sh, t)
@@ -383,10 +389,33 @@ def load_parts(sheets: list[RawSheet], t: schema.Table, mapper=None) -> tuple[pd
     defects, file/sheet/row); then duplicate keys across parts are defects, the first kept in part order.
     ``mapper(fn, *iterables) -> list`` runs the parts (the Dask engine passes one that runs them on workers)."""
     mapper = mapper or (lambda fn, *its: list(map(fn, *its)))
-    results = mapper(_load_part, [sh.path for sh in sheets], [sh.shown for sh in sheets],
-                     [sh.sheet for sh in sheets], [t.name] * len(sheets))
-    frames, defects, entries = [], [], []
+    tasks = []                                  # (sheet, row slice or None), in part order
+    for sh in sheets:
+        step = getattr(mapper, "partition_rows", None)
+        n = readers.parquet_rows(sh.path) if step and sh.path.lower().endswith(".parquet") else 0
+        if step and n > step:
+            tasks += [(sh, (a, min(a + step, n))) for a in range(0, n, step)]
+        else:
+            tasks.append((sh, None))
+    results = mapper(_load_part, [sh.path for sh, _r in tasks], [sh.shown for sh, _r in tasks],
+                     [sh.sheet for sh, _r in tasks], [t.name] * len(tasks), [r for _sh, r in tasks])
+    merged: dict[tuple[str, str], int] = {}     # the slices of one part: one input entry
+    out = []
     for frame, d, entry in results:
+        key = (entry["path"], entry["sheet"])
+        if key in merged:
+            e = out[merged[key]][2]
+            e["rows"] += entry["rows"]
+            out.append((frame, d, None))
+            continue
+        merged[key] = len(out)
+        out.append((frame, d, dict(entry)))
+    frames, defects, entries = [], [], []
+    for frame, d, entry in out:
+        if entry is None:
+            frames.append(frame)
+            defects.append(d)
+            continue
         if entry.get("template_of"):           # an unfilled template among the parts: no rows, noted
             entry = dict(entry)
             entries.append(entry)
@@ -466,7 +495,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         if t.name in overrides:
             p, s = overrides[t.name]
             frame, d, entry = read_table(p, s, t.name, shown=readers.shown_name(p, base))
-        elif t.name in candidates and len(candidates[t.name]) > 1:
+        elif t.name in candidates and (len(candidates[t.name]) > 1 or (part_mapper is not None and t.name in PARTED)):
             frame, d, entries = load_parts(candidates[t.name], t, mapper=part_mapper)
             tables[t.name] = frame
             defect_parts.append(d)
