@@ -59,11 +59,21 @@ def assert_same_outputs(a: Path, b: Path, engine: str = "dask") -> None:
             assert fa[name] == fb[name], name
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The split month and the pandas engine's outputs for it (once for the module)."""
+    base = tmp_path_factory.mktemp("month")
+    m = _month(base)
+    run([str(m)], "2026-10", out=base / "pandas")
+    return m, base / "pandas"
+
+
 @pytest.fixture
-def month(tmp_path):
-    m = _month(tmp_path)
-    run([str(m)], "2026-10", out=tmp_path / "pandas")
-    return m
+def month(reference, tmp_path):
+    m, out = reference
+    shutil.copytree(out, tmp_path / "pandas")
+    shutil.copytree(m, tmp_path / "m")
+    return tmp_path / "m"
 
 
 def test_local_cluster_two_processes_byte_identical(month, tmp_path, monkeypatch):
@@ -152,8 +162,8 @@ def test_worker_killed_mid_run_is_redone_or_fails_cleanly(month, tmp_path, clust
     t.start()
     out = tmp_path / "dask"
     try:
-        # one-row slices of the Parquet parts: a few hundred tasks, so that the kill lands while they run
-        run([str(month)], "2026-10", out=out, engine="dask", scheduler=cluster, partition_rows=1,
+        # 10-row slices of the Parquet parts: over a hundred tasks, so that the kill lands while they run
+        run([str(month)], "2026-10", out=out, engine="dask", scheduler=cluster, partition_rows=10,
             progress=stage.append)
     except SharecheckError as exc:                           # the run failed: one line, nothing written
         assert "\n" not in str(exc) and "Dask" in str(exc)
