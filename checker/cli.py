@@ -515,7 +515,7 @@ def validate_cmd(inputs, tables, limit, pack):
         lr = load(list(inputs), list(tables), require=False)
     finally:
         restore_codelists(before)
-    rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of"), i.get("table")) or "未识别", i.get("table") or "",
+    rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of") or i.get("part_of"), i.get("table")) or "未识别", i.get("table") or "",
              i.get("path"),
              i.get("sheet") or "", i.get("rows"), _note_text(i.get("note"))) for i in lr.inputs]
     echo("识别到的表：")

@@ -115,3 +115,25 @@ def test_other_tables_in_two_files_still_stop(tmp_path):
     with pytest.raises(InputError) as e:
         load_inputs([str(tmp_path / "m")])
     assert "部门名录_2.xlsx" in str(e.value)
+
+
+def test_identical_part_is_said_in_manifest_workbook_and_validate(tmp_path):
+    import json
+
+    import openpyxl
+    from click.testing import CliRunner
+
+    from checker.cli import cli
+    parts = split_sample(tmp_path / "m")
+    shutil.copy(parts[2], tmp_path / "m" / "交换日志" / "2026-10-03b.csv")
+    run([str(tmp_path / "m")], "2026-10", out=tmp_path / "o", formats=["xlsx", "json"])
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text("utf-8"))
+    assert m["identical_inputs"] == [{"path": "交换日志/2026-10-03b.csv", "sheet": "", "same_as": "交换日志/2026-10-03.csv",
+                                      "sha256": next(i["sha256"] for i in m["inputs"]
+                                                     if i["path"] == "交换日志/2026-10-03.csv")}]
+    wb = openpyxl.load_workbook(tmp_path / "o" / "审计报告_2026-10.xlsx", read_only=True)
+    cells = [str(c) for row in wb["说明"].iter_rows(values_only=True) for c in row if c]
+    assert any("与 交换日志/2026-10-03.csv 内容相同，只计一次" in c for c in cells)
+    r = CliRunner().invoke(cli, ["validate", str(tmp_path / "m")])
+    line = next(x for x in r.output.splitlines() if "2026-10-03b.csv" in x)
+    assert line.startswith("交换日志") and "只计一次" in line

@@ -347,7 +347,7 @@ def _distinct_parts(sheets: list[RawSheet], inputs: list[dict], t: schema.Table)
         if first is not None:
             inputs.append({"path": sh.shown, "sheet": sh.sheet, "table": None, "rows": 0, "sha256": digest,
                            "note": f"与 {_part_label(first)} 内容完全相同（SHA-256 相同），只计一次（{t.title}表）",
-                           "duplicate_of": first.shown})
+                           "duplicate_of": first.shown, "part_of": t.name})
             continue
         seen[(digest, sh.sheet)] = sh
         kept.append(sh)
