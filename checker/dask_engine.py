@@ -41,6 +41,8 @@ class DaskEngine:
     """A client on an existing scheduler (``tcp://…``) or on a ``LocalCluster`` sized to the machine (one
     single-threaded worker process per core). Use as a context manager; ``mapper`` is the loader's part mapper."""
 
+    connect_timeout = "15s"
+
     def __init__(self, scheduler: str | None = None, partition_rows: int | None = None,
                  codelists: dict | None = None):
         self.scheduler = scheduler
@@ -58,7 +60,7 @@ class DaskEngine:
             if not str(self.scheduler).startswith(("tcp://", "tls://")):
                 raise UsageError(f"--scheduler {self.scheduler} 不是 Dask 调度器地址：应形如 tcp://主机:8786")
             try:
-                self.client = Client(self.scheduler, timeout="15s", set_as_default=False)
+                self.client = Client(self.scheduler, timeout=self.connect_timeout, set_as_default=False)
             except (OSError, TimeoutError) as exc:
                 raise UsageError(f"无法连接 Dask 调度器 {self.scheduler}（{type(exc).__name__}）："
                                  "请检查地址和调度器是否在运行") from None

@@ -172,3 +172,22 @@ def test_worker_killed_mid_run_is_redone_or_fails_cleanly(month, tmp_path, clust
         assert_same_outputs(tmp_path / "pandas", out)
     t.join()
     assert killed == [True], "the worker was not killed while the parts were being read"
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--scheduler", "tcp://127.0.0.1:1"], "只用于 --engine dask"),
+    (["--engine", "dask", "--partition-rows", "0"], "正整数"),
+    (["--engine", "dask", "--scheduler", "127.0.0.1:8786"], "tcp://"),
+    (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "无法连接 Dask 调度器"),
+])
+def test_engine_options_misused_one_line_nothing_written(tmp_path, args, words, capsys):
+    from checker.cli import main
+    from checker.dask_engine import DaskEngine
+    DaskEngine.connect_timeout = "2s"
+    sample = Path(__file__).resolve().parents[1] / "fixtures" / "sample" / "exports"
+    code = main(["run", str(sample), "--period", "2026-10", "--out", str(tmp_path / "o"), "-q", *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [x for x in err.strip().splitlines() if x.strip()]
+    assert len(lines) == 1 and words in lines[0]
+    assert not (tmp_path / "o").exists()
