@@ -348,7 +348,7 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         first = (ends[h] if h < len(ends) else h + 1) + 1
         before = np.concatenate([[0], np.cumsum(extra)[:-1]]) if len(extra) else extra
         rows = first + np.arange(tbl.num_rows, dtype=np.int64) + before
-        df = tbl.to_pandas()
+        df = _text_as_objects(tbl.to_pandas(), tbl)
         df.columns = range(n)
         df = df.astype(object)
         return df, rows, list(mixed_defects)
@@ -598,7 +598,7 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
     def load(h, ncols):
         try:
             tbl = _plain_columns(pf.read())
-            df = tbl.to_pandas()
+            df = _text_as_objects(tbl.to_pandas(), tbl)
         except Exception as exc:  # noqa: BLE001
             raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
         df = df.iloc[:, :ncols]
@@ -637,7 +637,7 @@ def parquet_slice(path: str, shown: str, start: int, stop: int) -> RawSheet:
         try:
             tbl = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
             tbl = _plain_columns(tbl.slice(start - (first or 0), stop - start))
-            df = tbl.to_pandas()
+            df = _text_as_objects(tbl.to_pandas(), tbl)
         except Exception as exc:  # noqa: BLE001
             raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
         df = df.iloc[:, :ncols]
@@ -651,6 +651,21 @@ def parquet_slice(path: str, shown: str, start: int, stop: int) -> RawSheet:
     sheet.slice_start = start
     sheet.slice_last = stop >= meta.num_rows
     return sheet
+
+
+def _text_as_objects(df: pd.DataFrame, tbl) -> pd.DataFrame:
+    """Arrow text columns as ``object`` holding ``str`` or ``None`` (what pandas 2's ``to_pandas`` gave). pandas 3
+    hands them over as its ``str`` dtype, whose ``astype(object)`` yields NaN for a null: the nulls are set to None
+    from Arrow's validity mask (one vectorised ``np.where`` per column that has nulls)."""
+    for i, c in enumerate(list(df.columns)):
+        if not isinstance(df[c].dtype, pd.StringDtype):
+            continue
+        vals = df[c].astype(object).to_numpy()
+        col = tbl.column(i)
+        if col.null_count:
+            vals = np.where(col.is_null().to_numpy(zero_copy_only=False), None, vals)
+        df[c] = pd.Series(vals, index=df.index, dtype=object)
+    return df
 
 
 def _plain_columns(tbl):
