@@ -55,10 +55,10 @@ class DaskEngine:
         try:
             from distributed import Client, LocalCluster
         except ImportError:                                   # pragma: no cover - an install without the extra
-            raise UsageError("--engine dask 需要 dask 和 distributed：请重新安装 sharecheck") from None
+            raise UsageError("dask 引擎需要 dask 和 distributed：请重新安装 sharecheck") from None
         if self.scheduler:
             if not str(self.scheduler).startswith(("tcp://", "tls://")):
-                raise UsageError(f"--scheduler {self.scheduler} 不是 Dask 调度器地址：应形如 tcp://主机:8786")
+                raise UsageError(f"「{self.scheduler}」不是 Dask 调度器地址：应形如 tcp://主机:8786")
             try:
                 self.client = Client(self.scheduler, timeout=self.connect_timeout, set_as_default=False)
             except (OSError, TimeoutError) as exc:
@@ -92,7 +92,7 @@ class DaskEngine:
                 results = engine.client.gather(futures)
             except KilledWorker:
                 raise UsageError("Dask 工作进程在读取输入时多次退出（KilledWorker），本次运行未完成，未写出任何报告："
-                                 "请检查工作进程的内存（可减小 --partition-rows）后重新运行") from None
+                                 "请检查工作进程的内存（可减小分片行数）后重新运行") from None
             except (OSError, TimeoutError) as exc:
                 raise UsageError(f"与 Dask 调度器的连接中断（{type(exc).__name__}），本次运行未完成，"
                                  "未写出任何报告：请检查集群后重新运行") from None

@@ -253,9 +253,9 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     if engine not in ENGINES:
         raise UsageError(f"未知的引擎「{engine}」：可用 {'、'.join(ENGINES)}")
     if engine != "dask" and (scheduler or partition_rows):
-        raise UsageError("--scheduler 和 --partition-rows 只用于 --engine dask")
+        raise UsageError("Dask 调度器地址和分片行数只用于 dask 引擎")
     if partition_rows is not None and int(partition_rows) < 1:
-        raise UsageError(f"--partition-rows 须为正整数（收到 {partition_rows}）")
+        raise UsageError(f"分片行数须为正整数（收到 {partition_rows}）")
     per = period if isinstance(period, Period) else Period.parse(period)
     day = parse_as_of(as_of, per)
     out_dir = Path(out) if out else default_out(per)

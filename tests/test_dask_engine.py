@@ -175,7 +175,7 @@ def test_worker_killed_mid_run_is_redone_or_fails_cleanly(month, tmp_path, clust
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--scheduler", "tcp://127.0.0.1:1"], "只用于 --engine dask"),
+    (["--scheduler", "tcp://127.0.0.1:1"], "只用于 dask 引擎"),
     (["--engine", "dask", "--partition-rows", "0"], "正整数"),
     (["--engine", "dask", "--scheduler", "127.0.0.1:8786"], "tcp://"),
     (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], "无法连接 Dask 调度器"),
