@@ -227,8 +227,15 @@ def cli() -> None:
 @click.option("--format", "formats", multiple=True, metavar="FORMAT",
               type=click.Choice(["xlsx", "dept_xlsx", "html", "csv", "json"]),
               help="只写出这些报告（可重复；默认全部）：xlsx 审计报告，dept_xlsx 部门报告，html，csv，json")
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
+              help="计算引擎：pandas（单进程）或 dask（分片读取交换日志、更新记录；结果与 pandas 完全相同）")
+@click.option("--scheduler", metavar="ADDRESS", help="已有的 Dask 调度器地址，如 tcp://10.0.0.5:8786（仅 --engine dask；"
+              "不给则在本机启动与 CPU 核数相同的工作进程）")
+@click.option("--partition-rows", "partition_rows", type=int, metavar="N",
+              help="dask 引擎每个分片的最大行数（Parquet 分片按此切分；默认 1000000）")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度条和摘要 (no progress, no summary)")
-def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out, fail_on, tables, formats, quiet):
+def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out, fail_on, tables, formats, engine,
+            scheduler, partition_rows, quiet):
     """检查 INPUT...（文件和/或文件夹）中的导出数据，写出审计报告。
 
     \b
@@ -242,7 +249,8 @@ def run_cmd(inputs, period, as_of, pack, params, calendar, waivers, history, out
     try:
         outcome = run(list(inputs), period, as_of=as_of, pack=pack, params=params, calendar=calendar,
                       waivers=waivers, history=history, out=out, overrides=list(tables),
-                      formats=list(formats) or None, progress=bar)
+                      formats=list(formats) or None, progress=bar, engine=engine, scheduler=scheduler,
+                      partition_rows=partition_rows)
     except BaseException:
         bar.close(finished=False)
         raise
@@ -507,7 +515,7 @@ def validate_cmd(inputs, tables, limit, pack):
         lr = load(list(inputs), list(tables), require=False)
     finally:
         restore_codelists(before)
-    rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of"), i.get("table")) or "未识别", i.get("table") or "",
+    rows = [(TABLE_TITLES.get(i.get("table") or i.get("template_of") or i.get("part_of"), i.get("table")) or "未识别", i.get("table") or "",
              i.get("path"),
              i.get("sheet") or "", i.get("rows"), _note_text(i.get("note"))) for i in lr.inputs]
     echo("识别到的表：")

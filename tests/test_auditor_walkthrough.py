@@ -561,14 +561,23 @@ def test_help_is_chinese_and_aligned():
 def test_table_override_and_two_candidates(ws, tmp_path):
     inp = tmp_path / "in"
     shutil.copytree(ws / "导出/2026-10", inp)
+    # issue 11: an event table may come in parts; an identical copy of its file counts once and is noted
     shutil.copy(inp / "交换日志.xlsx", inp / "交换日志_副本.xlsx")
+    r = sc("run", inp, "--period", "2026-10", "--out", tmp_path / "o0", "-q")
+    assert r.exit_code == 0, r.output
+    noted = [i for i in json.loads((tmp_path / "o0" / "manifest.json").read_text("utf-8"))["inputs"]
+             if i["path"] == "交换日志_副本.xlsx"]
+    assert noted and noted[0]["table"] is None
+    (inp / "交换日志_副本.xlsx").unlink()
+    # any other table: two candidates stop the run
+    shutil.copy(inp / "信息资源.xlsx", inp / "信息资源_副本.xlsx")
     r = sc("run", inp, "--period", "2026-10", "--out", tmp_path / "o")
     assert r.exit_code == 2
     line = one_error_line(r.stderr)
-    assert "交换日志.xlsx" in line and "交换日志_副本.xlsx" in line and "--table exchanges=" in line
+    assert "信息资源.xlsx" in line and "信息资源_副本.xlsx" in line and "--table catalog=" in line
     assert not (tmp_path / "o").exists()
     r = sc("run", inp, "--period", "2026-10", "--out", tmp_path / "o", "-q",
-           "--table", f"exchanges={inp / '交换日志_副本.xlsx'}:交换日志")
+           "--table", f"catalog={inp / '信息资源_副本.xlsx'}")
     assert r.exit_code == 0, r.output
     assert statuses(tmp_path / "o")[("GZ165-16-1", GA, "EX0003")] == "新增"
     # a catalog export whose sheet is called Sheet1, in another folder, named with --table NAME=PATH:SHEET
@@ -578,7 +587,7 @@ def test_table_override_and_two_candidates(ws, tmp_path):
     wb.create_sheet("备注").append(["导出说明"])
     wb.save(other)
     (inp / "信息资源.xlsx").unlink()
-    (inp / "交换日志_副本.xlsx").unlink()
+    (inp / "信息资源_副本.xlsx").unlink()
     r = sc("validate", inp, "--table", f"catalog={other}:Sheet1")
     assert r.exit_code == 0, r.output
     assert any(x.split()[:2] == ["信息资源", "catalog"] and x.split()[-1] == "6" for x in r.stdout.splitlines())

@@ -142,7 +142,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         anything = keep = np.zeros(len(data), dtype=bool)
     # a final 合计/总计 row: the last non-empty row whose first non-empty cell is 合计/总计 (spaces and a trailing
     # colon ignored)
-    if anything.any():
+    if anything.any() and sheet.slice_last:
         last = np.flatnonzero(anything)[-1]
         cells = [v for v, f in zip(data.iloc[last].tolist(), nonempty.iloc[last].tolist()) if f]
         first = norm_code(pd.Series([cells[0]], dtype=object)).iloc[0] if cells else None
@@ -158,7 +158,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
     raw[META_FILE] = sheet.shown
     raw[META_SHEET] = sheet.sheet
     raw[META_ROW] = rows
-    note = _note_mask(raw, table)
+    note = _note_mask(raw, table) if sheet.slice_start == 0 else np.zeros(len(raw), dtype=bool)
     notes_only = bool(len(raw)) and bool(note.all())
     if note.any():
         raw = raw.loc[~note].reset_index(drop=True)
@@ -284,7 +284,8 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     match = header.find_header(sheet.preview, t, sheet.hidden)
     _check_required(sheet, match, t)
     raw, defects, notes_only = _frame_for(sheet, match, t)
-    defects += _duplicate_header_defects(sheet, match, t)
+    if sheet.slice_start == 0:                  # (said once per file, not once per row slice)
+        defects += _duplicate_header_defects(sheet, match, t)
     if sheet.controls:
         raw, found = coerce.control_characters(raw, t)
         defects += found
@@ -324,8 +325,117 @@ def sort_defects(defects: pd.DataFrame) -> pd.DataFrame:
     return d.drop(columns=["_t", "_r"]).reset_index(drop=True)
 
 
-def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = None, require: bool = True
-                ) -> LoadResult:
+# The event tables that may come in any number of parts (issue 11): files, sheets, a folder of part files.
+PARTED = ("exchanges", "updates")
+
+
+def _part_label(sh: RawSheet) -> str:
+    return sh.shown + (f"「{sh.sheet}」" if sh.sheet else "")
+
+
+def _distinct_parts(sheets: list[RawSheet], inputs: list[dict], t: schema.Table) -> list[RawSheet]:
+    """The parts of one event table in part order: by the path as shown, then the sheet's place in its workbook.
+    A part whose file has the SHA-256 of an earlier part's file (the same sheet of an identical file) counts
+    once; the manifest's inputs say so."""
+    order = sorted(range(len(sheets)), key=lambda i: (sheets[i].shown, i))
+    seen: dict[tuple[str, str], RawSheet] = {}
+    digests: dict[str, str] = {}
+    kept: list[RawSheet] = []
+    for i in order:
+        sh = sheets[i]
+        digest = digests.setdefault(sh.path, _sha256(sh.path))
+        first = seen.get((digest, sh.sheet))
+        if first is not None:
+            inputs.append({"path": sh.shown, "sheet": sh.sheet, "table": None, "rows": 0, "sha256": digest,
+                           "note": f"与 {_part_label(first)} 内容完全相同（SHA-256 相同），只计一次（{t.title}表）",
+                           "duplicate_of": first.shown, "part_of": t.name})
+            continue
+        seen[(digest, sh.sheet)] = sh
+        kept.append(sh)
+    return kept
+
+
+def _load_part(path: str, shown: str, sheet: str, table_name: str, rows: tuple[int, int] | None = None
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """One part of an event table (or rows [start, stop) of a Parquet part), read from its file: runs where the
+    part is (a Dask worker, or here)."""
+    t = schema.TABLES[table_name]
+    if rows is not None:
+        safety.check_file(path, shown)
+        return _load_sheet(readers.parquet_slice(path, shown, rows[0], rows[1]), t)
+    for sh in read_sheets(path, shown):
+        if sh.sheet == sheet:
+            return _load_sheet(sh, t)
+    raise InputError(f"找不到工作表「{sheet}」", file=shown)          # the file changed under the run
+
+
+def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Parts of one table as one frame: categoricals stay categoricals (categories in sorted order, as one file's)."""
+    from pandas.api.types import union_categoricals
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    out = {}
+    for c in frames[0].columns:
+        cols = [f[c] for f in frames]
+        if all(isinstance(x.dtype, pd.CategoricalDtype) for x in cols):
+            u = union_categoricals([x.array for x in cols], ignore_order=True)
+            out[c] = pd.Series(u.set_categories(sorted(u.categories)), name=c)
+        else:
+            out[c] = pd.concat(cols, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+def load_parts(sheets: list[RawSheet], t: schema.Table, mapper=None) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+    """An event table from its parts (already in part order). Each part is loaded as one file is (its own
+    defects, file/sheet/row); then duplicate keys across parts are defects, the first kept in part order.
+    ``mapper(fn, *iterables) -> list`` runs the parts (the Dask engine passes one that runs them on workers)."""
+    mapper = mapper or (lambda fn, *its: list(map(fn, *its)))
+    tasks = []                                  # (sheet, row slice or None), in part order
+    for sh in sheets:
+        step = getattr(mapper, "partition_rows", None)
+        n = readers.parquet_rows(sh.path) if step and sh.path.lower().endswith(".parquet") else 0
+        if step and n > step:
+            tasks += [(sh, (a, min(a + step, n))) for a in range(0, n, step)]
+        else:
+            tasks.append((sh, None))
+    results = mapper(_load_part, [sh.path for sh, _r in tasks], [sh.shown for sh, _r in tasks],
+                     [sh.sheet for sh, _r in tasks], [t.name] * len(tasks), [r for _sh, r in tasks])
+    merged: dict[tuple[str, str], int] = {}     # the slices of one part: one input entry
+    out = []
+    for frame, d, entry in results:
+        key = (entry["path"], entry["sheet"])
+        if key in merged:
+            e = out[merged[key]][2]
+            e["rows"] += entry["rows"]
+            out.append((frame, d, None))
+            continue
+        merged[key] = len(out)
+        out.append((frame, d, dict(entry)))
+    frames, defects, entries = [], [], []
+    for frame, d, entry in out:
+        if entry is None:
+            frames.append(frame)
+            defects.append(d)
+            continue
+        if entry.get("template_of"):           # an unfilled template among the parts: no rows, noted
+            entry = dict(entry)
+            entries.append(entry)
+            continue
+        frames.append(frame)
+        defects.append(d)
+        entries.append(entry)
+    if not frames:
+        frames = [results[0][0]]
+    frame = concat_parts(frames)
+    frame, dups = coerce.drop_duplicates(frame, t)
+    if dups is not None:
+        defects.append(dups)
+        frame = frame.reset_index(drop=True)
+    return frame, _concat(defects), entries
+
+
+def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = None, require: bool = True,
+                part_mapper=None) -> LoadResult:
     """Read every table from files/folders. ``overrides``: ``{table: (path, sheet_or_None)}`` (``--table``).
 
     ``require``: raise ``InputError`` when a required input (departments, catalog) is not found (the CLI's
@@ -368,6 +478,11 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
                         "note": f"{TEMPLATE_NOTE}（{t.title}表），按未提供处理", "template_of": name}
                        for sh in unfilled if sh not in keep]
             candidates[name] = sheets = keep
+        if len(sheets) > 1 and name in PARTED:
+            # an event table in parts (files, sheets, a folder of part files): one table, parts in name order;
+            # an identical file given twice (same SHA-256) counts once
+            candidates[name] = sheets = _distinct_parts(sheets, inputs, schema.TABLES[name])
+            continue
         if len(sheets) > 1:
             a, b = sheets[0], sheets[1]
             la = f"{a.shown}" + (f"「{a.sheet}」" if a.sheet else "")
@@ -381,6 +496,12 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         if t.name in overrides:
             p, s = overrides[t.name]
             frame, d, entry = read_table(p, s, t.name, shown=readers.shown_name(p, base))
+        elif t.name in candidates and (len(candidates[t.name]) > 1 or (part_mapper is not None and t.name in PARTED)):
+            frame, d, entries = load_parts(candidates[t.name], t, mapper=part_mapper)
+            tables[t.name] = frame
+            defect_parts.append(d)
+            inputs += entries
+            continue
         elif t.name in candidates:
             frame, d, entry = _load_sheet(candidates[t.name][0], t)
         else:

@@ -47,6 +47,10 @@ class RawSheet:
     _load: Callable[[int, int], tuple[pd.DataFrame, np.ndarray, list[dict]]] = field(repr=False, default=None)
     hidden: frozenset = frozenset()   # positions of hidden columns (xlsx/xlsm), for choosing between two headers
     controls: bool = True             # may hold control characters (False: a CSV whose bytes hold none)
+    # a row slice of a part (the Dask engine's partitions): its first data row's 0-based index in the file, and
+    # whether it holds the file's last row (a 合计 row and template notes are looked for only at the file's ends)
+    slice_start: int = 0
+    slice_last: bool = True
 
     def data(self, header_idx: int, ncols: int) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
         """(cells after the header row [positional columns], their row numbers, read defects)."""
@@ -605,6 +609,48 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
         return df, np.arange(2, len(df) + 2, dtype=np.int64), []
 
     return RawSheet(path, shown, "", stem, 1, preview, np.array([1], dtype=np.int64), load)
+
+
+def parquet_rows(path: str) -> int:
+    """Rows of a Parquet file (its footer only)."""
+    import pyarrow.parquet as pq
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def parquet_slice(path: str, shown: str, start: int, stop: int) -> RawSheet:
+    """Rows [start, stop) of a Parquet file as a sheet, read by row groups (only the groups that hold the slice
+    are decoded); row numbers are the file's (header = line 1)."""
+    import pyarrow.parquet as pq
+
+    sheet = _read_parquet(path, shown, os.path.splitext(os.path.basename(path))[0])
+    pf = pq.ParquetFile(path)
+    meta = pf.metadata
+
+    def load(h, ncols):
+        groups, first, at = [], None, 0
+        for g in range(meta.num_row_groups):
+            n = meta.row_group(g).num_rows
+            if at + n > start and at < stop:
+                groups.append(g)
+                first = at if first is None else first
+            at += n
+        try:
+            tbl = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
+            tbl = _plain_columns(tbl.slice(start - (first or 0), stop - start))
+            df = _text_as_objects(tbl.to_pandas(), tbl)
+        except Exception as exc:  # noqa: BLE001
+            raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
+        df = df.iloc[:, :ncols]
+        df.columns = range(df.shape[1])
+        for c in df.columns:
+            if not (pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].dtype == object):
+                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        return df, np.arange(start + 2, start + 2 + len(df), dtype=np.int64), []
+
+    sheet._load = load
+    sheet.slice_start = start
+    sheet.slice_last = stop >= meta.num_rows
+    return sheet
 
 
 def _text_as_objects(df: pd.DataFrame, tbl) -> pd.DataFrame:

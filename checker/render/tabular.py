@@ -137,6 +137,13 @@ def _by_grade(report: Report) -> dict[str, int]:
     return out
 
 
+def _identical_inputs(report: Report) -> dict[str, Any]:
+    """Parts of an event table given twice (same SHA-256), counted once (issue 11); absent when there are none."""
+    same = [{"path": i["path"], "sheet": i.get("sheet") or "", "same_as": i["duplicate_of"], "sha256": i["sha256"]}
+            for i in (report.load.inputs or []) if i.get("duplicate_of")]
+    return {"identical_inputs": sorted(same, key=lambda d: (d["path"], d["sheet"]))} if same else {}
+
+
 def manifest(report: Report) -> dict[str, Any]:
     f = cm.findings_frame(report)
     pack = report.pack or {}
@@ -179,6 +186,8 @@ def manifest(report: Report) -> dict[str, Any]:
         "parameters": report.params or {},
         "scoring": _scoring(pack),
         "inputs": inputs,
+        **_identical_inputs(report),
+        **({"engine": pack["engine"]} if pack.get("engine") else {}),
         "rules_run": [r for r in rules["rule_id"].astype(str) if r not in nc_ids],
         "rules_not_checked": not_checked,
         "counts": counts,

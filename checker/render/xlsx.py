@@ -442,6 +442,8 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
         for inp in sorted(report.load.inputs or [], key=lambda d: (str(d.get("table", "")), str(d.get("path", "")),
                                                                     str(d.get("sheet", "")))):
             table = cm.table_title(inp.get("table")) if inp.get("table") else "未识别，已忽略"
+            if inp.get("duplicate_of"):       # an event-table part given twice (issue 11)
+                table = f"{cm.table_title(inp.get('part_of'))}（与 {inp['duplicate_of']} 内容相同，只计一次）"
             items.append([table, str(inp.get("path", "")), str(inp.get("sheet") or ""),
                           inp.get("rows"), str(inp.get("sha256", ""))])
         items.append(("#section", "本次使用的参数"))
