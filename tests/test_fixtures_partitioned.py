@@ -34,7 +34,6 @@ def test_parts_and_expected_findings(tmp_path, monkeypatch, fmt, parts):
     from fixtures import partitioned
     monkeypatch.setattr(partitioned, "_tables_without_exchanges",
                         lambda seed, p0, p1, n_cat, n_up: _tables_without_exchanges(seed, p0, p1, **SMALL))
-    # rare violations made common so that every exchange rule has findings at this size
     n = 60_000
     res = partitioned.generate_partitioned(tmp_path, n, parts, seed=3, part_format=fmt)
     folder = tmp_path / "exports" / EXCHANGE_FOLDER
