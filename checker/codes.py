@@ -29,8 +29,8 @@ def _char_matrix(codes: pd.Series, length: int) -> tuple[np.ndarray, np.ndarray]
     """(mask of rows that are ASCII strings of ``length`` chars, uint8 matrix [n_ok, length] of those rows)."""
     s = codes.astype(object)
     ok = s.notna().to_numpy()
-    ok &= s.str.len().eq(length).to_numpy(dtype=bool)
-    ok &= s.str.fullmatch(r"[\x00-\x7f]*").eq(True).to_numpy(dtype=bool)
+    ok = ok & s.str.len().eq(length).to_numpy(dtype=bool)
+    ok = ok & s.str.fullmatch(r"[\x00-\x7f]*").eq(True).to_numpy(dtype=bool)
     if not ok.any():
         return ok, np.zeros((0, length), dtype=np.uint8)
     joined = "".join(s[ok].tolist()).encode("ascii")

@@ -210,12 +210,12 @@ def _run_dense(rule: Rule, check: Check, views: Views, acc: _Acc, frame: pd.Data
     for cond, reason in check.skips:
         m = to_bool(cond(env), frame.index).to_numpy() & keep
         acc.skip(rule.id, check.input, int(m.sum()), reason)
-        keep &= ~m
+        keep = keep & ~m
     dept = frame[check.department]
     nodept = is_missing(dept).to_numpy() & keep
     if nodept.any():
         acc.skip(rule.id, check.input, int(nodept.sum()), f"无法归属部门（{check.department}为空）")
-        keep &= ~nodept
+        keep = keep & ~nodept
     if not keep.any():
         return
     hit = to_bool(check.when(env), frame.index).to_numpy() & keep

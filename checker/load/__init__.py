@@ -137,7 +137,7 @@ def _frame_for(sheet: RawSheet, match: header.HeaderMatch, table: schema.Table) 
         # a record has a value in at least one recognised column; a row holding only extra columns (a pre-numbered
         # 序号, a 备注) is not a record
         mapped = [p for p in match.mapping.values() if p in nonempty.columns]
-        keep = nonempty[mapped].any(axis=1).to_numpy() if mapped else np.zeros(len(data), dtype=bool)
+        keep = nonempty[mapped].any(axis=1).to_numpy().copy() if mapped else np.zeros(len(data), dtype=bool)
     else:
         anything = keep = np.zeros(len(data), dtype=bool)
     # a final 合计/总计 row: the last non-empty row whose first non-empty cell is 合计/总计 (spaces and a trailing

@@ -344,7 +344,7 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         first = (ends[h] if h < len(ends) else h + 1) + 1
         before = np.concatenate([[0], np.cumsum(extra)[:-1]]) if len(extra) else extra
         rows = first + np.arange(tbl.num_rows, dtype=np.int64) + before
-        df = tbl.to_pandas()
+        df = _text_as_objects(tbl.to_pandas(), tbl)
         df.columns = range(n)
         df = df.astype(object)
         return df, rows, list(mixed_defects)
@@ -594,7 +594,7 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
     def load(h, ncols):
         try:
             tbl = _plain_columns(pf.read())
-            df = tbl.to_pandas()
+            df = _text_as_objects(tbl.to_pandas(), tbl)
         except Exception as exc:  # noqa: BLE001
             raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
         df = df.iloc[:, :ncols]
@@ -605,6 +605,21 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
         return df, np.arange(2, len(df) + 2, dtype=np.int64), []
 
     return RawSheet(path, shown, "", stem, 1, preview, np.array([1], dtype=np.int64), load)
+
+
+def _text_as_objects(df: pd.DataFrame, tbl) -> pd.DataFrame:
+    """Arrow text columns as ``object`` holding ``str`` or ``None`` (what pandas 2's ``to_pandas`` gave). pandas 3
+    hands them over as its ``str`` dtype, whose ``astype(object)`` yields NaN for a null: the nulls are set to None
+    from Arrow's validity mask (one vectorised ``np.where`` per column that has nulls)."""
+    for i, c in enumerate(list(df.columns)):
+        if not isinstance(df[c].dtype, pd.StringDtype):
+            continue
+        vals = df[c].astype(object).to_numpy()
+        col = tbl.column(i)
+        if col.null_count:
+            vals = np.where(col.is_null().to_numpy(zero_copy_only=False), None, vals)
+        df[c] = pd.Series(vals, index=df.index, dtype=object)
+    return df
 
 
 def _plain_columns(tbl):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import codecs
 
 import os
+import operator
 import re
 import zipfile
 
@@ -262,10 +263,6 @@ def _sheet_names(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[str,
         return {}
 
 
-_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br\s*=\s*" + _Q + rb"\s*(\d{1,9})", re.I)
-_CELL_TAG = re.compile(rb"<(?:\w+:)?c[\s>/]")
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br\s*=\s*" + _Q + rb"\s*([A-Za-z]{1,4})(\d{1,9})", re.I)
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?\bref\s*=\s*" + _Q + rb"([^\"']*)" + _Q, re.I)
 _A1 = re.compile(rb"([A-Za-z]{1,4})(\d{1,9})")
 # the precise pass: every row and cell tag, in order
@@ -299,27 +296,45 @@ def _whole_tags(fh, limit: int = MAX_XML_PROLOG_BYTES):
         tail = buf[cut:]
 
 
+# the quick pass: one scan per tag kind; a tag without a (readable) reference matches the second branch, with
+# empty groups
+_ROW_ANY = re.compile(rb"<(?:\w+:)?row(?:\s[^>]*?\br\s*=\s*" + _Q + rb"\s*(\d{1,9})|[\s>/])", re.I)
+_CELL_ANY = re.compile(rb"<(?:\w+:)?c(?:\s[^>]*?\br\s*=\s*" + _Q + rb"\s*([A-Za-z]{1,4})(\d{1,9})|[\s>/])",
+                       re.I)
+_NO_REF = (b"", b"")
+_SHEET_DATA = re.compile(rb"<(?:\w+:)?sheetData[\s>/]", re.I)
+
+
 def _quick_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:
     """An upper bound of (rows, columns) of a worksheet, streamed with C-level regex scans: the largest row and
     cell references (either quote, either case), plus one per row or cell tag without a reference (it takes the
-    next position), and the ``<dimension>`` the writer declared."""
+    next position), and the ``<dimension>`` the writer declared. One scan per tag kind, and the maxima through
+    C-level map/filter/set rather than a Python loop per cell (issue 10)."""
     max_row = max_col = free_rows = free_cells = 0
+    letters_of, digits_of = operator.itemgetter(0), operator.itemgetter(1)
+    head = True
     with zf.open(info) as fh:
         for part in _whole_tags(fh):
-            rows = _ROW_REF.findall(part)
+            rows = _ROW_ANY.findall(part)
             if rows:
-                max_row = max(max_row, max(map(int, rows)))
-            free_rows += len(_ROW_TAG.findall(part)) - len(rows)
-            refs = _CELL_REF.findall(part)
-            for letters in {r[0].upper() for r in refs}:
-                max_col = max(max_col, _col_number(letters))
-            if refs:
-                max_row = max(max_row, max(int(r[1]) for r in refs))
-            free_cells += len(_CELL_TAG.findall(part)) - len(refs)
-            for ref in _DIMENSION.findall(part):
-                for letters, digits in _A1.findall(ref):
-                    max_col, max_row = max(max_col, _col_number(letters)), max(max_row, int(digits))
-    return max_row + max(free_rows, 0), max_col + max(free_cells, 0)
+                free = rows.count(b"")
+                free_rows += free
+                if free < len(rows):
+                    max_row = max(max_row, max(map(int, filter(None, rows))))
+            cells = _CELL_ANY.findall(part)
+            if cells:
+                free = cells.count(_NO_REF)
+                free_cells += free
+                if free < len(cells):
+                    for letters in {x.upper() for x in set(map(letters_of, cells)) if x}:
+                        max_col = max(max_col, _col_number(letters))
+                    max_row = max(max_row, max(map(int, filter(None, map(digits_of, cells)))))
+            if head:                      # <dimension> comes before <sheetData> (a late one only ever
+                for ref in _DIMENSION.findall(part):    # raised the bound; the precise pass ignores it)
+                    for letters, digits in _A1.findall(ref):
+                        max_col, max_row = max(max_col, _col_number(letters)), max(max_row, int(digits))
+                head = _SHEET_DATA.search(part) is None
+    return max_row + free_rows, max_col + free_cells
 
 
 def _precise_extent(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, int]:

@@ -27,9 +27,11 @@ def map_values(s: pd.Series, mapping: pd.Series) -> pd.Series:
 
 
 def map_dates(s: pd.Series, mapping: pd.Series) -> pd.Series:
-    """``s.map(mapping)`` for a mapping to dates, as datetime64 (on the categories of a categorical)."""
+    """``s.map(mapping)`` for a mapping to dates, as datetime64[ns] (on the categories of a categorical)."""
+    if len(mapping) == 0:                # pandas 3 casts an empty mapper to float64, which a datetime cannot be
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if not isinstance(s.dtype, pd.CategoricalDtype):
-        return pd.to_datetime(s.map(mapping))
+        return pd.to_datetime(s.map(mapping)).astype("datetime64[ns]")
     cats = pd.to_datetime(pd.Series(s.cat.categories.astype(object)).map(mapping)).to_numpy(dtype="datetime64[ns]")
     out = by_code(s, cats, np.datetime64("NaT"))
     return pd.Series(out.astype("datetime64[ns]"), index=s.index)

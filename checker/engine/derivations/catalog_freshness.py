@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import pandas as pd
 
 from . import derivation
+from ._util import map_dates
 
 
 @derivation("catalog_freshness", view="catalog_freshness", adds=["最近平台更新时间", "基准日期", "间隔天数"],
@@ -14,7 +14,7 @@ def catalog_freshness(ctx):
     基准日期: its date, else the 发布日期; 间隔天数: days from 基准日期 to as_of."""
     cat = ctx.view_with("catalog", ("resource_kind",)).copy()
     last = ctx.updates_until_as_of().groupby("信息资源代码", observed=True)["平台更新时间"].max()
-    cat["最近平台更新时间"] = pd.to_datetime(cat["信息资源代码"].map(last))
+    cat["最近平台更新时间"] = map_dates(cat["信息资源代码"], last)
     cat["基准日期"] = cat["最近平台更新时间"].dt.normalize().fillna(cat["发布日期"].dt.normalize())
     cat["间隔天数"] = (ctx.as_of_ts - cat["基准日期"]).dt.days.astype("Int64")
     return cat
