@@ -76,4 +76,4 @@ lint: $(STAMP)
 	$(BIN)/python -m compileall -q checker fixtures bench tests
 
 clean:
-	rm -rf $(VENV) 审计结果 fixtures/scale bench/out .pytest_cache test-output
+	rm -rf $(VENV) 审计结果 fixtures/scale fixtures/scale_parts bench/out .pytest_cache test-output
