@@ -7,6 +7,7 @@ group-by per text.
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -199,7 +200,28 @@ def _number_class(tails: pd.Series, tb: _Table) -> pd.Series:
     return out
 
 
-def classify_basis(texts: pd.Series, table: str | Path | tuple) -> pd.DataFrame:
+def _as_written(raw: str, cite: str) -> str:
+    """The stretch of ``raw`` that reads as ``cite`` once normalised (NFKC, no whitespace, ``[YYYY]``), or ``cite``
+    itself when it is not one stretch of it. Quoted citations show the input's own 〔2020〕 and full-width digits
+    (issue 8 C4); the classifier works on the normalised text."""
+    chars: list[str] = []
+    owner: list[int] = []
+    for i, ch in enumerate(raw):
+        for x in unicodedata.normalize("NFKC", ch):
+            if not x.isspace():
+                chars.append(x)
+                owner.append(i)
+    flat = _YEAR_BRACKETS.sub(r"[\1]", "".join(chars))      # one character for one: offsets still hold
+    k = flat.find(cite) if cite else -1
+    if k < 0:
+        return cite
+    return raw[owner[k]:owner[k + len(cite) - 1] + 1]
+
+
+_YEAR_BRACKETS = re.compile(r"[\[〔【(](\d{4})[\]〕】)]")
+
+
+def classify_basis(texts: pd.Series, table: str | Path | tuple, shown: pd.Series | None = None) -> pd.DataFrame:
     """Classify 共享依据 texts with the classifier table ``table`` (a pack's legal_basis.yaml). Returns a frame on the same index with columns
 
     - ``level``: one of the table's ``levels`` (the strongest recognised citation; 无法识别 only when nothing
@@ -209,6 +231,8 @@ def classify_basis(texts: pd.Series, table: str | Path | tuple) -> pd.DataFrame:
       地方性法规, 地方政府规章, 部门规章, 规范性文件, …), strongest first, joined with ``、``; rules choose which suffice;
     - ``citations`` (str): the recognised citations with their class, strongest first, joined with ``；``,
       e.g. ``《中华人民共和国统计法》（法律）；《广州市信息化促进条例》（地方性法规、规章或规范性文件）``.
+
+    ``shown``: the texts as the input wrote them (same index); citations then quote them as written.
     """
     tb = load_table(table)
     texts = pd.Series(texts, copy=False)
@@ -308,6 +332,12 @@ def classify_basis(texts: pd.Series, table: str | Path | tuple) -> pd.DataFrame:
         c["cite"] = c["text"] + "（" + c["cls"].map(lambda x: tb.classes[x].get("label", x)) + "）"
         c = (c.sort_values(["row", "rank", "kind", "n"], kind="stable")
              .drop_duplicates(["row", "cite"]))
+        if shown is not None:         # the few citations of the 不予共享 rows, quoted as the input wrote them
+            own = pd.Series(shown, copy=False).astype(object).to_numpy()
+            written = [_as_written(own[r], t) if isinstance(own[r], str) else t
+                       for r, t in zip(c["row"].to_numpy(), c["text"].to_numpy())]
+            c["cite"] = (pd.Series(written, index=c.index, dtype=object) + "（"
+                         + c["cls"].map(lambda x: tb.classes[x].get("label", x)) + "）")
         # rules.md: "Text that cites nothing recognizable is unclassified" -- so an unplaceable citation decides the
         # level only when the text cites nothing else; 《广州市…》 plus an unknown 《…办法》 is 不足. (The listing
         # keeps the `levels` order: an unplaceable citation is shown before the insufficient ones, for review.)

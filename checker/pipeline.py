@@ -817,9 +817,56 @@ def _rename_exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
+def department_display(report: Report) -> dict[str, str]:
+    """Normalised 部门名称 -> the spelling of 部门名录, where the two differ (issue 8 C4)."""
+    from .schema import DISPLAY_PREFIX
+    deps = report.load.tables.get("departments") if report.load is not None else None
+    twin = DISPLAY_PREFIX + "部门名称"
+    if deps is None or twin not in deps.columns:
+        return {}
+    own = deps[deps[twin].notna()]
+    return dict(zip(own["部门名称"].astype(object), own[twin].astype(object)))
+
+
+def display_names(report: Report) -> Report:
+    """The report as its readers see it: departments named as 部门名录 writes them (issue 8 C4). Matching, keys,
+    history and waivers use the normalised name. Every department column the writers read (findings, scorecard,
+    checked units, history, and each loaded table's department columns) goes through the same one-to-one map, so
+    the writers' own joins are unchanged. Names not in 部门名录 stay as they are."""
+    import dataclasses
+    from . import schema
+    names = department_display(report)
+    if not names:
+        return report
+
+    def shown(v: pd.Series) -> pd.Series:
+        if isinstance(v.dtype, pd.CategoricalDtype):      # the event tables: rename the few categories
+            return v.cat.rename_categories([names.get(c, c) for c in v.cat.categories])
+        v = v.astype(object)
+        return v.map(names).where(v.isin(names.keys()), v)
+
+    def mapped(frame, cols):
+        if frame is None or not len(frame):
+            return frame
+        return frame.assign(**{c: shown(frame[c]) for c in cols if c in frame.columns})
+
+    dept_cols = {t.name: [c.name for c in t.columns if c.ref == "dept" or (t.name == "departments"
+                                                                         and c.name == "部门名称")]
+                 for t in schema.TABLES.values()}
+    tables = {name: mapped(frame, dept_cols.get(name, [])) for name, frame in report.load.tables.items()}
+    r = report.result
+    result = dataclasses.replace(r, findings=mapped(r.findings, ["department", "counterpart"]),
+                                 pending=mapped(r.pending, ["department"]), checked=mapped(r.checked, ["department"]))
+    return dataclasses.replace(
+        report, load=dataclasses.replace(report.load, tables=tables), result=result,
+        scorecard=mapped(report.scorecard, ["department"]), trends=mapped(report.trends, ["department"]),
+        resolved=mapped(report.resolved, ["department"]))
+
+
 def _stage(report: Report, out_dir: Path, formats: Iterable[str] | None) -> _Staged:
     """Render every report into a new staging folder beside ``out_dir`` (nothing in ``out_dir`` changes)."""
     from .render import write
+    report = display_names(report)
     out_dir = Path(out_dir)
     if out_dir.is_symlink():              # --out itself may be a link the auditor made: commit where it points
         out_dir = Path(os.path.realpath(out_dir))

@@ -244,6 +244,14 @@ def table(name: str) -> Table:
 # Repetitive code/name columns of the big event tables, loaded as pandas categoricals: a million exchange rows
 # name a few thousand resources and a hundred departments, so membership tests, look-ups and missing checks run
 # on the distinct values, and memory holds one string per distinct value.
+# Issue 8 C4: reports quote text as the input had it; NFKC is for matching and keys. For the text and name columns
+# of these tables the loader keeps the input's own spelling (outer whitespace and control characters removed) in a
+# twin column DISPLAY_PREFIX + name, where it differs from the normalised value (None elsewhere). Finding messages
+# and the reports' department names use it. The big event tables quote only codes and keep no twins.
+DISPLAY_PREFIX = "_原文:"
+DISPLAY_TABLES = ("departments", "catalog", "catalog_changes", "items", "officers", "requests", "disputes",
+                  "systems")
+
 CATEGORICAL: dict[str, tuple[str, ...]] = {
     "exchanges": ("信息资源代码", "提供部门", "使用部门", "交换通道", "交换结果", "申请编号"),
     "updates": ("信息资源代码",),

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..schema import DISPLAY_PREFIX
 from ..errors import CalendarError
 from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_ROW, META_SHEET,
                      NOT_CHECKED_COLUMNS, PENDING_COLUMNS, SKIPPED_COLUMNS, EvalResult, Period, empty_frame)
@@ -196,8 +197,10 @@ def _run_check(rule: Rule, check: Check, views: Views, acc: _Acc, unreadable: di
 
 
 def _take(frame: pd.DataFrame, pos: np.ndarray, columns: list[str]) -> pd.DataFrame:
-    """``frame.iloc[pos, columns]`` taking only the named columns (iloc takes the rows of every column first)."""
-    return pd.DataFrame({c: frame[c].iloc[pos] for c in columns}, columns=list(columns))
+    """``frame.iloc[pos, columns]`` taking only the named columns (iloc takes the rows of every column first), and
+    the input's own spelling of them where the loader kept one (messages quote it; issue 8 C4)."""
+    cols = list(columns) + [DISPLAY_PREFIX + c for c in columns if DISPLAY_PREFIX + c in frame.columns]
+    return pd.DataFrame({c: frame[c].iloc[pos] for c in cols}, columns=cols)
 
 
 # A check whose scope keeps most of a big view (the exchange rules over a month of exchanges) decides on the whole

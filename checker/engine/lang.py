@@ -392,8 +392,11 @@ class Compiler:
         raise self.err(f"中的语法「{type(n).__name__}」不允许（只允许列名、常量、比较、and/or/not、in 列表和规定的函数）", expr)
 
     # ------------------------------------------------------------------------------------- templates
-    def template(self, text: Any) -> Callable[[Env], pd.Series]:
-        """A message/key template: literal text with {expression} placeholders, rendered vectorised."""
+    def template(self, text: Any, display: bool = False) -> Callable[[Env], pd.Series]:
+        """A message/key template: literal text with {expression} placeholders, rendered vectorised.
+
+        ``display`` (messages, not keys): a placeholder that is a bare column name quotes the input's own spelling
+        where the loader kept one (schema.DISPLAY_PREFIX, issue 8 C4); keys always use the normalised value."""
         if not isinstance(text, str):
             raise PackError(f"{self.where}：模板应为文字，实际为「{text!r}」")
         pieces: list[Any] = []
@@ -402,7 +405,11 @@ class Compiler:
         for m in _PLACEHOLDER_RE.finditer(src):
             if m.start() > pos:
                 pieces.append(src[pos:m.start()])
-            pieces.append(self.compile(m[1]))
+            piece = self.compile(m[1])
+            name = m[1].strip()
+            if display and name.isidentifier() and name in self.columns:
+                piece = _as_typed(piece, name)
+            pieces.append(piece)
             pos = m.end()
         if pos < len(src):
             pieces.append(src[pos:])
@@ -419,3 +426,17 @@ class Compiler:
                     out = out + fmt_value(p(env), env.index)
             return out
         return render
+
+
+def _as_typed(get: Callable[[Env], Any], name: str) -> Callable[[Env], Any]:
+    """The column's value, or the input's own spelling of it where the loader kept one (issue 8 C4)."""
+    from ..schema import DISPLAY_PREFIX
+    twin = DISPLAY_PREFIX + name
+
+    def f(env):
+        v = get(env)
+        if twin not in env.frame.columns or not isinstance(v, pd.Series):
+            return v
+        own = env.frame[twin]
+        return v.astype(object).where(own.isna().to_numpy(), own.to_numpy())
+    return f

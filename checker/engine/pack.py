@@ -585,13 +585,13 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
     deciding = set(comp.used) | {c["department"]}
     msgs = c["message"]
     if isinstance(msgs, str):
-        messages = [(None, comp.template(msgs))]
+        messages = [(None, comp.template(msgs, display=True))]
     elif isinstance(msgs, list) and msgs:
         messages = []
         for m in msgs:
             if not isinstance(m, dict) or "text" not in m:
                 raise PackError(f"{where}：message 列表的每一项应包含 text（可选 when）")
-            messages.append((comp.compile(m["when"]) if m.get("when") is not None else None, comp.template(m["text"])))
+            messages.append((comp.compile(m["when"]) if m.get("when") is not None else None, comp.template(m["text"], display=True)))
     else:
         raise PackError(f"{where}：message 应为文字模板或 {{when, text}} 列表")
     sev_cases = []
@@ -603,7 +603,7 @@ def _load_check(c: dict, where: str, params: dict, codelists: dict, inputs: list
     if c.get("pending_message") is not None:
         if deadline is None:
             raise PackError(f"{where}：pending_message 只用于 deadline 规则")
-        pend = comp.template(c["pending_message"])
+        pend = comp.template(c["pending_message"], display=True)
     key_fn = comp.template(c["key"])
     row_col = c["row"] if "row" in c else "_row"          # `row: ~`: the finding is about a missing record
     used = set(comp.used) | {c["department"]} | ({row_col} if row_col else set()) | set(META_COLUMNS)

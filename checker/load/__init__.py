@@ -293,7 +293,8 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
     frame, dups = coerce.drop_duplicates(frame, t)
     if dups is not None:
         defects.append(dups)
-    frame = frame[t.column_names + META_COLUMNS].reset_index(drop=True)
+    twins = [c for c in frame.columns if c.startswith(schema.DISPLAY_PREFIX)]   # issue 8 C4
+    frame = frame[t.column_names + META_COLUMNS + twins].reset_index(drop=True)
     entry = {"path": sheet.shown, "sheet": sheet.sheet, "table": t.name, "rows": int(len(frame)),
              "sha256": _sha256(sheet.path), "note": ""}
     if notes_only and not len(frame):

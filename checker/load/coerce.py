@@ -365,10 +365,29 @@ def coerce_table(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, 
             add(base & is_missing(frame["信息类别细目"]), "信息类别细目",
                 raw["信息类别细目"], "基础信息资源未填写信息类别细目")
 
+    _display_twins(raw, frame, table)
     frame[META_FILE] = files.to_numpy(dtype=object)
     frame[META_SHEET] = sheets.to_numpy(dtype=object)
     frame[META_ROW] = pd.array(rows.to_numpy(dtype=np.int64), dtype="Int64")
     return frame, defects
+
+
+def _display_twins(raw: pd.DataFrame, frame: pd.DataFrame, table: schema.Table) -> None:
+    """The input's own spelling of each text/name column, where it differs from the normalised value (issue 8 C4;
+    schema.DISPLAY_PREFIX). Codes, dates, numbers and the event tables keep none."""
+    if table.name not in schema.DISPLAY_TABLES or not len(raw):
+        return
+    for col in table.columns:
+        if col.name not in raw.columns or col.type not in (schema.TEXT, schema.NAME):
+            continue
+        norm = frame[col.name]
+        if not isinstance(norm.dtype, pd.CategoricalDtype) and norm.dtype != object:
+            continue
+        own = as_text(raw[col.name])
+        own = own.where(own.isna(), own.str.strip())
+        differs = (own.notna() & norm.notna() & (own.astype(object) != norm.astype(object))).to_numpy(dtype=bool)
+        if differs.any():
+            frame[schema.DISPLAY_PREFIX + col.name] = own.where(differs, None).astype(object)
 
 
 def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame | None]:

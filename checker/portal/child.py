@@ -194,7 +194,9 @@ def execute(data: store.DataDir, run_id: int) -> dict:
                       out="out", progress=progress)
     finally:
         os.chdir(cwd)
-    report = outcome.report
+    from ..pipeline import department_display, display_names
+    report = display_names(outcome.report)        # departments as 部门名录 writes them, as in the reports
+    shown = department_display(outcome.report)
     manifest = json.loads((rd / "out" / "manifest.json").read_text(encoding="utf-8"))
     files = sorted(str(p.relative_to(rd / "out")) for p in (rd / "out").rglob("*") if p.is_file())
     depts = cm.departments_of_report(report)
@@ -211,6 +213,9 @@ def execute(data: store.DataDir, run_id: int) -> dict:
         for rec in _frame_records(sc[[c for c in ("department", "score", "grade", "rank") if c in sc.columns]]):
             by_dept[rec["department"]] = rec
     counted = outcome.counted()
+    if shown and len(counted):
+        d = counted["department"].astype(object)
+        counted = counted.assign(department=d.map(shown).where(d.isin(shown.keys()), d))
     counts = counted.groupby(["department", "severity"]).size() if len(counted) else {}
     departments = []
     for name in depts:

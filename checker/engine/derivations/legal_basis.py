@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ...schema import DISPLAY_PREFIX
 from ..lang import is_missing
 from . import derivation
 
@@ -22,7 +23,9 @@ def legal_basis(ctx, cat):
     if has.any():
         from ...legal import classify_basis
         texts = cat.loc[has, "共享依据"]
-        res = classify_basis(texts, ctx.legal_table)
+        twin = DISPLAY_PREFIX + "共享依据"             # the input's own spelling, where it differs (issue 8 C4)
+        shown = (cat.loc[has, twin].where(cat.loc[has, twin].notna(), texts) if twin in cat.columns else None)
+        res = classify_basis(texts, ctx.legal_table, shown=shown)
         res.index = texts.index
         cat.loc[has, "依据级别"] = res["level"].astype(object)
         cat.loc[has, "依据充分"] = res["sufficient"].astype("boolean").fillna(False).astype(bool)
