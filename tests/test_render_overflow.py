@@ -142,3 +142,18 @@ def test_findings_parquet_for_no_findings(tmp_path):
     write(r, tmp_path, ["csv"])
     t = pq.read_table(tmp_path / "findings.parquet")
     assert t.num_rows == 0 and "status" in t.column_names
+
+
+def test_tracking_sheet_is_cut_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(xlsxkit, "MAX_SHEET_ROWS", 100)
+    r = make_report(200)
+    assert r.trends is not None or r.resolved is not None
+    wb = openpyxl.load_workbook(write(r, tmp_path, ["xlsx"])[0])
+    rows = list(wb["整改跟踪"].iter_rows(values_only=True))
+    assert len(rows) == 100
+    i = next(k for k, row in enumerate(rows) if row[0] and str(row[0]).startswith("本表共"))
+    note = rows[i][0]
+    kept = 100 - (i + 2)                                    # rows under the note and the header
+    assert rows[i + 1][0] == "整改状态" and f"前 {kept} 行" in note and "历史库" in note
+    total = int(note.split("本表共 ")[1].split(" 行")[0])
+    assert total > kept and f"另有 {total - kept} 行未列出" in note

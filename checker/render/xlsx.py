@@ -408,6 +408,13 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
     c = WriteOnlyCell(ws, value="问题整改状态（新增、持续、已整改）")
     c.font = Font(bold=True, color="1F4E79")
     add([c])
+    room = xlsxkit.MAX_SHEET_ROWS - nrows[0] - 1                 # rows left under the header
+    if len(track) > room:                                         # issue 11 item 4: keep the first rows, say so
+        room -= 1
+        n = text_cell(ws, xlsxkit.overflow_note(len(track), room, "findings.csv（新增、持续）和历史库（已整改）"))
+        n.font = xlsxkit.OVERFLOW_FONT
+        add([n])
+        track = track.iloc[:max(0, room)]
     add(header_cells(ws, [cm.TRACK_LABELS[k] for k in ["track", "rule_id", "severity", "department", "key",
                                                               "message", "since"]]))
     from .xlsxkit import Col, stream_rows

@@ -36,9 +36,9 @@ def sheet_capacity(n_rows: int) -> int:
     return n_rows if n_rows <= MAX_SHEET_ROWS - 1 else max(0, MAX_SHEET_ROWS - 2)
 
 
-def overflow_note(total: int, kept: int, where: str) -> str:
+def overflow_note(total: int, kept: int, where: str | None) -> str:
     return (f"本表共 {total} 行，超出 Excel 每个工作表 {MAX_SHEET_ROWS} 行的上限：此处只列出按报告顺序的前 {kept} 行，"
-            f"另有 {total - kept} 行未列出；完整清单见 {where}。")
+            f"另有 {total - kept} 行未列出" + (f"；完整清单见 {where}。" if where else "。"))
 
 # Col.number_format for a column of days and moments (待办 最迟办理时间: working-day deadlines are days, hour
 # deadlines are moments): each cell gets yyyy-mm-dd or yyyy-mm-dd hh:mm (issue 8 E1).
@@ -233,7 +233,7 @@ def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, cols: list[Col], *, freeze: bool = True,
                 autofilter: bool = True, row_styles: dict[str, dict[Any, Any]] | None = None,
                 print_cols: int | None = None, print_extra_rows: int = 0, allow_fast: bool = True,
-                overflow: str = "findings.csv") -> list:
+                overflow: str | None = None) -> list:
     """Stream ``frame`` as a table on sheet ``title``.
 
     Past MAX_SHEET_ROWS the sheet holds the first rows only, under a note row (row 1; the header is then row 2)
