@@ -110,6 +110,9 @@ def as_text(series: pd.Series) -> pd.Series:
     return pd.Series(texts[codes], index=s.index, dtype=object)
 
 
+_HEAD_ROWS = 4096
+
+
 def _on_uniques(s: pd.Series, fn, categorical: bool = False) -> pd.Series:
     """Apply a vectorised str function to the distinct values only (exports repeat names/codes a lot).
 
@@ -124,6 +127,9 @@ def _on_uniques(s: pd.Series, fn, categorical: bool = False) -> pd.Series:
         return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object)), index=s.index)
     if len(s) < 2048:
         return fn(s)
+    head = s.iloc[:_HEAD_ROWS]
+    if len(s) > 4 * _HEAD_ROWS and head.nunique() > len(head) // 2:
+        return fn(s)                     # serial numbers, timestamps: a factorisation of a million rows buys nothing
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     if len(uniques) > len(s) // 2:
         return fn(s)

@@ -48,6 +48,19 @@ def parse_datetime(raw: pd.Series, date_only: bool = False) -> tuple[pd.Series, 
 
     A placeholder (``/ - — 无 暂无 N/A``) counts as empty, not as unreadable (rules.md: "Missing")."""
     s = pd.Series(raw, copy=False)
+    bulk = _iso_in_bulk(s)
+    if bulk is not None:
+        hit, values = bulk
+        out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+        out[hit] = values
+        bad = np.zeros(len(s), dtype=bool)
+        bad[hit] = np.isnat(values)
+        rest = ~hit & s.notna().to_numpy()
+        if rest.any():
+            o_rest, b_rest = parse_datetime(s[rest])
+            out[rest] = o_rest.to_numpy()
+            bad[rest] = b_rest.to_numpy(dtype=bool)
+        return (out.dt.normalize() if date_only else out), pd.Series(bad, index=s.index)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         ts = pd.to_datetime(s, errors="coerce")
@@ -85,6 +98,30 @@ def parse_datetime(raw: pd.Series, date_only: bool = False) -> tuple[pd.Series, 
     if date_only:
         out = out.dt.normalize()
     return out, bad.astype(bool)
+
+
+_FAST_DT_ROWS = 4096
+
+
+def _iso_in_bulk(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(hit mask, datetime64[ns] values of the hits) for a long object column's cells in the platform's own ISO form
+    (``_FAST_RE``: plain ASCII, so NFKC and trimming leave them as they are), found by one RE2 pass over the Arrow
+    array; None when the column is short or holds anything but str/None. The other cells take the general path."""
+    if s.dtype != object or len(s) < _FAST_DT_ROWS:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    hit = pc.match_substring_regex(arr, f"^(?:{_FAST_RE})$").fill_null(False)
+    mask = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    if not mask.any():
+        return None
+    texts = pd.Series(arr.filter(hit).to_numpy(zero_copy_only=False), dtype=object)
+    values = pd.to_datetime(texts, format="ISO8601", errors="coerce").astype("datetime64[ns]").to_numpy()
+    return mask, values
 
 
 def _from_objects(objs: pd.Series) -> pd.Series:
@@ -196,7 +233,45 @@ def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return val.astype("boolean"), bad.astype(bool)
 
 
+# Long text columns of plain digits (a CSV's 记录数) are read by pyarrow in bulk; only the other cells take the
+# general path (NFKC, placeholders, thousands separators). 15 digits stay exact in the general path's float64 too.
+_FAST_INT_ROWS = 4096
+_DIGITS_RE = r"^[0-9]{1,15}$"
+
+
+def _digits_in_bulk(raw: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(hit mask, int64 values of the hits) for the cells that are plain ASCII digit strings; None when the column
+    is short or holds anything but str/None (numbers, dates: the general path reads those)."""
+    if raw.dtype != object or len(raw) < _FAST_INT_ROWS:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    try:
+        arr = pa.array(raw.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    hit = pc.match_substring_regex(arr, _DIGITS_RE).fill_null(False)
+    mask = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    if not mask.any():
+        return None
+    vals = np.zeros(len(raw), dtype=np.int64)
+    vals[mask] = np.asarray(pc.cast(arr.filter(hit), pa.int64()).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return mask, vals
+
+
 def parse_int(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    fast = _digits_in_bulk(raw)
+    if fast is not None:
+        mask, vals = fast
+        out = pd.array(vals, dtype="Int64")
+        out[~mask] = pd.NA
+        bad = np.zeros(len(raw), dtype=bool)
+        rest = ~mask & raw.notna().to_numpy()
+        if rest.any():
+            v_rest, b_rest = parse_int(raw[rest])
+            out[rest] = v_rest.to_numpy(dtype=object)
+            bad[rest] = b_rest.to_numpy(dtype=bool)
+        return pd.Series(out, index=raw.index), pd.Series(bad, index=raw.index)
     if pd.api.types.is_integer_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype("Int64"), pd.Series(False, index=raw.index)    # real integers (Parquet)
     if raw.dtype == object and _only_types(raw, (int, float, np.integer, np.floating)):

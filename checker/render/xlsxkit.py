@@ -198,7 +198,7 @@ def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> p
         u = u.where(u.map(type).eq(str), "")
         per_line = max(1.0, float(w) * 1.1 - 1)
         multi = u.str.contains("\n", regex=False)
-        n = np.ceil(_text_widths(u) / per_line).clip(lower=1).to_numpy()
+        n = np.ceil(_text_widths(u) / per_line).clip(lower=1).to_numpy().copy()   # written below (CoW: read-only)
         if multi.any():                                              # several lines: each wraps on its own
             ex = u[multi].str.split("\n").explode().fillna("")
             n[multi.to_numpy()] = np.ceil(_text_widths(ex) / per_line).clip(lower=1).groupby(level=0).sum().to_numpy()

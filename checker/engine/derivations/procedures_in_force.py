@@ -25,4 +25,4 @@ def procedures_in_force(ctx, d):
     rank = {k: i for i, k in enumerate(kinds)}
     have = have.assign(_r=have["类别"].map(rank)).sort_values(["部门", "_r"])
     joined = have.groupby("部门", sort=True)["类别"].agg("、".join)
-    d["在用制度类别"] = d["部门名称"].map(joined).fillna("").astype(object)
+    d["在用制度类别"] = d["部门名称"].map(joined).astype(object).fillna("")
