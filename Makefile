@@ -63,6 +63,11 @@ fuzz: $(STAMP)
 	FUZZ_LONG=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:xdist tests/test_fuzz.py
 
 # what hostile inputs cost, and the input guards' own cost (issue 8)
+# issue 11: 10M and 50M exchange rows in 31 Parquet parts, each engine (pandas only where it fits); see bench/big.py
+.PHONY: bench-big
+bench-big: $(STAMP)
+	$(BIN)/python -m bench.big
+
 .PHONY: bench-hostile
 bench-hostile: $(STAMP)
 	$(BIN)/python -m bench.hostile
@@ -71,4 +76,4 @@ lint: $(STAMP)
 	$(BIN)/python -m compileall -q checker fixtures bench tests
 
 clean:
-	rm -rf $(VENV) 审计结果 fixtures/scale bench/out .pytest_cache test-output
+	rm -rf $(VENV) 审计结果 fixtures/scale fixtures/scale_parts bench/out .pytest_cache test-output

@@ -287,7 +287,8 @@ def test_first_run_findings_rows_and_summary(ws, tmp_path):
     assert list(f.columns) == ["rule_id", "severity", "department", "input", "sheet", "row", "key", "message",
                                "status"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["findings.csv", "manifest.json", "report.html", "scorecard.csv", "审计报告_2026-10.xlsx", "部门报告"])
+        ["findings.csv", "findings.parquet", "manifest.json", "report.html", "scorecard.csv", "审计报告_2026-10.xlsx",
+         "部门报告"])
     assert sorted(p.name for p in (out / "部门报告").iterdir()) == sorted(f"{d}_2026-10.xlsx" for d in (GA, MZ, SJ, JY))
     s = r.stdout
     assert s.startswith("审计期间 2026-10（基准日 2026-10-31），部门 4 个。\n")
@@ -625,7 +626,8 @@ def test_format_writes_only_those_and_rerun_replaces_department_reports(ws, tmp_
     out = tmp_path / "o"
     r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "csv", "--format", "json")
     assert r.exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "manifest.json", "scorecard.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "findings.parquet", "manifest.json",
+                                                     "scorecard.csv"]
     r = sc("run", ws / "导出/2026-10", "--period", "2026-10", "--out", out, "-q", "--format", "dept_xlsx",
            "--format", "json")
     assert r.exit_code == 0

@@ -215,7 +215,8 @@ def test_format_option_writes_only_those_reports(capsys, tmp_path):
     code, _out, err = run_main(capsys, "run", SAMPLE, "--period", "2026-10", "--out", out, "-q",
                                "--format", "csv", "--format", "json")
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "manifest.json", "scorecard.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "findings.parquet", "manifest.json",
+                                                     "scorecard.csv"]
     code, _out, err = run_main(capsys, "run", SAMPLE, "--period", "2026-10", "--out", tmp_path / "o2",
                                "--format", "pdf")
     assert code == 2 and err.startswith("错误：--format") and "Traceback" not in err

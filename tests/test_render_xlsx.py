@@ -199,20 +199,6 @@ def test_byte_identical(tmp_path):
         assert {i.date_time for i in z.infolist()} == {(2026, 10, 31, 0, 0, 0)}
 
 
-def test_row_limit_continuation(tmp_path, monkeypatch):
-    monkeypatch.setattr(xlsxkit, "MAX_SHEET_ROWS", 101)      # 100 data rows per sheet
-    r = make_report(250)
-    wb = openpyxl.load_workbook(write(r, tmp_path, ["xlsx"])[0])
-    names = wb.sheetnames
-    i = names.index("问题明细")
-    assert names[i:i + 4] == ["问题明细", "问题明细(2)", "问题明细(3)", "待办"]
-    sizes = [wb[n].max_row - 1 for n in names[i:i + 3]]
-    assert sizes == [100, 100, 50]
-    keys = [wb[n].cell(k, 7).value for n in names[i:i + 3] for k in range(2, wb[n].max_row + 1)]
-    assert keys == r.result.findings["key"].tolist()
-    assert all(wb[n].cell(1, 1).value == "规则编号" and wb[n].freeze_panes == "A2" for n in names[i:i + 3])
-
-
 def test_column_widths_count_cjk_double(book):
     _, _, wb = book
     ws = wb["问题明细"]

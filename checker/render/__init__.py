@@ -69,8 +69,9 @@ def _html(report: Report, out: Path) -> list[Path]:
 
 @register("csv")
 def _csv(report: Report, out: Path) -> list[Path]:
-    from .tabular import write_findings_csv, write_scorecard_csv
-    return [write_findings_csv(report, out), write_scorecard_csv(report, out)]
+    from .tabular import write_findings_csv, write_findings_parquet, write_overflow_csvs, write_scorecard_csv
+    return [write_findings_csv(report, out), write_findings_parquet(report, out), write_scorecard_csv(report, out),
+            *write_overflow_csvs(report, out)]
 
 
 @register("json")

@@ -194,6 +194,9 @@ def context(report: Report) -> dict:
         "defect_rows": _records(defects.iloc[:MAX_HTML_ROWS].assign(table=lambda d: d["table"].map(cm.table_title))
                                 if defects is not None and len(defects) else None, model.DEFECT_COLUMNS),
         "defect_cut": max(0, (0 if defects is None else len(defects)) - MAX_HTML_ROWS),
+        # past the workbook's row limit the full lists are the CSVs (issue 11 item 4)
+        "findings_full": _kept_if_cut(len(f)),
+        "pending_full": _full_list(pending, "pending.csv"), "defect_full": _full_list(defects, "defects.csv"),
         "unknown_title": cm.UNKNOWN_DEPT_SECTION, "unknown_note": cm.UNKNOWN_DEPT_NOTE,
         "unknown_head": [cm.UNKNOWN_DEPT_LABELS[k] for k in cm.UNKNOWN_DEPT_LABELS],
         "unknown_rows": _records(unknown, list(cm.UNKNOWN_DEPT_LABELS)),
@@ -214,6 +217,17 @@ def context(report: Report) -> dict:
         "grade_colours": cm.GRADE_COLOURS, "grade_legend": _grade_legend(report), "severity_colours": cm.SEVERITY_COLOURS,
         "css": _asset("report.css"), "js": _asset("report.js"),
     }
+
+
+def _full_list(frame, name: str) -> str | None:
+    from .xlsxkit import sheet_capacity
+    n = 0 if frame is None else len(frame)
+    return name if sheet_capacity(n) < n else None
+
+
+def _kept_if_cut(n: int) -> int | None:
+    from .xlsxkit import sheet_capacity
+    return sheet_capacity(n) if sheet_capacity(n) < n else None
 
 
 def render_html(report: Report) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import model
 from ..model import Report
 from . import common as cm
 
@@ -64,6 +65,63 @@ def findings_csv_frame(report: Report) -> pd.DataFrame:
 
 def write_findings_csv(report: Report, out_dir: Path) -> Path:
     return _csv(findings_csv_frame(report), Path(out_dir) / "findings.csv")
+
+
+# findings.parquet (issue 11 item 2): every finding, FINDING_COLUMNS then the columns of findings.csv not among
+# them, typed (text as UTF-8 strings, row as int64 with nulls). Same inputs -> same bytes (for one pyarrow
+# version, whose name is in the file's created_by): no pandas metadata, no times, fixed row groups, zstd.
+FINDINGS_PARQUET_COLUMNS = model.FINDING_COLUMNS + [c for c in FINDINGS_CSV_COLUMNS if c not in model.FINDING_COLUMNS]
+PARQUET_ROW_GROUP = 1_000_000
+PARQUET_COMPRESSION = "zstd"
+PARQUET_COMPRESSION_LEVEL = 3
+
+
+def findings_parquet_table(report: Report):
+    import pyarrow as pa
+    f = cm.findings_frame(report)
+    arrays, fields = [], []
+    for c in FINDINGS_PARQUET_COLUMNS:
+        s = f[c] if c in f.columns else pd.Series([None] * len(f), index=f.index, dtype=object)
+        if c == "row":
+            v = pd.to_numeric(s, errors="coerce").astype("Int64")
+            arrays.append(pa.array(v.to_numpy(dtype="int64", na_value=0), type=pa.int64(),
+                                   mask=v.isna().to_numpy(dtype=bool)))
+            fields.append(pa.field(c, pa.int64()))
+        else:
+            s = s.astype(object)
+            na = s.isna().to_numpy(dtype=bool)
+            txt = s.where(na, s.astype(str)) if len(s) else s
+            arrays.append(pa.array(txt.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+            fields.append(pa.field(c, pa.string()))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def write_findings_parquet(report: Report, out_dir: Path) -> Path:
+    import pyarrow.parquet as pq
+    path = Path(out_dir) / "findings.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    pq.write_table(findings_parquet_table(report), tmp, row_group_size=PARQUET_ROW_GROUP,
+                   compression=PARQUET_COMPRESSION, compression_level=PARQUET_COMPRESSION_LEVEL,
+                   use_dictionary=True, write_statistics=True, version="2.6", data_page_version="1.0",
+                   store_schema=False)
+    tmp.replace(path)
+    return path
+
+
+def write_overflow_csvs(report: Report, out_dir: Path) -> list[Path]:
+    """pending.csv / defects.csv, the full lists of 待办 / 输入问题, written only when the workbook cannot hold
+    them all (issue 11 item 4); a month under the limit gets neither."""
+    from .xlsxkit import sheet_capacity
+    out = []
+    for name, frame, cols in [("pending.csv", report.result.pending, model.PENDING_COLUMNS),
+                              ("defects.csv", report.load.defects, model.DEFECT_COLUMNS)]:
+        n = 0 if frame is None else len(frame)
+        if sheet_capacity(n) < n:
+            g = frame.reindex(columns=cols).copy()
+            g["row"] = pd.to_numeric(g["row"], errors="coerce").astype("Int64")
+            out.append(_csv(g, Path(out_dir) / name))
+    return out
 
 
 def scorecard_csv_frame(report: Report) -> pd.DataFrame:
@@ -191,7 +249,25 @@ def manifest(report: Report) -> dict[str, Any]:
         "rules_run": [r for r in rules["rule_id"].astype(str) if r not in nc_ids],
         "rules_not_checked": not_checked,
         "counts": counts,
+        **_overflow(report, f),
     })
+
+
+def _overflow(report: Report, f: pd.DataFrame) -> dict[str, Any]:
+    """The full lists (findings.csv, findings.parquet) and, only when a sheet could not hold its table, the rows
+    the workbook left out per sheet (issue 11 item 4)."""
+    from .xlsxkit import sheet_capacity
+    out: dict[str, Any] = {"findings_files": ["findings.csv", "findings.parquet"]}
+    cut = {}
+    for sheet, n, where in [("问题明细", len(f), "findings.csv"),
+                            ("待办", 0 if report.result.pending is None else len(report.result.pending), "pending.csv"),
+                            ("输入问题", 0 if report.load.defects is None else len(report.load.defects), "defects.csv")]:
+        if sheet_capacity(n) < n:
+            cut[sheet] = {"rows": n, "in_workbook": sheet_capacity(n), "left_out": n - sheet_capacity(n),
+                          "full_list": where}
+    if cut:
+        out["workbook_left_out"] = cut
+    return out
 
 
 def _pack_chain(pack: dict) -> dict[str, Any]:

@@ -52,15 +52,36 @@ def _severity_colours(sheets: list, n_rows: int, cols: list[Col]) -> None:
     if "severity" not in keys or not sheets:
         return
     letter = get_column_letter(keys.index("severity") + 1)
-    per_sheet = xlsxkit.MAX_SHEET_ROWS - 1
-    for k, ws in enumerate(sheets):
-        rows = max(0, min(per_sheet, n_rows - k * per_sheet))
+    for ws in sheets:
+        head, rows, _ = ws._sharecheck_table
         if not rows:
             continue
-        ref = f"{letter}2:{letter}{rows + 1}"
+        ref = f"{letter}{head + 1}:{letter}{rows + head}"
         for sev, fill in SEVERITY_FILLS.items():
             ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{sev}"'], fill=fill,
                                                           font=Font(bold=True, color=SEVERITY_FONTS[sev])))
+
+
+# Where the full lists are when a sheet cannot hold them all (issue 11 item 4).
+FINDINGS_FULL = "findings.csv 或 findings.parquet"
+PENDING_FULL = "pending.csv"
+DEFECTS_FULL = "defects.csv"
+
+
+def overflow_items(findings: pd.DataFrame, pending: pd.DataFrame | None = None,
+                   defects: pd.DataFrame | None = None) -> list:
+    """说明 rows for the tables longer than a sheet holds (none for a month under the limit)."""
+    items = []
+    for sheet, frame, where in [("问题明细", findings, FINDINGS_FULL), ("待办", pending, PENDING_FULL),
+                                ("输入问题", defects, DEFECTS_FULL)]:
+        n = 0 if frame is None else len(frame)
+        kept = xlsxkit.sheet_capacity(n)
+        if kept < n:
+            items.append((f"「{sheet}」未列全", f"共 {n} 行，工作表只列出前 {kept} 行（Excel 行数上限），"
+                                             f"另有 {n - kept} 行未列出；完整清单见 {where}"))
+    return items
+
+
 GRADE_FILLS = {k: (PatternFill("solid", fgColor=v), Font(bold=True, color=cm.GRADE_FONT_COLOURS[k]))
                for k, v in cm.GRADE_COLOURS.items()}
 
@@ -387,6 +408,13 @@ def _tracking_sheet(wb, report: Report, findings: pd.DataFrame, resolved, trends
     c = WriteOnlyCell(ws, value="问题整改状态（新增、持续、已整改）")
     c.font = Font(bold=True, color="1F4E79")
     add([c])
+    room = xlsxkit.MAX_SHEET_ROWS - nrows[0] - 1                 # rows left under the header
+    if len(track) > room:                                         # issue 11 item 4: keep the first rows, say so
+        room -= 1
+        n = text_cell(ws, xlsxkit.overflow_note(len(track), room, "findings.csv（新增、持续）和历史库（已整改）"))
+        n.font = xlsxkit.OVERFLOW_FONT
+        add([n])
+        track = track.iloc[:max(0, room)]
     add(header_cells(ws, [cm.TRACK_LABELS[k] for k in ["track", "rule_id", "severity", "department", "key",
                                                               "message", "since"]]))
     from .xlsxkit import Col, stream_rows
@@ -424,6 +452,8 @@ def _intro_items(report: Report, findings: pd.DataFrame, department: str | None 
     items.append(("#section", "概况"))
     items.append(("问题总数", f"{len(findings)} 个（严重 {sev['严重']}，一般 {sev['一般']}，提示 {sev['提示']}）"))
     items.append(("问题状态", "，".join(f"{k} {v}" for k, v in stc.items())))
+    items += overflow_items(findings, *((report.result.pending, report.load.defects) if department is None
+                                        else (None, None)))
     if department is None:
         items.append(("参评部门", f"{len(cm.scorecard_frame(report))} 个"))
         items.append(("待办事项", f"{0 if report.result.pending is None else len(report.result.pending)} 个"))
@@ -502,10 +532,10 @@ def write_audit_workbook(report: Report, out_dir: Path) -> Path:
     kv_cells(ws, _intro_items(report, f, rules=rules), widths=(20, INTRO_VALUE_WIDTH, 14, 8, 68))
     _score_sheet(wb, report, cm.scorecard_frame(report), "部门评分")
     _rule_summary_sheet(wb, report)
-    _severity_colours(write_table(wb, "问题明细", f, FINDING_COLS, print_cols=FINDING_PRINT_COLS), len(f),
-                      FINDING_COLS)
-    write_table(wb, "待办", _pending_frame(report.result.pending), PENDING_COLS)
-    write_table(wb, "输入问题", _defect_frame(report.load.defects), DEFECT_COLS)
+    _severity_colours(write_table(wb, "问题明细", f, FINDING_COLS, print_cols=FINDING_PRINT_COLS,
+                                  overflow=FINDINGS_FULL), len(f), FINDING_COLS)
+    write_table(wb, "待办", _pending_frame(report.result.pending), PENDING_COLS, overflow=PENDING_FULL)
+    write_table(wb, "输入问题", _defect_frame(report.load.defects), DEFECT_COLS, overflow=DEFECTS_FULL)
     _unknown_dept_sheet(wb, report, f, cm.unknown_departments(report))
     _not_checked_sheet(wb, report, rules)
     _waiver_sheet(wb, report)
@@ -617,10 +647,10 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
         write_table(wb, "各规则合规率",
                     department_rule_frame(report, rules, fd, ch.iloc[c_groups.get(dept, empty_idx)], row),
                     RULE_RATE_COLS)
-        _severity_colours(write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS), len(fd),
-                          FINDING_COLS)
-        write_table(wb, "待办", p.iloc[p_groups.get(dept, empty_idx)], PENDING_COLS)
-        write_table(wb, "输入问题", d.iloc[d_groups.get(dept, empty_idx)], DEFECT_COLS)
+        _severity_colours(write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS,
+                                      overflow=FINDINGS_FULL), len(fd), FINDING_COLS)
+        write_table(wb, "待办", p.iloc[p_groups.get(dept, empty_idx)], PENDING_COLS, overflow=PENDING_FULL)
+        write_table(wb, "输入问题", d.iloc[d_groups.get(dept, empty_idx)], DEFECT_COLS, overflow=DEFECTS_FULL)
         if report.trends is not None or report.resolved is not None:
             rd = res.iloc[r_groups.get(dept, empty_idx)] if res is not None else None
             td = tr.iloc[t_groups.get(dept, empty_idx)] if tr is not None else None

@@ -23,9 +23,22 @@ from .common import FORMULA_PREFIX_RE, clean_text, clean_text1, display_width, f
 FAST_BODY = True
 FAST_CHUNK_ROWS = 20_000
 
-# Excel's row limit; a table longer than this continues on numbered sheets `名称(2)`, `名称(3)`…
-# (module constant so tests can lower it).
+# Excel's row limit (rows per sheet, header and note rows included). A table longer than fits holds its first
+# rows in the report's order under a note row that says how many were left out and where the full list is
+# (issue 11 item 4). The one constant for every workbook; tests lower it.
 MAX_SHEET_ROWS = 1_048_576
+OVERFLOW_FONT = Font(bold=True, color="9C0006")
+
+
+def sheet_capacity(n_rows: int) -> int:
+    """How many of ``n_rows`` data rows one sheet holds: all when they fit under the header, else the limit less
+    the header and the note row."""
+    return n_rows if n_rows <= MAX_SHEET_ROWS - 1 else max(0, MAX_SHEET_ROWS - 2)
+
+
+def overflow_note(total: int, kept: int, where: str | None) -> str:
+    return (f"本表共 {total} 行，超出 Excel 每个工作表 {MAX_SHEET_ROWS} 行的上限：此处只列出按报告顺序的前 {kept} 行，"
+            f"另有 {total - kept} 行未列出" + (f"；完整清单见 {where}。" if where else "。"))
 
 # Col.number_format for a column of days and moments (待办 最迟办理时间: working-day deadlines are days, hour
 # deadlines are moments): each cell gets yyyy-mm-dd or yyyy-mm-dd hh:mm (issue 8 E1).
@@ -219,63 +232,67 @@ def widths_for(frame: pd.DataFrame, cols: list[Col]) -> list[float]:
 
 def write_table(wb: Workbook, title: str, frame: pd.DataFrame, cols: list[Col], *, freeze: bool = True,
                 autofilter: bool = True, row_styles: dict[str, dict[Any, Any]] | None = None,
-                print_cols: int | None = None, print_extra_rows: int = 0, allow_fast: bool = True) -> list:
-    """Stream ``frame`` as a table on sheet ``title`` (continuing on `title(2)`… past MAX_SHEET_ROWS).
+                print_cols: int | None = None, print_extra_rows: int = 0, allow_fast: bool = True,
+                overflow: str | None = None) -> list:
+    """Stream ``frame`` as a table on sheet ``title``.
 
+    Past MAX_SHEET_ROWS the sheet holds the first rows only, under a note row (row 1; the header is then row 2)
+    giving the count left out and ``overflow``, where the full list is. The sheet records
+    ``_sharecheck_table = (header row, data rows written, rows left out)``.
     ``row_styles``: {column key: {value: PatternFill}} fills single cells by value (small tables only).
     ``allow_fast=False`` when the caller appends more rows to the sheet afterwards.
-    Returns the worksheets written.
+    Returns the worksheets written (one).
     """
-    per_sheet = MAX_SHEET_ROWS - 1
     n = len(frame)
-    chunks = max(1, -(-n // per_sheet))
-    widths = widths_for(frame, cols)
-    sheets = []
-    for k in range(chunks):
-        part = frame.iloc[k * per_sheet:(k + 1) * per_sheet]
-        name = title if k == 0 else f"{title}({k + 1})"
-        ws = wb.create_sheet(name)
-        for i, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = round(w, 1)
-        if freeze:
-            ws.freeze_panes = "A2"
-        last = get_column_letter(len(cols))
-        if autofilter:
-            ws.auto_filter.ref = f"A1:{last}{len(part) + 1}"
-        setup_print(ws)
-        if print_cols:
-            ws.print_area = f"A1:{get_column_letter(min(print_cols, len(cols)))}{len(part) + 1 + print_extra_rows}"
-        ws.append(header_cells(ws, [c.label for c in cols]))
-        heights = wrap_heights(part, cols, widths)
-        if FAST_BODY and allow_fast and not row_styles and _fast_ok(part, cols):
-            if not hasattr(wb, "_sharecheck_bodies"):
-                wb._sharecheck_bodies = []
-            wb._sharecheck_bodies.append((ws, part, cols, 2, (_wrap_styles(ws, cols), heights)))
-            sheets.append(ws)
-            continue
-        _set_heights(ws, heights, 2)
-        columns = []
-        aligns = col_alignments(cols)
-        for j, c in enumerate(cols):
-            s = part[c.key] if c.key in part.columns else pd.Series([None] * len(part), dtype=object)
-            vals = column_values(ws, s, c.number_format, aligns[j])
-            if row_styles and c.key in row_styles:
-                fills = row_styles[c.key]
-                for i, v in enumerate(vals):
-                    raw = v.value if isinstance(v, Cell) else v
-                    if raw in fills:
-                        cell = v if isinstance(v, Cell) else WriteOnlyCell(ws, value=raw)
-                        fill = fills[raw]
-                        if isinstance(fill, tuple):
-                            cell.fill, cell.font = fill
-                        else:
-                            cell.fill = fill
-                        vals[i] = cell
-            columns.append(vals)
-        for row in zip(*columns):
-            ws.append(list(row))
-        sheets.append(ws)
-    return sheets
+    kept = sheet_capacity(n)
+    part = frame.iloc[:kept] if kept < n else frame
+    head = 2 if kept < n else 1
+    widths = widths_for(part, cols)
+    ws = wb.create_sheet(title)
+    ws._sharecheck_table = (head, kept, n - kept)
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = round(w, 1)
+    if freeze:
+        ws.freeze_panes = f"A{head + 1}"
+    last = get_column_letter(len(cols))
+    if autofilter:
+        ws.auto_filter.ref = f"A{head}:{last}{len(part) + head}"
+    setup_print(ws, title_rows=f"{head}:{head}")
+    if print_cols:
+        ws.print_area = f"A1:{get_column_letter(min(print_cols, len(cols)))}{len(part) + head + print_extra_rows}"
+    if head == 2:
+        note = text_cell(ws, overflow_note(n, kept, overflow))
+        note.font = OVERFLOW_FONT
+        ws.append([note])
+    ws.append(header_cells(ws, [c.label for c in cols]))
+    heights = wrap_heights(part, cols, widths)
+    if FAST_BODY and allow_fast and not row_styles and _fast_ok(part, cols):
+        if not hasattr(wb, "_sharecheck_bodies"):
+            wb._sharecheck_bodies = []
+        wb._sharecheck_bodies.append((ws, part, cols, head + 1, (_wrap_styles(ws, cols), heights)))
+        return [ws]
+    _set_heights(ws, heights, head + 1)
+    columns = []
+    aligns = col_alignments(cols)
+    for j, c in enumerate(cols):
+        s = part[c.key] if c.key in part.columns else pd.Series([None] * len(part), dtype=object)
+        vals = column_values(ws, s, c.number_format, aligns[j])
+        if row_styles and c.key in row_styles:
+            fills = row_styles[c.key]
+            for i, v in enumerate(vals):
+                raw = v.value if isinstance(v, Cell) else v
+                if raw in fills:
+                    cell = v if isinstance(v, Cell) else WriteOnlyCell(ws, value=raw)
+                    fill = fills[raw]
+                    if isinstance(fill, tuple):
+                        cell.fill, cell.font = fill
+                    else:
+                        cell.fill = fill
+                    vals[i] = cell
+        columns.append(vals)
+    for row in zip(*columns):
+        ws.append(list(row))
+    return [ws]
 
 
 def stream_rows(wb: Workbook, ws, frame: pd.DataFrame, cols: list[Col], first_row: int) -> None:
