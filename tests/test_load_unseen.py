@@ -169,7 +169,9 @@ def test_all_ten_tables_in_one_workbook_with_every_variation(tmp_path):
     assert d["_row"].tolist() == [5, 6, 8, 9]                      # title rows, blank row inside the data
     assert d["是否主管部门"].tolist() == [False, True, False, False]  # N, √, ×, "/" (placeholder -> default 否)
     assert d["所属区"].tolist() == [None, None, None, "海珠区"]
-    assert list(d.columns) == ["部门名称", "部门代码", "层级", "所属区", "职能类别", "是否主管部门",
+    # issue 8 C4: the input's own spelling rides along as `_原文:<列名>` where it differs from the normalised value
+    assert all(c.startswith("_原文:") for c in d.columns[11:])
+    assert list(d.columns[:11]) == ["部门名称", "部门代码", "层级", "所属区", "职能类别", "是否主管部门",
                                "是否派驻机构", "机构性质",          # optional (packs.md §6.1), not in this export
                                "_file", "_sheet", "_row"]          # extra 序号/备注 dropped
     c = r.tables["catalog"]
