@@ -596,19 +596,26 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
     preview = pd.DataFrame([names], dtype=object)
 
     def load(h, ncols):
-        try:
-            tbl = _plain_columns(pf.read())
-            df = _text_as_objects(tbl.to_pandas(), tbl)
-        except Exception as exc:  # noqa: BLE001
-            raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
-        df = df.iloc[:, :ncols]
-        df.columns = range(df.shape[1])
-        for c in df.columns:
-            if not (pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].dtype == object):
-                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        df = _parquet_frame(lambda: pf.read(), shown, ncols)
         return df, np.arange(2, len(df) + 2, dtype=np.int64), []
 
     return RawSheet(path, shown, "", stem, 1, preview, np.array([1], dtype=np.int64), load)
+
+
+def _parquet_frame(read, shown: str, ncols: int) -> pd.DataFrame:
+    """The Arrow table ``read()`` returns as the loader's raw frame: plain columns, text as objects, the first
+    ``ncols`` columns numbered, every value that is neither a timestamp nor text as an object (None for null)."""
+    try:
+        tbl = _plain_columns(read())
+        df = _text_as_objects(tbl.to_pandas(), tbl)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
+    df = df.iloc[:, :ncols]
+    df.columns = range(df.shape[1])
+    for c in df.columns:
+        if not (pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].dtype == object):
+            df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return df
 
 
 def parquet_rows(path: str) -> int:
@@ -634,17 +641,8 @@ def parquet_slice(path: str, shown: str, start: int, stop: int) -> RawSheet:
                 groups.append(g)
                 first = at if first is None else first
             at += n
-        try:
-            tbl = pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table()
-            tbl = _plain_columns(tbl.slice(start - (first or 0), stop - start))
-            df = _text_as_objects(tbl.to_pandas(), tbl)
-        except Exception as exc:  # noqa: BLE001
-            raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
-        df = df.iloc[:, :ncols]
-        df.columns = range(df.shape[1])
-        for c in df.columns:
-            if not (pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].dtype == object):
-                df[c] = df[c].astype(object).where(df[c].notna(), None)
+        df = _parquet_frame(lambda: (pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table())
+                            .slice(start - (first or 0), stop - start), shown, ncols)
         return df, np.arange(start + 2, start + 2 + len(df), dtype=np.int64), []
 
     sheet._load = load
