@@ -19,7 +19,7 @@ import numpy as np
 
 def build(out: Path, n_ex: int, parts: int, period: str = "2026-10") -> None:
     from fixtures.generate import _period
-    from fixtures.scale import _xlsx, build_scale
+    from fixtures.scale import build_scale, write_other_tables
     p0, p1 = _period(period)
     t = build_scale(0, p0, p1, n_ex=n_ex, n_up=max(1000, n_ex // 5))
     public = {k: v[[c for c in v.columns if not c.startswith("_")]] for k, v in t.items()}
@@ -28,16 +28,7 @@ def build(out: Path, n_ex: int, parts: int, period: str = "2026-10") -> None:
     e = public["exchanges"]
     for i, idx in enumerate(np.array_split(np.arange(len(e)), parts)):
         e.iloc[idx].to_parquet(ex / f"2026-10-{i + 1:02d}.parquet", index=False, row_group_size=100_000)
-    u = public["updates"]
-    u.assign(数据变化时间=u["数据变化时间"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-             平台更新时间=u["平台更新时间"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(
-        out / "exports" / "数据更新记录.csv", index=False, encoding="utf-8-sig")
-    for name, fname in (("requests", "共享申请.csv"), ("disputes", "数据异议.csv")):
-        public[name].to_csv(out / "exports" / fname, index=False, encoding="utf-8-sig")
-    _xlsx(out / "exports" / "政务信息资源目录.xlsx", {"信息资源": public["catalog"], "信息项": public["items"]}, "目录")
-    for name, fname, sheet in (("departments", "部门名录.xlsx", "部门名录"), ("officers", "共享责任人员.xlsx", "责任人员"),
-                               ("catalog_changes", "目录变更记录.xlsx", "目录变更"), ("systems", "业务信息系统.xlsx", "信息系统")):
-        _xlsx(out / "exports" / fname, {sheet: public[name]}, sheet)
+    write_other_tables(public, out / "exports", catalog_title="目录")
     (out / "built").write_text(str(n_ex))
 
 
