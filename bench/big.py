@@ -1,8 +1,8 @@
 """`make bench-big` (issue 11 item 6): a partitioned month of 10M and 50M exchange rows (31 daily Parquet parts,
 fixtures/partitioned.py, generated on first use under bench/out/big/), checked by `sharecheck run` on each engine.
 
-Prints per size and engine: wall time, exchange rows/s, peak memory of the whole process tree (RSS of the run and
-every descendant — Dask's worker processes included — sampled every 0.1 s from /proc), and the ratio to the time
+Prints per size and engine: wall time, exchange rows/s, peak memory of the whole process tree (PSS of the run and
+every descendant — Dask's worker processes included —, sampled every 0.1 s from /proc), and the ratio to the time
 Dask alone needs to read the same Parquet parts (`dask.dataframe.read_parquet(folder).map_partitions(len)
 .compute()`; pyarrow's dataset scan when dask is not installed, said so). The run's findings are compared with the
 fixture's expected findings.
@@ -16,6 +16,9 @@ Where the CLI cannot read a folder of parts yet, the pandas run gets the parts m
 
     python -m bench.big                      # 10M and 50M
     python -m bench.big --rows 200000        # a quick proof that the script works
+    python -m bench.big --rows 10000000 --cut 1000000 --engines dask
+                                             # also: the first 1M rows on both engines, outputs compared byte for byte
+    python -m bench.big --rows 10000000 --engines dask --scheduler tcp://127.0.0.1:8786
 """
 from __future__ import annotations
 
@@ -63,14 +66,27 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
+def _pss(pid: int) -> int:
+    """The process's proportional set size in bytes (its shared pages split among their sharers: a forked writer
+    does not count its parent's pages again), else its RSS."""
+    try:
+        for ln in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if ln.startswith("Pss:"):
+                return int(ln.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def tree_rss_mib(root: int) -> float:
+    """Memory of the process tree: the sum of every process's PSS (see ``_pss``)."""
     kids, todo, total = _children(), [root], 0
     while todo:
         pid = todo.pop()
-        try:
-            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-        except (OSError, IndexError, ValueError):
-            pass
+        total += _pss(pid)
         todo.extend(kids.get(pid, []))
     return total / 2**20
 
@@ -179,12 +195,53 @@ def findings_match(out: Path, month: Path) -> str:
     return "与预期一致" if g.equals(w) else f"与预期不一致（{len(g)} 对 {len(w)} 个）"
 
 
+def cut_month(month: Path, rows: int) -> Path:
+    """The month's first ``rows`` exchange rows, in its parts (the later ones left out, the last one cut)."""
+    import pyarrow.parquet as pq
+    d = month / f"cut_{rows}"
+    if (d / "done").exists():
+        return d
+    shutil.rmtree(d, ignore_errors=True)
+    (d / "交换日志").mkdir(parents=True)
+    for f in (month / "exports").iterdir():
+        if f.is_file():
+            shutil.copyfile(f, d / f.name)
+    left = rows
+    for part in sorted((month / "exports" / "交换日志").glob("*.parquet")):
+        if left <= 0:
+            break
+        t = pq.read_table(part)
+        pq.write_table(t.slice(0, min(left, t.num_rows)), d / "交换日志" / part.name, row_group_size=100_000)
+        left -= t.num_rows
+    (d / "done").write_text("")
+    return d
+
+
+def same_outputs(a: Path, b: Path) -> str:
+    """Whether two runs wrote the same bytes (the manifest's ``engine`` apart)."""
+    fa = {str(p.relative_to(a)): p for p in sorted(a.rglob("*")) if p.is_file()}
+    fb = {str(p.relative_to(b)): p for p in sorted(b.rglob("*")) if p.is_file()}
+    if sorted(fa) != sorted(fb):
+        return f"文件不同：{sorted(set(fa) ^ set(fb))[:5]}"
+    for name in fa:
+        if name == "manifest.json":
+            ma, mb = json.loads(fa[name].read_text("utf-8")), json.loads(fb[name].read_text("utf-8"))
+            ma.pop("engine", None), mb.pop("engine", None)
+            if ma != mb:
+                return "manifest.json 不同"
+        elif fa[name].read_bytes() != fb[name].read_bytes():
+            return f"{name} 不同"
+    return f"两个引擎的 {len(fa)} 个输出文件逐字节相同（manifest 的 engine 除外）"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.big", description="千万级分片月份的检查用时与内存")
     ap.add_argument("--rows", type=int, action="append", help=f"交换日志行数（可重复；默认 {SIZES}）")
     ap.add_argument("--engines", default="pandas,dask", help="逗号分隔：pandas,dask")
     ap.add_argument("--max-gb", type=float, help="pandas 引擎的内存上限（GB），超过估算则跳过")
     ap.add_argument("--partition-rows", type=int, help="传给 --engine dask 的 --partition-rows")
+    ap.add_argument("--scheduler", help="传给 --engine dask 的 --scheduler（已有的 Dask 调度器）")
+    ap.add_argument("--cut", type=int, help="另取前 N 行交换日志，两个引擎各跑一次并逐字节比较输出")
     a = ap.parse_args(argv)
     has_engine = cli_has("--engine")
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
@@ -215,12 +272,26 @@ def main(argv=None) -> int:
                 cmd += ["--engine", engine]
                 if engine == "dask" and a.partition_rows:
                     cmd += ["--partition-rows", str(a.partition_rows)]
+                if engine == "dask" and a.scheduler:
+                    cmd += ["--scheduler", a.scheduler]
             t, peak, rc, last = measured(cmd, cwd=ROOT)
             if rc not in (0, 1):
                 print(f"{label} 失败（退出码 {rc}）：{last}", flush=True)
                 continue
             print(f"{label} {t:8.2f} s  {rows / t:>12,.0f} rows/s  峰值 {peak:,.0f} MiB  "
                   f"为只读的 {t / ft:.1f} 倍  {findings_match(out, month)}{note}", flush=True)
+        if a.cut and has_engine:
+            cut = cut_month(month, a.cut)
+            print(f"\n== 前 {a.cut:,} 行（{cut}）", flush=True)
+            for engine in ("pandas", "dask"):
+                cmd = [*sharecheck(), "run", str(cut), "--period", PERIOD, "--out", str(cut / f"out_{engine}"),
+                       "--engine", engine]
+                if engine == "dask" and a.scheduler:
+                    cmd += ["--scheduler", a.scheduler]
+                t, peak, rc, last = measured(cmd, cwd=ROOT)
+                print(f"  {engine:<7} {t:8.2f} s  {a.cut / t:>12,.0f} rows/s  峰值 {peak:,.0f} MiB"
+                      + (f"  失败（退出码 {rc}）：{last}" if rc not in (0, 1) else ""), flush=True)
+            print("  " + same_outputs(cut / "out_pandas", cut / "out_dask"), flush=True)
     return 0
 
 

@@ -192,15 +192,26 @@ class Calendar:
             if not bad.any():
                 return
             mn, mx = int(ylo[bad].min()), int(yhi[bad].max())
-        # collect the uncovered years touched by the offending range
+        self._raise_span(mn, mx)
+
+    def _raise_span(self, mn: int, mx: int) -> None:
+        """The uncovered years touched by the offending range of years [mn, mx]."""
         cov = set(self._years)
         if mx - mn > 200:   # an absurd span (bad data): name its ends only
             missing = [y for y in (mn, mx) if y not in cov]
         else:
             missing = [y for y in range(mn, mx + 1) if y not in cov]
-        self._raise_missing(missing)
+        self._raise_missing(missing, (mn, mx))
 
-    def _raise_missing(self, missing: list[int]) -> None:
+    def raise_combined(self, errors: list[CalendarError]) -> None:
+        """One check's errors on the partitions of a table (the dask engine) as the one error the check raises on
+        the whole table: the offending ranges of years joined (``span``), else the missing years' union."""
+        spans = [getattr(e, "span", None) for e in errors]
+        if all(spans):
+            self._raise_span(min(a for a, _b in spans), max(b for _a, b in spans))
+        self._raise_missing(sorted({int(y) for e in errors for y in getattr(e, "years", ())}))
+
+    def _raise_missing(self, missing: list[int], span: tuple[int, int] | None = None) -> None:
         shown = _year_ranges(missing)
         if self._bundled_years:
             b0, b1 = self._bundled_years
@@ -214,6 +225,7 @@ class Calendar:
             f"缺少 {shown} 年的工作日历（节假日与调休安排）：{have}，"
             f"请提供该年的工作日历文件（列：日期、类型，类型为 节假日/休息日 或 调休上班/工作日）", field="工作日历文件")
         err.years = list(missing)       # lets the pipeline name an input cell dated in such a year
+        err.span = span                 # lets the dask engine join its partitions' errors (raise_combined)
         raise err
 
     @staticmethod

@@ -1,12 +1,21 @@
-"""The Dask engine (issue 11): the event tables' parts (and row slices of big Parquet parts) are read, mapped to
-canonical columns and coerced on Dask workers by the loader's own code; the client concatenates them, finds the
-duplicate keys across parts and evaluates as the pandas engine does. Same code, same frames: byte-identical
-outputs. See docs/architecture.md, "Dask engine".
+"""The Dask engine (issue 11). The event tables (exchanges, updates) are never whole in one process: each of their
+parts, or row slice of a big Parquet part, is a partition that a Dask worker reads, coerces, checks against the
+broadcast small tables and evaluates with the pandas engine's own checks and derivations (``evaluate_part``). The
+client gets back per partition: its input defects, its share of every check (findings, checked units, pending,
+skip counts), the partial summaries of the views that aggregate the table, a 128-bit hash of each row's key and
+a few rows that the reports look up (a stub). It finds the duplicate keys from the hashes (within a part, then
+across parts, as the pandas loader does), has only the partitions with duplicates redone without them, and adds
+everything up in ``evaluate(..., parts=...)``. Same code, same order: byte-identical outputs. Peak memory: one
+partition per worker, plus 16 bytes per event row (the key digests) on the client. See docs/architecture.md, "Dask engine".
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
 
 from .errors import SharecheckError, UsageError
 
@@ -39,7 +48,7 @@ def _rebuild(cls: type, text: str, fields: dict) -> SharecheckError:
 
 class DaskEngine:
     """A client on an existing scheduler (``tcp://…``) or on a ``LocalCluster`` sized to the machine (one
-    single-threaded worker process per core). Use as a context manager; ``mapper`` is the loader's part mapper."""
+    single-threaded worker process per core). Use as a context manager; ``scan`` runs the event tables."""
 
     connect_timeout = "15s"
 
@@ -79,29 +88,199 @@ class DaskEngine:
                 except Exception:  # noqa: BLE001 - closing a cluster that lost its workers
                     pass
 
-    @property
-    def mapper(self) -> Callable:
-        engine = self
+    def _gather(self, futures: list) -> list:
+        """The tasks' results in order; a worker's user-facing error raised as itself, a lost cluster as one line."""
+        from distributed import KilledWorker
+        try:
+            results = self.client.gather(futures)
+        except KilledWorker:
+            raise UsageError("Dask 工作进程在处理输入时多次退出（KilledWorker），本次运行未完成，未写出任何报告："
+                             "请检查工作进程的内存（可减小分片行数）后重新运行") from None
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"与 Dask 调度器的连接中断（{type(exc).__name__}），本次运行未完成，"
+                             "未写出任何报告：请检查集群后重新运行") from None
+        out = []
+        for r in results:
+            if r[0] == "error":
+                raise _rebuild(r[1], r[2], r[3])
+            out.append(r[1])
+        return out
 
-        def mapper(fn: Callable, *iterables) -> list:
-            from distributed import KilledWorker
-            args = [list(it) for it in iterables]
-            n = len(args[0]) if args else 0
-            futures = engine.client.map(_remote, [fn] * n, [engine.codelists] * n, *args, pure=False)
-            try:
-                results = engine.client.gather(futures)
-            except KilledWorker:
-                raise UsageError("Dask 工作进程在读取输入时多次退出（KilledWorker），本次运行未完成，未写出任何报告："
-                                 "请检查工作进程的内存（可减小分片行数）后重新运行") from None
-            except (OSError, TimeoutError) as exc:
-                raise UsageError(f"与 Dask 调度器的连接中断（{type(exc).__name__}），本次运行未完成，"
-                                 "未写出任何报告：请检查集群后重新运行") from None
-            out = []
-            for r in results:
-                if r[0] == "error":
-                    raise _rebuild(r[1], r[2], r[3])
-                out.append(r[1])
-            return out
+    def _submit(self, shared, table: str, tasks: list[tuple], drops: list | None = None) -> list:
+        drops = drops or [None] * len(tasks)
+        return [self.client.submit(_remote, _scan, self.codelists, task, table, shared, d, pure=False)
+                for task, d in zip(tasks, drops)]
 
-        mapper.partition_rows = engine.partition_rows
-        return mapper
+    def scan(self, lr, deferred: dict, pack, period, as_of, calendar):
+        """The event tables ``deferred`` (``load_inputs(..., deferred=)``) on the workers. Returns the run's
+        ``LoadResult`` (the event tables as stubs, their inputs and defects added) and, per event table, its
+        partitions' ``PartEval`` in part order for ``evaluate(..., parts=)``."""
+        from . import schema
+        from .load import merge_part_entries, part_tasks, sort_defects, concat_parts, _concat
+        from .model import LoadResult
+        given = set(lr.tables) | set(deferred)
+        shared_data = {"tables": dict(lr.tables), "pack": pack, "period": period, "as_of": as_of,
+                       "calendar": calendar, "given": given}
+        [shared] = self.client.scatter([shared_data], broadcast=True, hash=False)
+        names = [n for n in schema.TABLES if n in deferred]
+        tasks = {n: part_tasks(deferred[n], self.partition_rows) for n in names}
+        futures = {n: self._submit(shared, n, tasks[n]) for n in names}   # every table's partitions at once
+        tables, inputs, defects = dict(lr.tables), list(lr.inputs), [lr.defects]
+        parts: dict[str, list] = {}
+        counts: dict[tuple[str, str], pd.Series] = dict(getattr(lr, "year_counts", None) or {})
+        for n in names:
+            results = self._gather(futures[n])
+            shown, used = merge_part_entries([r.entry for r in results])
+            drops, kept_rows = _duplicates(results, used, tasks[n], schema.TABLES[n])
+            for r in results:                          # the digests have done their work
+                r.h1 = r.h2 = r.pos = r.row = None
+            redo = [i for i, d in enumerate(drops) if d is not None]
+            if redo:                                   # only the partitions holding a duplicate key, without it
+                again = self._gather(self._submit(shared, n, [tasks[n][i] for i in redo], [drops[i] for i in redo]))
+                for i, r in zip(redo, again):
+                    results[i] = r
+            owner: dict[tuple, dict] = {}               # the slices of one part: one entry, its rows less the
+            for task, entry, rows in zip(tasks[n], shown, kept_rows):   # duplicates within the part
+                if entry is not None:
+                    owner[(task[1], task[2])] = entry
+                    inputs.append(entry)
+                owner[(task[1], task[2])]["rows"] -= rows
+            mine = [r for r, u in zip(results, used) if u]
+            defects += [r.defects for r in mine]
+            if mine:
+                tables[n] = concat_parts([r.stub for r in mine])
+                parts[n] = [r.part for r in mine]
+                for r in mine:
+                    for col, c in r.years.items():
+                        counts[(n, col)] = counts[(n, col)].add(c, fill_value=0) if (n, col) in counts else c
+            else:                                      # unfilled templates only: a table of no rows
+                tables[n] = results[0].stub
+        tables = {n: tables[n] for n in schema.TABLES if n in tables}
+        inputs.sort(key=lambda e: (e["path"], e["sheet"] or ""))
+        return LoadResult(tables=tables, inputs=inputs, defects=sort_defects(_concat(defects)),
+                          year_counts=counts), parts
+
+
+# ----------------------------------------------------------------------------------------- on the workers
+HASH_KEYS = ("sharecheck-key-1", "sharecheck-key-2")       # two 64-bit hashes: a 128-bit key digest
+
+
+@dataclass
+class Scanned:
+    """What one partition of an event table returns to the client."""
+    entry: dict                   # its input entry (rows before duplicate keys were dropped)
+    n: int                        # rows read
+    h1: np.ndarray | None         # the key digest of each row with a full key (first pass only) …
+    h2: np.ndarray | None
+    pos: np.ndarray | None        # … its position in the partition (None: every row has a full key) …
+    row: Any                      # … and its row number: an array, or (an int) the offset from the position
+    defects: pd.DataFrame
+    part: Any                     # PartEval
+    stub: pd.DataFrame            # the rows the reports look up: those with a defect, the first dated in each year
+    years: dict[str, pd.Series]   # per datetime column, rows per year
+
+
+def _scan(task: tuple, table_name: str, shared: dict, drops: tuple | None = None) -> Scanned:
+    """One partition: read and coerce (the loader's code), drop the duplicate keys the client found (``drops``:
+    positions and where each kept row is), reference defects, then the partition's share of the run."""
+    from . import schema
+    from .engine.evaluate import evaluate_part
+    from .load import _concat, _load_part
+    from .load.coerce import duplicate_defects
+    from .load.references import reference_defects
+    from .model import META_ROW
+    path, shown, sheet, rows = task
+    if not os.path.exists(path):              # a cluster whose workers do not share the client's files
+        import socket
+        from .errors import InputError
+        raise InputError(f"Dask 工作进程（主机 {socket.gethostname()}）找不到该文件 {path}", file=shown,
+                         hint="集群的每个工作进程都须能按同一路径读取输入文件（例如共享存储挂载在同一位置）")
+    t = schema.TABLES[table_name]
+    frame, d, entry = _load_part(path, shown, sheet, table_name, rows, dedup=False)
+    n = len(frame)
+    h1 = h2 = pos = row = None
+    found = [d]
+    if drops is None:
+        key = frame[list(t.key)]
+        has = np.flatnonzero(key.notna().all(axis=1).to_numpy())
+        k = key.iloc[has]
+        h1, h2 = (pd.util.hash_pandas_object(k, index=False, hash_key=h).to_numpy() for h in HASH_KEYS)
+        row = frame[META_ROW].iloc[has].to_numpy(dtype="int64") - has   # mostly one offset: 16 bytes a row
+        row = int(row[0]) if len(row) and (row == row[0]).all() else row.astype(np.int32) + has.astype(np.int32)
+        pos = None if len(has) == n else has.astype(np.int32)
+    else:
+        at, where = drops
+        mask = np.zeros(n, dtype=bool)
+        mask[at] = True
+        found.append(duplicate_defects(frame, t, mask, where))
+        frame = frame.loc[~mask].reset_index(drop=True)
+    tables = {**shared["tables"], table_name: frame}
+    found += reference_defects(tables, only=table_name)
+    defects = _concat(found)
+    part = evaluate_part(tables, shared["pack"], shared["period"], shared["as_of"], shared["calendar"], defects,
+                         table_name, shared["given"])
+    keep = np.zeros(len(frame), dtype=bool)
+    if len(defects):
+        keep |= frame[META_ROW].isin(pd.to_numeric(defects["row"], errors="coerce").dropna()).to_numpy()
+    years = {}
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[col].dtype):
+            y = frame[col].dt.year
+            years[col] = y.value_counts().sort_index()
+            keep[y.dropna().drop_duplicates().index.to_numpy()] = True
+    return Scanned(entry=entry, n=n, h1=h1, h2=h2, pos=pos, row=row, defects=defects, part=part,
+                   stub=frame.loc[keep].reset_index(drop=True), years=years)
+
+
+def _duplicates(results: list[Scanned], used: list[bool], tasks: list[tuple], t) -> tuple[list, list[int]]:
+    """The duplicate keys of an event table from its partitions' key digests, as the pandas loader finds them:
+    within each part first (the first row kept), then across parts in part order. Returns per partition None or
+    (positions, where the kept row is) to drop, and per partition the rows dropped within its part."""
+    from .load.coerce import kept_where
+    idx = [i for i, u in enumerate(used) if u]
+    drops: list = [None] * len(results)
+    within = [0] * len(results)
+    if not idx or not t.key:
+        return drops, within
+    h1 = np.concatenate([results[i].h1 for i in idx])
+    s = np.sort(h1)
+    cand = np.isin(h1, np.unique(s[1:][s[1:] == s[:-1]]))    # a digest that repeats anywhere
+    del s
+    if not cand.any():
+        return drops, within
+    cols: dict[str, list] = {"task": [], "h1": [], "h2": [], "pos": [], "row": []}
+    at = 0
+    for i in idx:                                            # the candidates' columns, partition by partition
+        r = results[i]
+        m = cand[at:at + len(r.h1)]
+        at += len(r.h1)
+        if not m.any():
+            continue
+        pos = (np.flatnonzero(m) if r.pos is None else r.pos[m]).astype(np.int64)
+        cols["task"].append(np.full(len(pos), i))
+        cols["h1"].append(r.h1[m])
+        cols["h2"].append(r.h2[m])
+        cols["pos"].append(pos)
+        cols["row"].append(pos + r.row if isinstance(r.row, int) else r.row[m].astype(np.int64))
+    c = pd.DataFrame({k: np.concatenate(v) for k, v in cols.items()})
+    part_no: dict[tuple, int] = {}                           # per task (not per row): its part's number
+    task_part = np.array([part_no.setdefault((task[0], task[2]), len(part_no)) for task in tasks])
+    c["part"] = task_part[c["task"].to_numpy()]
+    c["file"] = np.array([tasks[i][1] for i in range(len(tasks))], dtype=object)[c["task"].to_numpy()]
+    out = []
+    for by, rest in ((["part", "h1", "h2"], None), (["h1", "h2"], "survivors")):   # within a part, then across
+        sub = c if rest is None else c.loc[~c.index.isin(dropped)]
+        dup = sub.duplicated(by, keep="first")
+        first = sub.groupby(by, sort=False)[["row", "file"]].transform("first")
+        d = sub.loc[dup]
+        where = kept_where(first.loc[d.index, "file"].to_numpy(dtype=object), first.loc[d.index, "row"].to_numpy(),
+                           d["file"].to_numpy(dtype=object))
+        out.append(d.assign(where=where))
+        if rest is None:
+            dropped = d.index
+            for i, k in d.groupby("task").size().items():
+                within[int(i)] = int(k)
+    gone = pd.concat(out).sort_values(["task", "pos"], kind="mergesort")
+    for i, g in gone.groupby("task", sort=True):
+        drops[int(i)] = (g["pos"].to_numpy(), g["where"].to_numpy(dtype=object))
+    return drops, within

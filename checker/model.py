@@ -89,6 +89,8 @@ class LoadResult:
     tables: dict[str, pd.DataFrame]          # canonical table name -> frame (canonical columns + META)
     inputs: list[dict[str, Any]]             # one per table read: path, sheet, table, rows, sha256
     defects: pd.DataFrame                    # DEFECT_COLUMNS
+    # (table, datetime column) -> rows per year, for the event tables the dask engine holds only stubs of
+    year_counts: dict[tuple[str, str], pd.Series] | None = None
 
 
 @dataclass

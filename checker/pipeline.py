@@ -177,7 +177,8 @@ def _overrides_for_loader(overrides: Any) -> dict | None:
     return out
 
 
-def load(inputs: Sequence[str | Path], overrides: Any = None, require: bool = True, part_mapper=None) -> LoadResult:
+def load(inputs: Sequence[str | Path], overrides: Any = None, require: bool = True,
+         deferred: dict | None = None) -> LoadResult:
     """Load inputs (used by ``run`` and ``sharecheck validate``; ``validate`` lists what it found before it
     names a missing required table: ``require=False``)."""
     from .load import load_inputs
@@ -192,8 +193,8 @@ def load(inputs: Sequence[str | Path], overrides: Any = None, require: bool = Tr
         if not Path(path).is_file():
             what = "是一个文件夹（应为一个文件）" if Path(path).is_dir() else "不存在"
             raise UsageError(f"--table {name}= 指定的文件 {path} {what}：请检查路径")
-    if part_mapper is not None:
-        return load_inputs(paths, over, require=require, part_mapper=part_mapper)
+    if deferred is not None:                  # the dask engine: the event tables' parts are read on its workers
+        return load_inputs(paths, over, require=require, deferred=deferred)
     return load_inputs(paths, over) if require else load_inputs(paths, over, require=False)
 
 
@@ -279,21 +280,23 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
     _note(progress, STAGES[0])
     # the loader follows the run's pack's code lists (共享类型 aliases …), for this run only
     before = use_codelists(the_pack.codelists) if getattr(the_pack, "codelists", None) else None
+    deferred: dict | None = {} if engine == "dask" else None
     try:
-        if engine == "dask":
-            from .dask_engine import DaskEngine
-            with DaskEngine(scheduler, partition_rows, getattr(the_pack, "codelists", None)) as dk:
-                lr = load(inputs, overrides, part_mapper=dk.mapper)
-        else:
-            lr = load(inputs, overrides)
+        lr = load(inputs, overrides, deferred=deferred)
     finally:
         if getattr(the_pack, "codelists", None):
             restore_codelists(before)
     require_tables(lr, inputs)
 
-    _note(progress, STAGES[1])
     try:
-        result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal, defects=lr.defects)
+        parts = None
+        if engine == "dask":                   # the event tables: read, checked and summarised on the workers
+            from .dask_engine import DaskEngine
+            with DaskEngine(scheduler, partition_rows, getattr(the_pack, "codelists", None)) as dk:
+                lr, parts = dk.scan(lr, deferred, the_pack, per, day, cal)
+        _note(progress, STAGES[1])
+        more = {"parts": parts} if parts is not None else {}
+        result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal, defects=lr.defects, **more)
     except CalendarError as exc:
         years = list(getattr(exc, "years", ()))
         own = set(range(per.start.year, per.end.year + 1)) | {day.year}
@@ -475,7 +478,8 @@ def _calendar_hint(lr: LoadResult, years: Iterable[int]) -> str:
             parts.append(f"列「{col}」")
             value = pd.Timestamp(row[col])
             shown = value.strftime("%Y-%m-%d") if value == value.normalize() else value.strftime("%Y-%m-%d %H:%M:%S")
-            more = int(hit.sum()) - 1
+            seen = (lr.year_counts or {}).get((name, col))     # the dask engine: the stub is not the table
+            more = int(hit.sum() if seen is None else seen[seen.index.isin(wanted)].sum()) - 1
             extra = f"（该列另有 {more} 行）" if more else ""
             return (f"。输入中日期在该年的单元格例如：{'，'.join(parts)}，值 {shown}{extra}；"
                     "如果是日期填错，请改正输入文件后重跑")

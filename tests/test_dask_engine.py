@@ -132,8 +132,10 @@ def cluster(tmp_path):
                 os.killpg(p.pid, signal.SIGKILL)
 
 
-def test_external_scheduler_and_workers(month, tmp_path, cluster):
-    run([str(month)], "2026-10", out=tmp_path / "dask", engine="dask", scheduler=cluster, partition_rows=60)
+def test_external_scheduler_and_workers(month, tmp_path, cluster, monkeypatch):
+    # the input named relative to the client's folder, as auditors type it: the workers' folder is their own
+    monkeypatch.chdir(month.parent)
+    run(["m"], "2026-10", out=tmp_path / "dask", engine="dask", scheduler=cluster, partition_rows=60)
     assert_same_outputs(tmp_path / "pandas", tmp_path / "dask")
 
 
@@ -191,3 +193,55 @@ def test_engine_options_misused_one_line_nothing_written(tmp_path, args, words, 
     lines = [x for x in err.strip().splitlines() if x.strip()]
     assert len(lines) == 1 and words in lines[0]
     assert not (tmp_path / "o").exists()
+
+
+def _with_duplicates(m: Path) -> None:
+    """Duplicate keys of every kind the loader knows, in the split month: the third part as Parquet holding
+    twice a key of the first part (the second copy repeats the first within the part), a key of the first part
+    once, and one of its own keys again far down (across the slices a small ``--partition-rows`` cuts it into)."""
+    ex = m / "交换日志"
+    first = pd.read_csv(ex / "2026-10-01.csv", dtype=str, keep_default_na=False)
+    last = pd.read_csv(ex / "2026-10-03.csv", dtype=str, keep_default_na=False)
+    (ex / "2026-10-03.csv").unlink()
+    pd.concat([last.iloc[:10], first.iloc[[3]], last.iloc[10:], first.iloc[[3, 7]], last.iloc[[2]]],
+              ignore_index=True).to_parquet(ex / "2026-10-03.parquet", row_group_size=37)
+
+
+def test_duplicate_keys_within_and_across_parts_and_slices_same_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(dask_engine, "LOCAL_WORKERS", 2)
+    m = _month(tmp_path)
+    _with_duplicates(m)
+    run([str(m)], "2026-10", out=tmp_path / "pandas")
+    run([str(m)], "2026-10", out=tmp_path / "dask", engine="dask", partition_rows=20)
+    assert_same_outputs(tmp_path / "pandas", tmp_path / "dask")
+    d = pd.read_excel(tmp_path / "dask" / "审计报告_2026-10.xlsx", sheet_name="输入问题", dtype=str,
+                      engine="calamine")
+    dup = d[d["问题"].str.contains("重复") & (d["文件"] == "交换日志/2026-10-03.parquet")]
+    # row 12 and a later row hold the first part's row 5 (the later one repeats row 12, within the part); the
+    # part's own row 4 comes again at its end
+    assert dup["问题"].str.contains("交换日志/2026-10-01.csv 第 5 行", regex=False).sum() == 1
+    assert dup["问题"].str.contains("（保留第 12 行）", regex=False).sum() == 1
+    assert dup["问题"].str.contains("（保留第 4 行）", regex=False).sum() == 1
+    assert dup["问题"].str.contains("交换日志/2026-10-01.csv 第 9 行", regex=False).sum() == 1
+    assert len(dup) == 4
+
+
+@pytest.mark.parametrize("pack", ["hz-draft", "gd-trial"])
+def test_other_packs_same_bytes(pack, month, tmp_path, monkeypatch):
+    """Packs with a scope that excludes records and rules that require optional columns run unchanged."""
+    monkeypatch.setattr(dask_engine, "LOCAL_WORKERS", 2)
+    run([str(month)], "2026-10", pack=pack, out=tmp_path / "p")
+    run([str(month)], "2026-10", pack=pack, out=tmp_path / "d", engine="dask", partition_rows=40)
+    assert_same_outputs(tmp_path / "p", tmp_path / "d")
+
+
+def test_missing_calendar_same_error_on_both_engines(month, tmp_path, monkeypatch):
+    monkeypatch.setattr(dask_engine, "LOCAL_WORKERS", 2)
+    p = month / "交换日志" / "2026-10-02.csv"
+    errs = []
+    for engine in ("pandas", "dask"):
+        with pytest.raises(SharecheckError) as e:
+            run([str(month)], "2027-01", out=tmp_path / "o" / engine, engine=engine)
+        errs.append((type(e.value).__name__, str(e.value)))
+        assert not (tmp_path / "o" / engine).exists()
+    assert errs[0] == errs[1] and "2027" in errs[0][1] and p.exists()

@@ -144,8 +144,12 @@ class Views:
     """Lazily computed, cached views of one run; the context every derivation receives."""
 
     def __init__(self, tables: dict[str, pd.DataFrame], codelists: dict[str, Any], period, as_of: date,
-                 calendar, needed: set[str] | None = None, pack_data: dict[str, Any] | None = None):
+                 calendar, needed: set[str] | None = None, pack_data: dict[str, Any] | None = None,
+                 partials: dict[tuple, list] | None = None, partitioned: tuple[str, ...] = ()):
         self.raw = tables
+        # (view, args) -> the partitions' summaries of a partial/combine view (the dask engine; derivations/__init__)
+        self.partials = partials or {}
+        self.partitioned = set(partitioned)      # event tables whose rows are not here but on the workers
         # view columns the rules of this run read (None: all). Costly derivations nobody reads are skipped,
         # so a subset of the pack does only its own work.
         self.needed = needed
@@ -187,11 +191,23 @@ class Views:
         """The pack's parameters of a derivation (pack.yaml ``derivations``), over the derivation's defaults."""
         return {**REGISTRY[name].params, **(self._derivation_params.get(name) or {})}
 
+    @staticmethod
+    def key(view: str, args: dict[str, Any] | None = None) -> tuple:
+        return (view, tuple(sorted((args or {}).items())))
+
     def get(self, view: str, args: dict[str, Any] | None = None) -> pd.DataFrame:
-        key = (view, tuple(sorted((args or {}).items())))
+        key = self.key(view, args)
         if key not in self._cache:
             builder = view_builder(view)
-            if builder is not None:
+            if builder is not None and builder.partial is not None:
+                # an aggregate of an event table: the partitions' summaries (dask engine), or one of the whole table
+                parts = self.partials.get(key)
+                if parts is None:
+                    if builder.over in self.partitioned:
+                        raise RuntimeError(f"no partial summaries of {view} {args} from the partitions")
+                    parts = [builder.partial(self, **(args or {}))]
+                self._cache[key] = builder.fn(self, parts, **(args or {}))
+            elif builder is not None:
                 self._cache[key] = builder.fn(self, **(args or {}))
             else:
                 frame = self.tables[view].copy(deep=False)   # derivations add columns, never edit one

@@ -1,6 +1,7 @@
 """Running a pack over the loaded tables: ``evaluate(tables, pack, period, as_of, calendar) -> EvalResult``."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from ..schema import DISPLAY_PREFIX
 from ..errors import CalendarError
 from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_ROW, META_SHEET,
                      NOT_CHECKED_COLUMNS, PENDING_COLUMNS, SKIPPED_COLUMNS, EvalResult, Period, empty_frame)
-from .derive import Views
+from .derive import Views, view_builder
 from .lang import Env, is_missing, to_bool
 from .pack import Check, Pack, Rule, table_label
 
@@ -29,66 +30,176 @@ class _Acc:
         self.skipped: list[dict] = []
         self.not_checked: list[dict] = []
 
+    def add(self, other: "_Acc | None") -> None:
+        """Another accumulator's results after this one's (a partition's share of a check)."""
+        if other is not None:
+            for name in ("findings", "pending", "checked", "skipped", "not_checked"):
+                getattr(self, name).extend(getattr(other, name))
+
     def skip(self, rule_id: str, table: str, count: int, reason: str):
         if count:
             self.skipped.append({"rule_id": rule_id, "input": table, "count": int(count), "reason": reason})
 
 
-def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, as_of: date | None,
-             calendar, defects: pd.DataFrame | None = None) -> EvalResult:
-    """``defects``: the loader's input defects (DEFECT_COLUMNS). An action date a deadline rule counts from that
-    was present but unreadable is not "not yet done": the rule skips that record (inputs.md "What bad input gets")."""
+def _dates(period: Period | str, as_of: date | None) -> tuple[Period, date]:
     if isinstance(period, str):
         period = Period.parse(period)
     if as_of is None:
         as_of = period.end
     if isinstance(as_of, datetime):
         as_of = as_of.date()
-    needed = {c for rule in pack.rules for check in rule.checks for c in check.columns}
-    tables, excluded = _exclude(tables, pack, period, as_of, calendar)
-    views = Views(tables, pack.codelists, period, as_of, calendar, needed, pack.pack_data())
+    return period, as_of
+
+
+def _needed(pack: Pack) -> set[str]:
+    return {c for rule in pack.rules for check in rule.checks for c in check.columns}
+
+
+@dataclass
+class PartEval:
+    """What one partition of an event table contributes to a run (the dask engine, issue 11): the accumulated
+    results of every check over the table's own view, keyed (rule index, check index); the partial summaries of
+    the views that aggregate the table, keyed as ``Views.key``; which ``requires_columns`` of the table hold a value;
+    the rows a pack scope's ``exclude`` left out; and a missing-calendar error, keyed as ``pieces``, where a check
+    stopped on it (the run raises the checks' errors joined, where the pandas engine's check raises)."""
+    pieces: dict[tuple[int, int], "_Acc"]
+    partials: dict[tuple, Any]
+    present: dict[str, bool]
+    excluded: int
+    errors: dict[tuple[int, int], CalendarError]
+
+
+def evaluate_part(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, as_of: date | None,
+                  calendar, defects: pd.DataFrame | None, table: str, given: set[str]) -> PartEval:
+    """The row-local share of a run for one partition of the event table ``table`` (``tables`` holds the small
+    tables and that partition; ``defects`` the partition's input defects; ``given`` every table of the run).
+    Runs on a Dask worker; ``evaluate`` with ``parts`` adds the partitions up. The checks and derivations are the
+    pandas engine's own."""
+    period, as_of = _dates(period, as_of)
+    tables, excluded = _exclude(tables, pack, period, as_of, calendar, only=table)
+    views = Views(tables, pack.codelists, period, as_of, calendar, _needed(pack), pack.pack_data())
+    unreadable = _unreadable_cells(defects)
+    pieces: dict[tuple[int, int], _Acc] = {}
+    partials: dict[tuple, Any] = {}
+    errors: dict[tuple[int, int], CalendarError] = {}
+    for ri, rule in enumerate(pack.rules):
+        if errors or any(t not in given for t in rule.inputs):
+            continue                             # not checked (the client says so), or the run fails
+        for ci, check in enumerate(rule.checks):
+            try:
+                if check.view == table:
+                    pieces[(ri, ci)] = acc = _Acc()
+                    _run_check(rule, check, views, acc, unreadable)
+                    continue
+                builder = view_builder(check.view)
+                if builder is not None and builder.over == table:
+                    args = {k: _param(rule, v) for k, v in check.view_args.items()}
+                    key = Views.key(check.view, args)
+                    if key not in partials:
+                        partials[key] = builder.partial(views, **args)
+            except CalendarError as exc:
+                errors[(ri, ci)] = exc
+                break
+    present = {col: bool(not is_missing(views.tables[table][col].astype(object)).all())
+               for col in _required_columns(pack, table)}
+    return PartEval(pieces=pieces, partials=partials, present=present, excluded=excluded.get(table, 0),
+                    errors=errors)
+
+
+def _required_columns(pack: Pack, table: str) -> list[str]:
+    out = []
+    for rule in pack.rules:
+        for req in rule.data.get("requires_columns") or []:
+            t, _, col = str(req).partition(".")
+            if t == table and col not in out:
+                out.append(col)
+    return out
+
+
+def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, as_of: date | None,
+             calendar, defects: pd.DataFrame | None = None,
+             parts: dict[str, list[PartEval]] | None = None) -> EvalResult:
+    """``defects``: the loader's input defects (DEFECT_COLUMNS). An action date a deadline rule counts from that
+    was present but unreadable is not "not yet done": the rule skips that record (inputs.md "What bad input gets").
+
+    ``parts`` (the dask engine): event table -> its partitions' ``PartEval`` in part order; those tables' rows are
+    not in ``tables`` (only their presence counts). Their checks' results are added up in (rule, check, partition)
+    order, and the views that aggregate them combine the partitions' summaries: the same findings, checked units,
+    pending items and skip counts as one pass over the whole table."""
+    period, as_of = _dates(period, as_of)
+    parts = parts or {}
+    tables = {n: (f.iloc[0:0] if n in parts and f is not None else f) for n, f in tables.items()}
+    tables, excluded = _exclude(tables, pack, period, as_of, calendar, parts=parts)
+    partials: dict[tuple, list] = {}
+    for pes in parts.values():
+        for pe in pes:
+            for key, p in pe.partials.items():
+                partials.setdefault(key, []).append(p)
+    views = Views(tables, pack.codelists, period, as_of, calendar, _needed(pack), pack.pack_data(),
+                  partials=partials, partitioned=tuple(parts))
     acc = _Acc()
     unreadable = _unreadable_cells(defects)
-    for rule in pack.rules:
+    for ri, rule in enumerate(pack.rules):
         missing = [t for t in rule.inputs if t not in views.given]
         if missing:
             names = "、".join(table_label(t) for t in missing)
             acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
                                     "reason": f"未提供输入 {names}，本规则未检查"})
             continue
-        absent = _absent_columns(rule, views)
+        absent = _absent_columns(rule, views, parts)
         if absent:
             names = "、".join(absent)
             acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
                                     "reason": f"输入中没有列 {names}（或该列全部为空），本规则未检查"})
             continue
-        for check in rule.checks:
-            _run_check(rule, check, views, acc, unreadable)
+        for ci, check in enumerate(rule.checks):
+            errors = [pe.errors[(ri, ci)] for pes in parts.values() for pe in pes if (ri, ci) in pe.errors]
+            if errors:
+                calendar.raise_combined(errors)
+            if check.view in parts:
+                for pe in parts[check.view]:
+                    acc.add(pe.pieces.get((ri, ci)))
+            else:
+                _run_check(rule, check, views, acc, unreadable)
     result = _result(acc, pack)
     if pack.scope is not None:
         _keep_in_scope(result, views, pack, excluded)
     return result
 
 
-def _absent_columns(rule: Rule, views: Views) -> list[str]:
+def _absent_columns(rule: Rule, views: Views, parts: dict[str, list[PartEval]] | None = None) -> list[str]:
     """The optional columns a rule needs (``requires_columns``) that the export does not hold: the loader gives
-    every canonical column, so a column with no value at all counts as absent."""
+    every canonical column, so a column with no value at all counts as absent (in any partition, for a table
+    evaluated by partition)."""
     out = []
     for req in rule.data.get("requires_columns") or []:
         table, _, col = str(req).partition(".")
-        if is_missing(views.tables[table][col].astype(object)).all():
+        if parts and table in parts:
+            absent = not any(pe.present.get(col) for pe in parts[table])
+        else:
+            absent = bool(is_missing(views.tables[table][col].astype(object)).all())
+        if absent:
             out.append(f"{table_label(table)}.{col}")
     return out
 
 
-def _exclude(tables: dict[str, pd.DataFrame], pack: Pack, period, as_of, calendar):
-    """A pack scope's ``exclude``: records left out of every rule (e.g. 涉密 ones), counted per table."""
+def _exclude(tables: dict[str, pd.DataFrame], pack: Pack, period, as_of, calendar, only: str | None = None,
+             parts: dict[str, list[PartEval]] | None = None):
+    """A pack scope's ``exclude``: records left out of every rule (e.g. 涉密 ones), counted per table (``only``:
+    that table alone; a table in ``parts`` was excluded from on its partitions, and their counts add up)."""
     scope = pack.scope
     if scope is None or not scope.exclude:
         return tables, {}
     from .derive import conform
     out, counts = dict(tables), {}
     for table, cond in scope.exclude.items():
+        if only is not None and table != only:
+            continue
+        if parts and table in parts:
+            n = sum(pe.excluded for pe in parts[table])
+            if n:
+                counts[table] = n
+            continue
         frame = tables.get(table)
         if frame is None or not len(frame):
             continue

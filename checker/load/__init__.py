@@ -277,7 +277,9 @@ def read_table(path: str, sheet: str | None, table_name: str, shown: str | None 
     return _load_sheet(target, t)
 
 
-def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _load_sheet(sheet: RawSheet, t: schema.Table, dedup: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """One sheet as a typed table. ``dedup`` False (a partition on a Dask worker): repeated keys are left for the
+    client to find across the whole table (issue 11)."""
     if recognize.blank(sheet.preview):
         raise InputError(f"{'工作表' if sheet.sheet else '文件'}是空的（没有表头，也没有数据），无法作为{t.title}表读取",
                          file=sheet.shown, sheet=sheet.sheet or None, hint="请重新导出该表")
@@ -291,9 +293,10 @@ def _load_sheet(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.Data
         defects += found
     frame, cdefects = coerce.coerce_table(raw, t)
     defects += cdefects
-    frame, dups = coerce.drop_duplicates(frame, t)
-    if dups is not None:
-        defects.append(dups)
+    if dedup:
+        frame, dups = coerce.drop_duplicates(frame, t)
+        if dups is not None:
+            defects.append(dups)
     twins = [c for c in frame.columns if c.startswith(schema.DISPLAY_PREFIX)]   # issue 8 C4
     frame = frame[t.column_names + META_COLUMNS + twins].reset_index(drop=True)
     entry = {"path": sheet.shown, "sheet": sheet.sheet, "table": t.name, "rows": int(len(frame)),
@@ -355,18 +358,52 @@ def _distinct_parts(sheets: list[RawSheet], inputs: list[dict], t: schema.Table)
     return kept
 
 
-def _load_part(path: str, shown: str, sheet: str, table_name: str, rows: tuple[int, int] | None = None
-               ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _load_part(path: str, shown: str, sheet: str, table_name: str, rows: tuple[int, int] | None = None,
+               dedup: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """One part of an event table (or rows [start, stop) of a Parquet part), read from its file: runs where the
     part is (a Dask worker, or here)."""
     t = schema.TABLES[table_name]
     if rows is not None:
         safety.check_file(path, shown)
-        return _load_sheet(readers.parquet_slice(path, shown, rows[0], rows[1]), t)
+        return _load_sheet(readers.parquet_slice(path, shown, rows[0], rows[1]), t, dedup)
     for sh in read_sheets(path, shown):
         if sh.sheet == sheet:
-            return _load_sheet(sh, t)
+            return _load_sheet(sh, t, dedup)
     raise InputError(f"找不到工作表「{sheet}」", file=shown)          # the file changed under the run
+
+
+def part_tasks(sheets: list[RawSheet], step: int | None) -> list[tuple]:
+    """The load tasks of an event table's parts, in part order: (path, shown, sheet, row slice or None); a Parquet
+    part longer than ``step`` rows is cut into slices of ``step`` rows. Paths are absolute: a worker's working
+    folder is its own."""
+    tasks = []
+    for sh in sheets:
+        path = os.path.abspath(sh.path)
+        n = readers.parquet_rows(path) if step and path.lower().endswith(".parquet") else 0
+        if step and n > step:
+            tasks += [(path, sh.shown, sh.sheet, (a, min(a + step, n))) for a in range(0, n, step)]
+        else:
+            tasks.append((path, sh.shown, sh.sheet, None))
+    return tasks
+
+
+def merge_part_entries(entries: list[dict]) -> tuple[list[dict | None], list[bool]]:
+    """The input entries of the tasks of one event table: the slices of one part make one entry (their rows added
+    up; the later slices get None). Also, per task, whether its rows count (False for an unfilled template)."""
+    merged: dict[tuple[str, str], dict] = {}
+    out: list[dict | None] = []
+    used: list[bool] = []
+    for entry in entries:
+        key = (entry["path"], entry["sheet"])
+        if key in merged:
+            merged[key]["rows"] += entry["rows"]
+            out.append(None)
+            used.append(not merged[key].get("template_of"))
+            continue
+        merged[key] = dict(entry)
+        out.append(merged[key])
+        used.append(not entry.get("template_of"))
+    return out, used
 
 
 def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -385,45 +422,19 @@ def concat_parts(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def load_parts(sheets: list[RawSheet], t: schema.Table, mapper=None) -> tuple[pd.DataFrame, pd.DataFrame, list]:
+def load_parts(sheets: list[RawSheet], t: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame, list]:
     """An event table from its parts (already in part order). Each part is loaded as one file is (its own
-    defects, file/sheet/row); then duplicate keys across parts are defects, the first kept in part order.
-    ``mapper(fn, *iterables) -> list`` runs the parts (the Dask engine passes one that runs them on workers)."""
-    mapper = mapper or (lambda fn, *its: list(map(fn, *its)))
-    tasks = []                                  # (sheet, row slice or None), in part order
-    for sh in sheets:
-        step = getattr(mapper, "partition_rows", None)
-        n = readers.parquet_rows(sh.path) if step and sh.path.lower().endswith(".parquet") else 0
-        if step and n > step:
-            tasks += [(sh, (a, min(a + step, n))) for a in range(0, n, step)]
-        else:
-            tasks.append((sh, None))
-    results = mapper(_load_part, [sh.path for sh, _r in tasks], [sh.shown for sh, _r in tasks],
-                     [sh.sheet for sh, _r in tasks], [t.name] * len(tasks), [r for _sh, r in tasks])
-    merged: dict[tuple[str, str], int] = {}     # the slices of one part: one input entry
-    out = []
-    for frame, d, entry in results:
-        key = (entry["path"], entry["sheet"])
-        if key in merged:
-            e = out[merged[key]][2]
-            e["rows"] += entry["rows"]
-            out.append((frame, d, None))
-            continue
-        merged[key] = len(out)
-        out.append((frame, d, dict(entry)))
+    defects, file/sheet/row); then duplicate keys across parts are defects, the first kept in part order. (The
+    dask engine does the same on its workers: ``checker.dask_engine``.)"""
+    results = [_load_part(sh.path, sh.shown, sh.sheet, t.name) for sh in sheets]
+    shown, used = merge_part_entries([entry for _f, _d, entry in results])
     frames, defects, entries = [], [], []
-    for frame, d, entry in out:
-        if entry is None:
+    for (frame, d, _entry), entry, counts in zip(results, shown, used):
+        if entry is not None:                  # an unfilled template among the parts: no rows, noted
+            entries.append(entry)
+        if counts:
             frames.append(frame)
             defects.append(d)
-            continue
-        if entry.get("template_of"):           # an unfilled template among the parts: no rows, noted
-            entry = dict(entry)
-            entries.append(entry)
-            continue
-        frames.append(frame)
-        defects.append(d)
-        entries.append(entry)
     if not frames:
         frames = [results[0][0]]
     frame = concat_parts(frames)
@@ -435,8 +446,12 @@ def load_parts(sheets: list[RawSheet], t: schema.Table, mapper=None) -> tuple[pd
 
 
 def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = None, require: bool = True,
-                part_mapper=None) -> LoadResult:
+                deferred: dict | None = None) -> LoadResult:
     """Read every table from files/folders. ``overrides``: ``{table: (path, sheet_or_None)}`` (``--table``).
+
+    ``deferred`` (the dask engine, issue 11): the event tables found in files and folders are not read here;
+    ``deferred[table]`` gets their parts in part order (``RawSheet``s), for the workers to read. Their reference
+    defects are the workers' too. A ``--table`` override is read here, as one file is.
 
     ``require``: raise ``InputError`` when a required input (departments, catalog) is not found (the CLI's
     ``validate`` may pass False to list what was found)."""
@@ -496,8 +511,11 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         if t.name in overrides:
             p, s = overrides[t.name]
             frame, d, entry = read_table(p, s, t.name, shown=readers.shown_name(p, base))
-        elif t.name in candidates and (len(candidates[t.name]) > 1 or (part_mapper is not None and t.name in PARTED)):
-            frame, d, entries = load_parts(candidates[t.name], t, mapper=part_mapper)
+        elif t.name in candidates and deferred is not None and t.name in PARTED:
+            deferred[t.name] = candidates[t.name]
+            continue
+        elif t.name in candidates and len(candidates[t.name]) > 1:
+            frame, d, entries = load_parts(candidates[t.name], t)
             tables[t.name] = frame
             defect_parts.append(d)
             inputs += entries

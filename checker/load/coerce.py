@@ -477,12 +477,25 @@ def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFr
     first_row = frame.loc[has_key].groupby(list(table.key), sort=False)[META_ROW].transform("first")
     first_file = frame.loc[has_key].groupby(list(table.key), sort=False)[META_FILE].transform("first")
     d = frame.loc[dup]
-    same_file = first_file.loc[d.index].to_numpy() == d[META_FILE].to_numpy()
-    kept = first_row.loc[d.index].astype("int64").astype(str)
-    where = np.where(same_file, "第 " + kept + " 行", first_file.loc[d.index].astype(str) + " 第 " + kept + " 行")
+    where = kept_where(first_file.loc[d.index].to_numpy(), first_row.loc[d.index].to_numpy(),
+                       d[META_FILE].to_numpy())
+    return frame.loc[~dup], duplicate_defects(frame, table, dup.to_numpy(), where)
+
+
+def kept_where(first_file: np.ndarray, first_row: np.ndarray, file: np.ndarray) -> np.ndarray:
+    """Where the kept row of a duplicate key is, as its defect says: 「第 N 行」 in the same file, else
+    「<file> 第 N 行」."""
+    kept = pd.Series(first_row).astype("int64").astype(str).to_numpy(dtype=object)
+    same_file = first_file == file
+    return np.where(same_file, "第 " + kept + " 行", first_file.astype(str).astype(object) + " 第 " + kept + " 行")
+
+
+def duplicate_defects(frame: pd.DataFrame, table: schema.Table, dup: np.ndarray, where: np.ndarray) -> pd.DataFrame:
+    """The defects of the rows ``dup`` (a mask) of ``frame`` whose key repeats a kept row at ``where``."""
+    d = frame.loc[dup]
+    key = d[list(table.key)]
     label = "+".join(table.key)
-    values = key.loc[dup].astype(str).agg(" / ".join, axis=1) if len(table.key) > 1 else key.loc[dup].iloc[:, 0]
+    values = key.astype(str).agg(" / ".join, axis=1) if len(table.key) > 1 else key.iloc[:, 0]
     problem = pd.Series(f"{label}重复（保留", index=d.index) + pd.Series(where, index=d.index) + "）"
-    defects = defect_frame(table.name, d[META_FILE], d[META_SHEET], d[META_ROW], label, values,
-                           problem.to_numpy(dtype=object))
-    return frame.loc[~dup], defects
+    return defect_frame(table.name, d[META_FILE], d[META_SHEET], d[META_ROW], label, values,
+                        problem.to_numpy(dtype=object))

@@ -13,12 +13,13 @@ PROBLEM_DEPT = "部门名录中无此部门"
 PROBLEM_CATALOG = "信息资源目录中无此信息资源代码"
 
 
-def reference_defects(tables: dict[str, pd.DataFrame], raw_values: dict[str, pd.DataFrame] | None = None
-                      ) -> list[pd.DataFrame]:
+def reference_defects(tables: dict[str, pd.DataFrame], raw_values: dict[str, pd.DataFrame] | None = None,
+                      only: str | None = None) -> list[pd.DataFrame]:
     """Defects for every reference column (schema ``ref``) whose value is absent from the referenced table.
 
     Only tables that were given are checked against; empty values are not references (their emptiness is
-    reported by coercion when it matters). 采集部门/核准部门 are a rule's business and carry no ``ref``."""
+    reported by coercion when it matters). 采集部门/核准部门 are a rule's business and carry no ``ref``.
+    ``only``: the references of that table alone (one partition of an event table, on a Dask worker)."""
     out = []
     known = {}
     if "departments" in tables:
@@ -26,7 +27,7 @@ def reference_defects(tables: dict[str, pd.DataFrame], raw_values: dict[str, pd.
     if "catalog" in tables:
         known["catalog"] = pd.Index(tables["catalog"]["信息资源代码"].dropna().unique())
     for t in schema.TABLE_LIST:
-        if t.name not in tables:
+        if t.name not in tables or (only is not None and t.name != only):
             continue
         frame = tables[t.name]
         for col in t.columns:
@@ -38,7 +39,7 @@ def reference_defects(tables: dict[str, pd.DataFrame], raw_values: dict[str, pd.
                 d = frame.loc[bad]
                 out.append(defect_frame(t.name, d[META_FILE], d[META_SHEET], d[META_ROW], col.name, d[col.name],
                                         PROBLEM_DEPT if col.ref == "dept" else PROBLEM_CATALOG))
-    if "departments" in tables:
+    if "departments" in tables and only is None:
         out += _second_heads(tables["departments"])
     return out
 

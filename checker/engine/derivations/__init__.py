@@ -9,7 +9,13 @@ its derivation with :func:`derivation`; the decorated function's docstring is it
 - ``reads``: the pack data it reads: code lists (``codelists.yaml``), the legal-basis classifier table
   (``legal_basis.yaml``) and its own parameters (``pack.yaml`` → ``derivations: {name: {param: value}}``);
 - ``tables``: other input tables it reads; ``needs``: derivations of the same view whose columns it reads;
-  ``uses``: derivations of other views whose columns it reads.
+  ``uses``: derivations of other views whose columns it reads;
+- ``over`` and ``partial`` (a view derivation that aggregates an event table, issue 11): ``partial(ctx, **args)``
+  summarises the rows of ``over`` that ``ctx`` holds (a whole table, or one partition of it on a Dask worker), and
+  the decorated function ``fn(ctx, parts, **args)`` combines the summaries of all partitions into the view. The
+  pandas engine runs both on the whole table (one part), the dask engine runs ``partial`` per partition: one
+  implementation, both engines. Column derivations of an event table must be row-local (each row's value from that
+  row and the small tables alone), so that they run per partition unchanged.
 
 A rule file names the derivations it uses (``derivations: [...]``); the pack loader rejects a rule that reads a
 derived column without naming its derivation. Adding a module here adds a derivation: no list to edit.
@@ -38,6 +44,8 @@ class Derivation:
     params: dict[str, Any] = field(default_factory=dict)   # pack parameters with their defaults
     args: dict[str, Any] = field(default_factory=dict)     # view arguments (rule file view_args) with defaults
     tables: tuple[str, ...] = ()
+    over: str | None = None                     # the event table a partial/combine view derivation aggregates
+    partial: Callable | None = None             # partial(ctx, **args) -> a summary of ctx's rows of ``over``
     module: str = ""
 
     @property

@@ -62,3 +62,11 @@ def same_values(a: pd.Series, b: pd.Series) -> np.ndarray:
     cats = values(a).append(values(b)).unique()
     ca, cb = codes(a, cats), codes(b, cats)
     return (ca == cb) & (ca >= 0)
+
+
+def by_value(s: pd.Series) -> pd.Series:
+    """A group-by result indexed by plain values (a categorical group key's index as objects), so that the
+    summaries of partitions with different categories concatenate and combine (derivations/__init__ ``partial``)."""
+    if isinstance(s.index, pd.CategoricalIndex):
+        s = s.set_axis(pd.Index(s.index.astype(object), name=s.index.name))
+    return s

@@ -8,21 +8,13 @@ from ..lang import is_missing
 from . import derivation
 from ._util import sorted_codes
 
+_KEEP = ["信息资源代码", "提供部门", "交换时间", "在目录"] + META_COLUMNS
 
-@derivation("exchange_resources", view="exchange_resources", adds=["在目录", "交换次数"], builds="exchanges", uses=["in_period", "exchange_catalog"],
-            base_columns=["信息资源代码", "提供部门"], tables=["exchanges"])
-def exchange_resources(ctx):
-    """每个（信息资源代码，提供部门）一行：本期成功与否的全部交换中，该提供部门交换该资源的次数。
 
-    View of its own (one row per resource and provider of the period's exchanges, the first exchange's file and
-    row; 在目录 as in exchange_catalog, 交换次数 the number of exchanges)."""
-    ex = ctx.view_with("exchanges", ("in_period", "exchange_catalog"))
-    keep = ex["本期"] & ~is_missing(ex["信息资源代码"]) & ~is_missing(ex["提供部门"])
-    pos = np.flatnonzero(keep.to_numpy())
-    cols = ["信息资源代码", "提供部门", "交换时间", "在目录"] + META_COLUMNS
-    sel = pd.DataFrame({c: ex[c].iloc[pos] for c in cols}, columns=cols)
-    # one group per (code, provider), numbered in the order of the sorted values; the first exchange of each:
-    # by 交换时间, then file, then row (integer sort keys only: a million rows sort in C)
+def _first_per_group(sel: pd.DataFrame, counts: np.ndarray | None) -> pd.DataFrame:
+    """One row per (信息资源代码, 提供部门) of ``sel``, in the order of the sorted values: the first exchange of each
+    (by 交换时间, then file, then row; integer sort keys only, so a million rows sort in C) and ``交换次数``, the
+    group's rows (``counts`` None) or the sum of ``counts``."""
     code_no, code_vals = sorted_codes(sel["信息资源代码"])
     prov_no, prov_vals = sorted_codes(sel["提供部门"])
     group = code_no.astype(np.int64) * max(len(prov_vals), 1) + prov_no
@@ -32,11 +24,37 @@ def exchange_resources(ctx):
     g_sorted = group[order]
     starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]]) if len(order) else np.array([], int)
     first = order[starts]
-    sizes = np.diff(np.r_[starts, len(order)])
+    if counts is None:
+        sizes = np.diff(np.r_[starts, len(order)])
+    else:
+        sizes = np.add.reduceat(counts[order], starts) if len(order) else np.array([], np.int64)
     out = pd.DataFrame({
         "信息资源代码": code_vals[code_no[first]], "提供部门": prov_vals[prov_no[first]],
-        **{c: sel[c].to_numpy()[first] for c in META_COLUMNS + ["在目录"]},
+        **{c: sel[c].to_numpy()[first] for c in META_COLUMNS + ["在目录", "交换时间"]},
     })
     out[META_ROW] = out[META_ROW].astype("Int64")
     out["交换次数"] = pd.array(sizes, dtype="Int64")
     return out.reset_index(drop=True)
+
+
+def exchange_resources_partial(ctx) -> pd.DataFrame:
+    """The groups of the exchanges ``ctx`` holds (one partition, or all): first exchange and count of each."""
+    ex = ctx.view_with("exchanges", ("in_period", "exchange_catalog"))
+    keep = ex["本期"] & ~is_missing(ex["信息资源代码"]) & ~is_missing(ex["提供部门"])
+    pos = np.flatnonzero(keep.to_numpy())
+    sel = pd.DataFrame({c: ex[c].iloc[pos] for c in _KEEP}, columns=_KEEP)
+    return _first_per_group(sel, None)
+
+
+@derivation("exchange_resources", view="exchange_resources", adds=["在目录", "交换次数"], builds="exchanges", uses=["in_period", "exchange_catalog"],
+            base_columns=["信息资源代码", "提供部门"], tables=["exchanges"],
+            over="exchanges", partial=exchange_resources_partial)
+def exchange_resources(ctx, parts):
+    """每个（信息资源代码，提供部门）一行：本期成功与否的全部交换中，该提供部门交换该资源的次数。
+
+    View of its own (one row per resource and provider of the period's exchanges, the first exchange's file and
+    row; 在目录 as in exchange_catalog, 交换次数 the number of exchanges). Two phases: each partition's groups
+    (first exchange, count), then the groups of those (the first of the firsts, the sum of the counts)."""
+    sel = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    out = _first_per_group(sel, sel["交换次数"].to_numpy(dtype="int64"))
+    return out.drop(columns=["交换时间"])

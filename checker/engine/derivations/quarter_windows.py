@@ -5,6 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from . import derivation
+from ._util import by_value
 
 
 def quarters_checked(ctx, window_wd: int) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
@@ -27,20 +28,28 @@ def quarters_checked(ctx, window_wd: int) -> list[tuple[str, pd.Timestamp, pd.Ti
     return out
 
 
+def window_counts(ctx, window_wd: int = 10) -> list[pd.Series]:
+    """Per checked quarter (in order), the platform updates dated inside its window per 信息资源代码, of the updates
+    ``ctx`` holds."""
+    ups = ctx.updates_until_as_of()
+    day = ups["平台更新时间"].dt.normalize()
+    return [by_value(ups.loc[(day >= start) & (day <= end)].groupby("信息资源代码", observed=True).size())
+            for _label, start, end in quarters_checked(ctx, window_wd)]
+
+
 @derivation("quarter_windows", view="quarter_windows", adds=["季度", "窗口开始", "窗口结束", "窗口内更新次数"],
-            builds="catalog", uses=["resource_kind", "collector"], tables=["updates"], args={"window_wd": 10})
-def quarter_windows(ctx, window_wd: int = 10):
+            builds="catalog", uses=["resource_kind", "collector"], tables=["updates"], args={"window_wd": 10},
+            over="updates", partial=window_counts)
+def quarter_windows(ctx, parts, window_wd: int = 10):
     """季度、窗口开始、窗口结束、窗口内更新次数：经批准按季度更新的信息资源，在每季度初 window_wd 个工作日的窗口内的更新次数。
 
     View of the catalog rows with 特殊更新, one row per resource and quarter whose window ends in the period
     (and not after as_of); 窗口内更新次数 counts the platform updates dated inside the window."""
     cat = ctx.view_with("catalog", ("resource_kind",))
     cat = cat[cat["特殊更新"]]
-    ups = ctx.updates_until_as_of()
     frames = []
-    for label, start, end in quarters_checked(ctx, window_wd):   # at most two quarters per period
-        day = ups["平台更新时间"].dt.normalize()
-        n = ups.loc[(day >= start) & (day <= end)].groupby("信息资源代码", observed=True).size()
+    for i, (label, start, end) in enumerate(quarters_checked(ctx, window_wd)):   # at most two quarters per period
+        n = parts[0][i] if len(parts) == 1 else pd.concat([p[i] for p in parts]).groupby(level=0, sort=True).sum()
         f = cat.copy()
         f["季度"], f["窗口开始"], f["窗口结束"] = label, start, end
         f["窗口内更新次数"] = f["信息资源代码"].map(n).fillna(0).astype("Int64")
