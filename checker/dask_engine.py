@@ -127,11 +127,10 @@ class DaskEngine:
         futures = {n: self._submit(shared, n, tasks[n]) for n in names}   # every table's partitions at once
         tables, inputs, defects = dict(lr.tables), list(lr.inputs), [lr.defects]
         parts: dict[str, list] = {}
-        counts: dict[tuple[str, str], pd.Series] = dict(getattr(lr, "year_counts", None) or {})
+        counts: dict[tuple[str, str], pd.Series] = dict(lr.year_counts or {})
         for n in names:
             results = self._gather(futures[n])
-            shown, used = merge_part_entries([r.entry for r in results])
-            drops, kept_rows = _duplicates(results, used, tasks[n], schema.TABLES[n])
+            drops, within = _duplicates(results, tasks[n], schema.TABLES[n])
             for r in results:                          # the digests have done their work
                 r.h1 = r.h2 = r.pos = r.row = None
             redo = [i for i, d in enumerate(drops) if d is not None]
@@ -139,12 +138,9 @@ class DaskEngine:
                 again = self._gather(self._submit(shared, n, [tasks[n][i] for i in redo], [drops[i] for i in redo]))
                 for i, r in zip(redo, again):
                     results[i] = r
-            owner: dict[tuple, dict] = {}               # the slices of one part: one entry, its rows less the
-            for task, entry, rows in zip(tasks[n], shown, kept_rows):   # duplicates within the part
-                if entry is not None:
-                    owner[(task[1], task[2])] = entry
-                    inputs.append(entry)
-                owner[(task[1], task[2])]["rows"] -= rows
+            # one entry per part (its slices' rows added up), less the duplicates within the part
+            shown, used = merge_part_entries([{**r.entry, "rows": r.entry["rows"] - k} for r, k in zip(results, within)])
+            inputs += [e for e in shown if e is not None]
             mine = [r for r, u in zip(results, used) if u]
             defects += [r.defects for r in mine]
             if mine:
@@ -169,7 +165,6 @@ HASH_KEYS = ("sharecheck-key-1", "sharecheck-key-2")       # two 64-bit hashes: 
 class Scanned:
     """What one partition of an event table returns to the client."""
     entry: dict                   # its input entry (rows before duplicate keys were dropped)
-    n: int                        # rows read
     h1: np.ndarray | None         # the key digest of each row with a full key (first pass only) …
     h2: np.ndarray | None
     pos: np.ndarray | None        # … its position in the partition (None: every row has a full key) …
@@ -228,21 +223,21 @@ def _scan(task: tuple, table_name: str, shared: dict, drops: tuple | None = None
             y = frame[col].dt.year
             years[col] = y.value_counts().sort_index()
             keep[y.dropna().drop_duplicates().index.to_numpy()] = True
-    return Scanned(entry=entry, n=n, h1=h1, h2=h2, pos=pos, row=row, defects=defects, part=part,
+    return Scanned(entry=entry, h1=h1, h2=h2, pos=pos, row=row, defects=defects, part=part,
                    stub=frame.loc[keep].reset_index(drop=True), years=years)
 
 
-def _duplicates(results: list[Scanned], used: list[bool], tasks: list[tuple], t) -> tuple[list, list[int]]:
+def _duplicates(results: list[Scanned], tasks: list[tuple], t) -> tuple[list, list[int]]:
     """The duplicate keys of an event table from its partitions' key digests, as the pandas loader finds them:
     within each part first (the first row kept), then across parts in part order. Returns per partition None or
-    (positions, where the kept row is) to drop, and per partition the rows dropped within its part."""
-    from .load.coerce import kept_where
-    idx = [i for i, u in enumerate(used) if u]
+    (positions, where the kept row is) to drop, and per partition the rows dropped within its part. (An unfilled
+    template among the parts has no rows, hence no digests.)"""
+    from .load.coerce import repeated_keys
     drops: list = [None] * len(results)
     within = [0] * len(results)
-    if not idx or not t.key:
+    if not t.key or not results:
         return drops, within
-    h1 = np.concatenate([results[i].h1 for i in idx])
+    h1 = np.concatenate([r.h1 for r in results])
     s = np.sort(h1)
     cand = np.isin(h1, np.unique(s[1:][s[1:] == s[:-1]]))    # a digest that repeats anywhere
     del s
@@ -250,8 +245,7 @@ def _duplicates(results: list[Scanned], used: list[bool], tasks: list[tuple], t)
         return drops, within
     cols: dict[str, list] = {"task": [], "h1": [], "h2": [], "pos": [], "row": []}
     at = 0
-    for i in idx:                                            # the candidates' columns, partition by partition
-        r = results[i]
+    for i, r in enumerate(results):                          # the candidates' columns, partition by partition
         m = cand[at:at + len(r.h1)]
         at += len(r.h1)
         if not m.any():
@@ -266,21 +260,14 @@ def _duplicates(results: list[Scanned], used: list[bool], tasks: list[tuple], t)
     part_no: dict[tuple, int] = {}                           # per task (not per row): its part's number
     task_part = np.array([part_no.setdefault((task[0], task[2]), len(part_no)) for task in tasks])
     c["part"] = task_part[c["task"].to_numpy()]
-    c["file"] = np.array([tasks[i][1] for i in range(len(tasks))], dtype=object)[c["task"].to_numpy()]
-    out = []
-    for by, rest in ((["part", "h1", "h2"], None), (["h1", "h2"], "survivors")):   # within a part, then across
-        sub = c if rest is None else c.loc[~c.index.isin(dropped)]
-        dup = sub.duplicated(by, keep="first")
-        first = sub.groupby(by, sort=False)[["row", "file"]].transform("first")
-        d = sub.loc[dup]
-        where = kept_where(first.loc[d.index, "file"].to_numpy(dtype=object), first.loc[d.index, "row"].to_numpy(),
-                           d["file"].to_numpy(dtype=object))
-        out.append(d.assign(where=where))
-        if rest is None:
-            dropped = d.index
-            for i, k in d.groupby("task").size().items():
-                within[int(i)] = int(k)
-    gone = pd.concat(out).sort_values(["task", "pos"], kind="mergesort")
+    c["file"] = np.array([task[1] for task in tasks], dtype=object)[c["task"].to_numpy()]
+    again, where = repeated_keys(c, ["part", "h1", "h2"], "row", "file")          # within a part
+    inside = c.loc[again].assign(where=where)
+    for i, k in inside.groupby("task").size().items():
+        within[int(i)] = int(k)
+    rest = c.loc[~again]
+    again, where = repeated_keys(rest, ["h1", "h2"], "row", "file")               # then across parts
+    gone = pd.concat([inside, rest.loc[again].assign(where=where)]).sort_values(["task", "pos"], kind="mergesort")
     for i, g in gone.groupby("task", sort=True):
         drops[int(i)] = (g["pos"].to_numpy(), g["where"].to_numpy(dtype=object))
     return drops, within

@@ -295,8 +295,7 @@ def run(inputs: Sequence[str | Path], period: str | Period, as_of: str | date | 
             with DaskEngine(scheduler, partition_rows, getattr(the_pack, "codelists", None)) as dk:
                 lr, parts = dk.scan(lr, deferred, the_pack, per, day, cal)
         _note(progress, STAGES[1])
-        more = {"parts": parts} if parts is not None else {}
-        result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal, defects=lr.defects, **more)
+        result: EvalResult = _engine.evaluate(lr.tables, the_pack, per, day, cal, defects=lr.defects, parts=parts)
     except CalendarError as exc:
         years = list(getattr(exc, "years", ()))
         own = set(range(per.start.year, per.end.year + 1)) | {day.year}

@@ -57,7 +57,7 @@ def fake_modules(monkeypatch, bad_input=False):
     engine = types.ModuleType("checker.engine")
     engine.load_pack = lambda name, params=None: (CALLS.append("pack"), FakePack())[1]
 
-    def evaluate(tables, pack, period, as_of, calendar, defects=None):
+    def evaluate(tables, pack, period, as_of, calendar, defects=None, parts=None):
         CALLS.append(("evaluate", period.label, as_of))
         return EvalResult(_findings(period), empty_frame(CHECKED_COLUMNS), empty_frame(PENDING_COLUMNS),
                           empty_frame(NOT_CHECKED_COLUMNS), empty_frame(SKIPPED_COLUMNS), {})

@@ -100,17 +100,25 @@ def evaluate_part(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | 
             except CalendarError as exc:
                 errors[(ri, ci)] = exc
                 break
-    present = {col: bool(not is_missing(views.tables[table][col].astype(object)).all())
-               for col in _required_columns(pack, table)}
+    present = {col: _holds_value(views.tables[table], col) for col in _required_columns(pack, table)}
     return PartEval(pieces=pieces, partials=partials, present=present, excluded=excluded.get(table, 0),
                     errors=errors)
+
+
+def _requires(rule: Rule) -> list[tuple[str, str]]:
+    """A rule's ``requires_columns`` as (table, column)."""
+    return [tuple(str(req).partition(".")[::2]) for req in rule.data.get("requires_columns") or []]
+
+
+def _holds_value(frame: pd.DataFrame, col: str) -> bool:
+    """The loader gives every canonical column: one with no value at all counts as absent."""
+    return bool(not is_missing(frame[col].astype(object)).all())
 
 
 def _required_columns(pack: Pack, table: str) -> list[str]:
     out = []
     for rule in pack.rules:
-        for req in rule.data.get("requires_columns") or []:
-            t, _, col = str(req).partition(".")
+        for t, col in _requires(rule):
             if t == table and col not in out:
                 out.append(col)
     return out
@@ -172,12 +180,11 @@ def _absent_columns(rule: Rule, views: Views, parts: dict[str, list[PartEval]] |
     every canonical column, so a column with no value at all counts as absent (in any partition, for a table
     evaluated by partition)."""
     out = []
-    for req in rule.data.get("requires_columns") or []:
-        table, _, col = str(req).partition(".")
+    for table, col in _requires(rule):
         if parts and table in parts:
             absent = not any(pe.present.get(col) for pe in parts[table])
         else:
-            absent = bool(is_missing(views.tables[table][col].astype(object)).all())
+            absent = not _holds_value(views.tables[table], col)
         if absent:
             out.append(f"{table_label(table)}.{col}")
     return out

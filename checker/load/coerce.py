@@ -469,17 +469,22 @@ def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFr
     """First row per key kept; every later duplicate is a defect and dropped. Rows with an empty key are kept."""
     if not table.key or frame.empty:
         return frame, None
-    key = frame[list(table.key)]
-    has_key = key.notna().all(axis=1)
-    dup = key.duplicated(keep="first") & has_key
-    if not dup.any():
+    has_key = frame[list(table.key)].notna().all(axis=1).to_numpy()
+    again, where = repeated_keys(frame.loc[has_key], list(table.key), META_ROW, META_FILE)
+    if not again.any():
         return frame, None
-    first_row = frame.loc[has_key].groupby(list(table.key), sort=False)[META_ROW].transform("first")
-    first_file = frame.loc[has_key].groupby(list(table.key), sort=False)[META_FILE].transform("first")
-    d = frame.loc[dup]
-    where = kept_where(first_file.loc[d.index].to_numpy(), first_row.loc[d.index].to_numpy(),
-                       d[META_FILE].to_numpy())
-    return frame.loc[~dup], duplicate_defects(frame, table, dup.to_numpy(), where)
+    dup = np.zeros(len(frame), dtype=bool)
+    dup[np.flatnonzero(has_key)[again]] = True
+    return frame.loc[~dup], duplicate_defects(frame, table, dup, where)
+
+
+def repeated_keys(frame: pd.DataFrame, by: list[str], row: str, file: str) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of ``frame`` whose ``by`` values repeat an earlier row's (a mask), and where the kept (first) row
+    of each is, as its defect says (``kept_where``, from the columns ``row`` and ``file``). Also used on the key
+    digests of the dask engine's partitions."""
+    dup = frame.duplicated(by, keep="first").to_numpy()
+    first = frame.groupby(by, sort=False)[[row, file]].transform("first")
+    return dup, kept_where(first[file].to_numpy()[dup], first[row].to_numpy()[dup], frame[file].to_numpy()[dup])
 
 
 def kept_where(first_file: np.ndarray, first_row: np.ndarray, file: np.ndarray) -> np.ndarray:

@@ -64,6 +64,11 @@ def same_values(a: pd.Series, b: pd.Series) -> np.ndarray:
     return (ca == cb) & (ca >= 0)
 
 
+def combined(parts: list[pd.Series], how: str) -> pd.Series:
+    """Per-value summaries of the partitions (``by_value`` Series) as one: ``how`` ("max", "sum") per value."""
+    return parts[0] if len(parts) == 1 else pd.concat(parts).groupby(level=0, sort=True).agg(how)
+
+
 def by_value(s: pd.Series) -> pd.Series:
     """A group-by result indexed by plain values (a categorical group key's index as objects), so that the
     summaries of partitions with different categories concatenate and combine (derivations/__init__ ``partial``)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import derivation
-from ._util import by_value, map_dates
+from ._util import by_value, combined, map_dates
 
 
 def latest_update(ctx) -> pd.Series:
@@ -21,7 +21,7 @@ def catalog_freshness(ctx, parts):
     View of the catalog (with resource_kind). 最近平台更新时间: the latest 平台更新时间 up to the end of as_of;
     基准日期: its date, else the 发布日期; 间隔天数: days from 基准日期 to as_of."""
     cat = ctx.view_with("catalog", ("resource_kind",)).copy()
-    last = parts[0] if len(parts) == 1 else pd.concat(parts).groupby(level=0, sort=True).max()
+    last = combined(parts, "max")
     cat["最近平台更新时间"] = map_dates(cat["信息资源代码"], last)
     cat["基准日期"] = cat["最近平台更新时间"].dt.normalize().fillna(cat["发布日期"].dt.normalize())
     cat["间隔天数"] = (ctx.as_of_ts - cat["基准日期"]).dt.days.astype("Int64")

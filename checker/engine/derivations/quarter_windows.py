@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from . import derivation
-from ._util import by_value
+from ._util import by_value, combined
 
 
 def quarters_checked(ctx, window_wd: int) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
@@ -49,7 +49,7 @@ def quarter_windows(ctx, parts, window_wd: int = 10):
     cat = cat[cat["特殊更新"]]
     frames = []
     for i, (label, start, end) in enumerate(quarters_checked(ctx, window_wd)):   # at most two quarters per period
-        n = parts[0][i] if len(parts) == 1 else pd.concat([p[i] for p in parts]).groupby(level=0, sort=True).sum()
+        n = combined([p[i] for p in parts], "sum")
         f = cat.copy()
         f["季度"], f["窗口开始"], f["窗口结束"] = label, start, end
         f["窗口内更新次数"] = f["信息资源代码"].map(n).fillna(0).astype("Int64")
