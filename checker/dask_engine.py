@@ -90,10 +90,11 @@ class DaskEngine:
 
     def _gather(self, futures: list) -> list:
         """The tasks' results in order; a worker's user-facing error raised as itself, a lost cluster as one line."""
+        from concurrent.futures import CancelledError
         from distributed import KilledWorker
         try:
             results = self.client.gather(futures)
-        except KilledWorker:
+        except (KilledWorker, CancelledError):      # (a task whose inputs went with a killed worker is cancelled)
             raise UsageError("Dask 工作进程在处理输入时多次退出（KilledWorker），本次运行未完成，未写出任何报告："
                              "请检查工作进程的内存（可减小分片行数）后重新运行") from None
         except (OSError, TimeoutError) as exc:
