@@ -3,14 +3,19 @@ parts, or row slice of a big Parquet part, is a partition that a Dask worker rea
 broadcast small tables and evaluates with the pandas engine's own checks and derivations (``evaluate_part``). The
 client gets back per partition: its input defects, its share of every check (findings, checked units, pending,
 skip counts), the partial summaries of the views that aggregate the table, a 128-bit hash of each row's key and
-a few rows that the reports look up (a stub). It finds the duplicate keys from the hashes (within a part, then
-across parts, as the pandas loader does), has only the partitions with duplicates redone without them, and adds
-everything up in ``evaluate(..., parts=...)``. Same code, same order: byte-identical outputs. Peak memory: one
-partition per worker, plus 16 bytes per event row (the key digests) on the client. See docs/architecture.md, "Dask engine".
+a few rows that the reports look up (a stub). As the partitions arrive, the client writes the hashes to disk in
+buckets and folds the partial summaries in part order (``Derivation.combine``). It finds the duplicate keys from the
+hashes a bucket at a time (within a part, then across parts, as the pandas loader does), has only the partitions
+with duplicates redone without them (folding again from the summaries kept on disk), and adds everything up in
+``evaluate(..., parts=...)``. Same code, same order: byte-identical outputs. Peak memory: one partition per worker;
+on the client, what the reports hold (findings, defects), one summary per view and one bucket of key digests. See
+docs/architecture.md, "Dask engine".
 """
 from __future__ import annotations
 
 import os
+import pickle
+import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -89,23 +94,36 @@ class DaskEngine:
                     pass
 
     def _gather(self, futures: list) -> list:
-        """The tasks' results in order; a worker's user-facing error raised as itself, a lost cluster as one line."""
+        """The tasks' results in order (see ``_arrivals``)."""
+        out: list = [None] * len(futures)
+        for i, r in self._arrivals(futures):
+            out[i] = r
+        return out
+
+    def _arrivals(self, futures: list):
+        """(index, result) of each task as it finishes, its future released at once (so the worker forgets it); a
+        worker's user-facing error raised as itself, a lost cluster as one line, the tasks not yet run cancelled."""
         from concurrent.futures import CancelledError
-        from distributed import KilledWorker
+        from distributed import KilledWorker, as_completed
+        index = {f.key: i for i, f in enumerate(futures)}
         try:
-            results = self.client.gather(futures)
+            for f, r in as_completed(futures, with_results=True, loop=self.client.loop):
+                i = index[f.key]
+                futures[i] = None
+                f.release()
+                if r[0] == "error":
+                    raise _rebuild(r[1], r[2], r[3])
+                yield i, r[1]
         except (KilledWorker, CancelledError):      # (a task whose inputs went with a killed worker is cancelled)
             raise UsageError("Dask 工作进程在处理输入时多次退出（KilledWorker），本次运行未完成，未写出任何报告："
                              "请检查工作进程的内存（可减小分片行数）后重新运行") from None
         except (OSError, TimeoutError) as exc:
             raise UsageError(f"与 Dask 调度器的连接中断（{type(exc).__name__}），本次运行未完成，"
                              "未写出任何报告：请检查集群后重新运行") from None
-        out = []
-        for r in results:
-            if r[0] == "error":
-                raise _rebuild(r[1], r[2], r[3])
-            out.append(r[1])
-        return out
+        finally:
+            left = [f for f in futures if f is not None]
+            if left:
+                self.client.cancel(left)
 
     def _submit(self, shared, table: str, tasks: list[tuple], drops: list | None = None) -> list:
         drops = drops or [None] * len(tasks)
@@ -129,29 +147,39 @@ class DaskEngine:
         tables, inputs, defects = dict(lr.tables), list(lr.inputs), [lr.defects]
         parts: dict[str, list] = {}
         counts: dict[tuple[str, str], pd.Series] = dict(lr.year_counts or {})
-        for n in names:
-            results = self._gather(futures[n])
-            drops, within = _duplicates(results, tasks[n], schema.TABLES[n])
-            for r in results:                          # the digests have done their work
-                r.h1 = r.h2 = r.pos = r.row = None
-            redo = [i for i, d in enumerate(drops) if d is not None]
-            if redo:                                   # only the partitions holding a duplicate key, without it
-                again = self._gather(self._submit(shared, n, [tasks[n][i] for i in redo], [drops[i] for i in redo]))
-                for i, r in zip(redo, again):
+        with tempfile.TemporaryDirectory(prefix="sharecheck-dask-") as spill:
+            for n in names:
+                folder = os.path.join(spill, n)
+                os.mkdir(folder)
+                digests, fold = _Digests(folder), _Fold(folder)
+                results: list = [None] * len(tasks[n])
+                for i, r in self._arrivals(futures[n]):
+                    digests.add(i, r)
+                    fold.add(i, r)
                     results[i] = r
-            # one entry per part (its slices' rows added up), less the duplicates within the part
-            shown, used = merge_part_entries([{**r.entry, "rows": r.entry["rows"] - k} for r, k in zip(results, within)])
-            inputs += [e for e in shown if e is not None]
-            mine = [r for r, u in zip(results, used) if u]
-            defects += [r.defects for r in mine]
-            if mine:
-                tables[n] = concat_parts([r.stub for r in mine])
-                parts[n] = [r.part for r in mine]
-                for r in mine:
-                    for col, c in r.years.items():
-                        counts[(n, col)] = counts[(n, col)].add(c, fill_value=0) if (n, col) in counts else c
-            else:                                      # unfilled templates only: a table of no rows
-                tables[n] = results[0].stub
+                drops, within = _duplicates(digests, tasks[n], schema.TABLES[n])
+                redo = [i for i, d in enumerate(drops) if d is not None]
+                if redo:                               # only the partitions holding a duplicate key, without it
+                    again = self._gather(self._submit(shared, n, [tasks[n][i] for i in redo],
+                                                      [drops[i] for i in redo]))
+                    for i, r in zip(redo, again):
+                        results[i] = r
+                    fold.redo(dict(zip(redo, again)))
+                # one entry per part (its slices' rows added up), less the duplicates within the part
+                shown, used = merge_part_entries([{**r.entry, "rows": r.entry["rows"] - k}
+                                                  for r, k in zip(results, within)])
+                inputs += [e for e in shown if e is not None]
+                mine = [r for r, u in zip(results, used) if u]
+                defects += [r.defects for r in mine]
+                if mine:
+                    tables[n] = concat_parts([r.stub for r in mine])
+                    parts[n] = [r.part for r in mine]
+                    parts[n][0].partials = fold.result()   # the partials of them all, folded (the others hold none)
+                    for r in mine:
+                        for col, c in r.years.items():
+                            counts[(n, col)] = counts[(n, col)].add(c, fill_value=0) if (n, col) in counts else c
+                else:                                  # unfilled templates only: a table of no rows
+                    tables[n] = results[0].stub
         tables = {n: tables[n] for n in schema.TABLES if n in tables}
         inputs.sort(key=lambda e: (e["path"], e["sheet"] or ""))
         return LoadResult(tables=tables, inputs=inputs, defects=sort_defects(_concat(defects)),
@@ -228,36 +256,121 @@ def _scan(task: tuple, table_name: str, shared: dict, drops: tuple | None = None
                    stub=frame.loc[keep].reset_index(drop=True), years=years)
 
 
-def _duplicates(results: list[Scanned], tasks: list[tuple], t) -> tuple[list, list[int]]:
+# ----------------------------------------------------------------------------------------- on the client
+_DIGEST = np.dtype([("h1", "<u8"), ("h2", "<u8"), ("task", "<i4"), ("pos", "<i4"), ("row", "<i8")])
+BUCKET_BITS = 6                      # 64 bucket files: the client holds one bucket's digests at a time
+
+
+class _Digests:
+    """An event table's key digests, written to disk as the partitions arrive, into ``2**BUCKET_BITS`` files by
+    the top bits of the first hash. All rows of one key fall in one bucket, so the duplicates are found a bucket at
+    a time: the client holds one bucket's digests (about 1/64 of the month's 32 bytes a row), not the month's."""
+
+    def __init__(self, folder: str):
+        self.paths = [os.path.join(folder, f"keys-{b:02d}.bin") for b in range(1 << BUCKET_BITS)]
+        self.files = [open(p, "wb") for p in self.paths]
+
+    def add(self, i: int, r: "Scanned") -> None:
+        """Partition ``i``'s digests to the buckets (then dropped from ``r``)."""
+        h1, h2, pos, row = r.h1, r.h2, r.pos, r.row
+        r.h1 = r.h2 = r.pos = r.row = None
+        if h1 is None or not len(h1):
+            return
+        rec = np.empty(len(h1), _DIGEST)
+        rec["h1"], rec["h2"], rec["task"] = h1, h2, i
+        rec["pos"] = np.arange(len(h1)) if pos is None else pos
+        rec["row"] = rec["pos"] + row if isinstance(row, int) else row
+        bucket = (h1 >> np.uint64(64 - BUCKET_BITS)).astype(np.intp)
+        order = np.argsort(bucket, kind="stable")
+        edges = np.searchsorted(bucket[order], np.arange(len(self.files) + 1))
+        rec = rec[order]
+        for b, f in enumerate(self.files):
+            if edges[b] < edges[b + 1]:
+                f.write(rec[edges[b]:edges[b + 1]].tobytes())
+
+    def candidates(self) -> np.ndarray:
+        """The digests whose first hash repeats (in any partition), in (task, position) order."""
+        for f in self.files:
+            f.close()
+        found = []
+        for p in self.paths:
+            rec = np.fromfile(p, dtype=_DIGEST)
+            os.remove(p)
+            s = np.sort(rec["h1"])
+            again = np.unique(s[1:][s[1:] == s[:-1]])
+            if len(again):
+                found.append(rec[np.isin(rec["h1"], again)])
+        c = np.concatenate(found) if found else np.empty(0, _DIGEST)
+        return c[np.lexsort((c["pos"], c["task"]))]
+
+
+class _Fold:
+    """The partial summaries (``PartEval.partials``) of an event table's partitions, combined in part order as
+    they arrive (``Derivation.combine``), so that the client holds one summary per view, not one per partition.
+    Each partition's own summaries go to disk too: a partition read again without its duplicate keys replaces
+    them, and the fold is then done again from the files (``redo``)."""
+
+    def __init__(self, folder: str, batch: int = 8):
+        self.folder, self.batch = folder, batch
+        self.acc: dict[tuple, Any] = {}
+        self.waiting: dict[int, dict] = {}     # arrived ahead of the next partition in part order
+        self.ready: list[dict] = []            # the next ones in part order, combined a batch at a time
+        self.next = 0
+
+    def _file(self, i: int) -> str:
+        return os.path.join(self.folder, f"partials-{i:06d}.pickle")
+
+    def add(self, i: int, r: "Scanned") -> None:
+        partials = {} if r.entry.get("template_of") else r.part.partials   # an unfilled template has no rows
+        r.part.partials = {}
+        with open(self._file(i), "wb") as f:
+            pickle.dump(partials, f, protocol=5)
+        self.waiting[i] = partials
+        while self.next in self.waiting:
+            self.ready.append(self.waiting.pop(self.next))
+            self.next += 1
+        if len(self.ready) >= self.batch:
+            self._combine()
+
+    def _combine(self) -> None:
+        from .engine.derive import view_builder
+        run, self.ready = [self.acc, *self.ready], []
+        for key in dict.fromkeys(k for p in run for k in p):
+            got = [p[key] for p in run if key in p]
+            self.acc[key] = got[0] if len(got) == 1 else view_builder(key[0]).combine(got)
+
+    def redo(self, again: dict[int, "Scanned"]) -> None:
+        """The fold again, from the files, with the partitions ``again`` (index -> its new result) replaced."""
+        self.acc, self.ready = {}, []
+        for i in range(self.next):
+            if i in again:
+                r = again[i]
+                self.ready.append({} if r.entry.get("template_of") else r.part.partials)
+                r.part.partials = {}
+            else:
+                with open(self._file(i), "rb") as f:
+                    self.ready.append(pickle.load(f))
+            if len(self.ready) >= self.batch:
+                self._combine()
+
+    def result(self) -> dict[tuple, Any]:
+        if self.ready:
+            self._combine()
+        return self.acc
+
+
+def _duplicates(digests: _Digests, tasks: list[tuple], t) -> tuple[list, list[int]]:
     """The duplicate keys of an event table from its partitions' key digests, as the pandas loader finds them:
     within each part first (the first row kept), then across parts in part order. Returns per partition None or
     (positions, where the kept row is) to drop, and per partition the rows dropped within its part. (An unfilled
     template among the parts has no rows, hence no digests.)"""
     from .load.coerce import repeated_keys
-    drops: list = [None] * len(results)
-    within = [0] * len(results)
-    if not t.key or not results:
+    drops: list = [None] * len(tasks)
+    within = [0] * len(tasks)
+    cand = digests.candidates()
+    if not t.key or not len(cand):
         return drops, within
-    h1 = np.concatenate([r.h1 for r in results])
-    s = np.sort(h1)
-    cand = np.isin(h1, np.unique(s[1:][s[1:] == s[:-1]]))    # a digest that repeats anywhere
-    del s
-    if not cand.any():
-        return drops, within
-    cols: dict[str, list] = {"task": [], "h1": [], "h2": [], "pos": [], "row": []}
-    at = 0
-    for i, r in enumerate(results):                          # the candidates' columns, partition by partition
-        m = cand[at:at + len(r.h1)]
-        at += len(r.h1)
-        if not m.any():
-            continue
-        pos = (np.flatnonzero(m) if r.pos is None else r.pos[m]).astype(np.int64)
-        cols["task"].append(np.full(len(pos), i))
-        cols["h1"].append(r.h1[m])
-        cols["h2"].append(r.h2[m])
-        cols["pos"].append(pos)
-        cols["row"].append(pos + r.row if isinstance(r.row, int) else r.row[m].astype(np.int64))
-    c = pd.DataFrame({k: np.concatenate(v) for k, v in cols.items()})
+    c = pd.DataFrame({k: cand[k].astype(np.int64) if k in ("task", "pos") else cand[k] for k in _DIGEST.names})
     part_no: dict[tuple, int] = {}                           # per task (not per row): its part's number
     task_part = np.array([part_no.setdefault((task[0], task[2]), len(part_no)) for task in tasks])
     c["part"] = task_part[c["task"].to_numpy()]

@@ -74,3 +74,76 @@ def test_partitions_calendar_errors_join_as_the_whole_tables_error():
     with pytest.raises(CalendarError) as joined:
         cal.raise_combined(errs)
     assert str(joined.value) == str(whole.value) and joined.value.years == [2029, 2030, 2031]
+
+
+def test_folded_partials_as_they_arrive_equal_all_of_them(loaded, tmp_path):
+    """The dask engine folds the partials in part order as the partitions arrive (out of order, a few at a time)
+    and, when a partition is read again without its duplicate keys, folds again from the spilled originals: the
+    run is the one that gets every partition's partials at once."""
+    from types import SimpleNamespace
+
+    from checker.dask_engine import _Fold
+    pack = load_pack("gz165", None)
+    cal = Calendar.load(None)
+    small = {n: f for n, f in loaded.tables.items() if n != "exchanges"}
+    given = set(loaded.tables)
+    pieces = _split(loaded.tables["exchanges"], 13)
+    again = pieces[5].iloc[: len(pieces[5]) // 2].reset_index(drop=True)     # partition 5, read again smaller
+    assert len(again) and any(len(p) for p in pieces)
+
+    def part(frame):
+        return evaluate_part({**small, "exchanges": frame}, pack, "2026-10", None, cal, loaded.defects,
+                             "exchanges", given)
+
+    def run(pes):
+        return evaluate(loaded.tables, pack, "2026-10", None, cal, defects=loaded.defects, parts={"exchanges": pes})
+
+    expected_parts = [part(p) for p in pieces[:5]] + [part(again)] + [part(p) for p in pieces[6:]]
+    summaries = _all_at_once(expected_parts)
+    expected = run(expected_parts)
+    first = [part(p) for p in pieces]
+    fold = _Fold(str(tmp_path), batch=5)
+    for i in [1, 0, 2, 3, 5, 4, 6, 8, 7, 9, 10, 12, 11]:             # arrivals, out of order (one left over)
+        fold.add(i, SimpleNamespace(entry={}, part=first[i]))
+    assert all(not pe.partials for pe in first)                         # handed over to the fold
+    redone = part(again)
+    fold.redo({5: SimpleNamespace(entry={}, part=redone)})
+    pes = first[:5] + [redone] + first[6:]
+    pes[0].partials = fold.result()
+    _same_summaries(pes[0].partials, summaries)
+    got = run(pes)
+    assert len(expected.findings) > 20
+    for name in ("findings", "checked", "pending", "skipped"):
+        pd.testing.assert_frame_equal(getattr(expected, name).astype(object), getattr(got, name).astype(object),
+                                      check_dtype=False, obj=name)
+    # and without a redo: the fold of the first reading is the first reading's run
+    fold = _Fold(str(tmp_path / "b"), batch=4)
+    (tmp_path / "b").mkdir()
+    whole = [part(p) for p in pieces]
+    plain_parts = [part(p) for p in pieces]
+    summaries = _all_at_once(plain_parts)
+    plain = run(plain_parts)
+    for i in reversed(range(len(pieces))):
+        fold.add(i, SimpleNamespace(entry={}, part=whole[i]))
+    whole[0].partials = fold.result()
+    _same_summaries(whole[0].partials, summaries)
+    pd.testing.assert_frame_equal(plain.findings.astype(object), run(whole).findings.astype(object),
+                                  check_dtype=False)
+
+
+def _all_at_once(pes) -> dict:
+    """Every view's summaries of all the partitions combined in one go (what the fold must equal)."""
+    from checker.engine.derive import view_builder
+    keys = dict.fromkeys(k for pe in pes for k in pe.partials)
+    assert keys
+    return {k: view_builder(k[0]).combine([pe.partials[k] for pe in pes if k in pe.partials]) for k in keys}
+
+
+def _same_summaries(got: dict, expected: dict) -> None:
+    assert got.keys() == expected.keys()
+    for k, v in expected.items():
+        if isinstance(v, pd.DataFrame):
+            pd.testing.assert_frame_equal(got[k].reset_index(drop=True), v.reset_index(drop=True), obj=str(k))
+        else:
+            for a, b in zip(got[k] if isinstance(v, list) else [got[k]], v if isinstance(v, list) else [v]):
+                pd.testing.assert_series_equal(a.sort_index(), b.sort_index(), obj=str(k))

@@ -10,10 +10,12 @@ its derivation with :func:`derivation`; the decorated function's docstring is it
   (``legal_basis.yaml``) and its own parameters (``pack.yaml`` → ``derivations: {name: {param: value}}``);
 - ``tables``: other input tables it reads; ``needs``: derivations of the same view whose columns it reads;
   ``uses``: derivations of other views whose columns it reads;
-- ``over`` and ``partial`` (a view derivation that aggregates an event table, issue 11): ``partial(ctx, **args)``
-  summarises the rows of ``over`` that ``ctx`` holds (a whole table, or one partition of it on a Dask worker), and
-  the decorated function ``fn(ctx, parts, **args)`` combines the summaries of all partitions into the view. The
-  pandas engine runs both on the whole table (one part), the dask engine runs ``partial`` per partition: one
+- ``over``, ``partial`` and ``combine`` (a view derivation that aggregates an event table, issue 11):
+  ``partial(ctx, **args)`` summarises the rows of ``over`` that ``ctx`` holds (a whole table, or one partition of
+  it on a Dask worker); ``combine(parts)`` makes one summary of the same form out of several, exactly (first of
+  firsts, sums, maxima), so that the dask engine folds the partitions' summaries as they arrive; the decorated
+  function ``fn(ctx, parts, **args)`` builds the view from one or more summaries. The
+  pandas engine runs them on the whole table (one part), the dask engine runs ``partial`` per partition: one
   implementation, both engines. Column derivations of an event table must be row-local (each row's value from that
   row and the small tables alone), so that they run per partition unchanged.
 
@@ -46,6 +48,7 @@ class Derivation:
     tables: tuple[str, ...] = ()
     over: str | None = None                     # the event table a partial/combine view derivation aggregates
     partial: Callable | None = None             # partial(ctx, **args) -> a summary of ctx's rows of ``over``
+    combine: Callable | None = None             # combine([summary, …]) -> one summary of the same form
     module: str = ""
 
     @property
@@ -72,6 +75,8 @@ def derivation(name: str, view: str, adds: list[str] | tuple[str, ...], **kw) ->
         for k in ("needs", "codelists", "tables", "uses", "base_columns"):
             if kw.get(k) is not None:
                 kw[k] = tuple(kw[k])
+        if (kw.get("partial") is None) != (kw.get("combine") is None):
+            raise RuntimeError(f"derivation {name}: a partial needs its combine, and a combine its partial")
         REGISTRY[name] = Derivation(name=name, view=view, adds=tuple(adds), fn=fn, module=fn.__module__, **kw)
         return fn
     return register

@@ -46,9 +46,18 @@ def exchange_resources_partial(ctx) -> pd.DataFrame:
     return _first_per_group(sel, None)
 
 
+def combine_groups(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The groups of several summaries as one summary: per group the first of the first exchanges, the sum of the
+    counts."""
+    if len(parts) == 1:
+        return parts[0]
+    sel = pd.concat(parts, ignore_index=True)
+    return _first_per_group(sel, sel["交换次数"].to_numpy(dtype="int64"))
+
+
 @derivation("exchange_resources", view="exchange_resources", adds=["在目录", "交换次数"], builds="exchanges", uses=["in_period", "exchange_catalog"],
             base_columns=["信息资源代码", "提供部门"], tables=["exchanges"],
-            over="exchanges", partial=exchange_resources_partial)
+            over="exchanges", partial=exchange_resources_partial, combine=combine_groups)
 def exchange_resources(ctx, parts):
     """每个（信息资源代码，提供部门）一行：本期成功与否的全部交换中，该提供部门交换该资源的次数。
 
@@ -56,5 +65,5 @@ def exchange_resources(ctx, parts):
     row; 在目录 as in exchange_catalog, 交换次数 the number of exchanges). Two phases: each partition's groups
     (first exchange, count), then the groups of those (the first of the firsts, the sum of the counts)."""
     sel = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    out = _first_per_group(sel, sel["交换次数"].to_numpy(dtype="int64"))
+    out = _first_per_group(sel, sel["交换次数"].to_numpy(dtype="int64"))   # (also one summary: the counts kept)
     return out.drop(columns=["交换时间"])

@@ -37,9 +37,14 @@ def window_counts(ctx, window_wd: int = 10) -> list[pd.Series]:
             for _label, start, end in quarters_checked(ctx, window_wd)]
 
 
+def counts_of(parts: list[list[pd.Series]]) -> list[pd.Series]:
+    """Several partitions' window counts as one: per checked quarter, the sum per 信息资源代码."""
+    return [combined([p[i] for p in parts], "sum") for i in range(len(parts[0]))]
+
+
 @derivation("quarter_windows", view="quarter_windows", adds=["季度", "窗口开始", "窗口结束", "窗口内更新次数"],
             builds="catalog", uses=["resource_kind", "collector"], tables=["updates"], args={"window_wd": 10},
-            over="updates", partial=window_counts)
+            over="updates", partial=window_counts, combine=counts_of)
 def quarter_windows(ctx, parts, window_wd: int = 10):
     """季度、窗口开始、窗口结束、窗口内更新次数：经批准按季度更新的信息资源，在每季度初 window_wd 个工作日的窗口内的更新次数。
 
@@ -48,8 +53,8 @@ def quarter_windows(ctx, parts, window_wd: int = 10):
     cat = ctx.view_with("catalog", ("resource_kind",))
     cat = cat[cat["特殊更新"]]
     frames = []
-    for i, (label, start, end) in enumerate(quarters_checked(ctx, window_wd)):   # at most two quarters per period
-        n = combined([p[i] for p in parts], "sum")
+    counts = counts_of(parts)
+    for (label, start, end), n in zip(quarters_checked(ctx, window_wd), counts):   # at most two quarters a period
         f = cat.copy()
         f["季度"], f["窗口开始"], f["窗口结束"] = label, start, end
         f["窗口内更新次数"] = f["信息资源代码"].map(n).fillna(0).astype("Int64")
