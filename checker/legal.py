@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -233,9 +234,26 @@ def classify_basis(texts: pd.Series, table: str | Path | tuple, shown: pd.Series
       e.g. ``《中华人民共和国统计法》（法律）；《广州市信息化促进条例》（地方性法规、规章或规范性文件）``.
 
     ``shown``: the texts as the input wrote them (same index); citations then quote them as written.
+
+    A text's class depends on that text alone, and a catalog repeats a few hundred citations over thousands of
+    rows: each distinct (text, shown) pair is classified once and the result spread to its rows.
     """
-    tb = load_table(table)
     texts = pd.Series(texts, copy=False)
+    codes = pd.factorize(texts.astype(object), use_na_sentinel=False)[0]
+    if shown is not None:
+        shown = pd.Series(shown, copy=False)
+        other = pd.factorize(shown.astype(object), use_na_sentinel=False)[0]
+        codes = codes.astype(np.int64) * (int(other.max(initial=0)) + 1) + other
+    _u, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    if len(first) == len(texts):
+        return _classify(texts, table, shown)
+    res = _classify(texts.iloc[first], table, None if shown is None else shown.iloc[first])
+    return res.iloc[inverse.ravel()].set_axis(texts.index)
+
+
+def _classify(texts: pd.Series, table: str | Path | tuple, shown: pd.Series | None) -> pd.DataFrame:
+    """``classify_basis`` of every row of ``texts``."""
+    tb = load_table(table)
     idx = texts.index
     n_all = len(texts)
     missing = is_missing(texts).to_numpy() if n_all else pd.Series(dtype=bool).to_numpy()

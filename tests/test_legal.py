@@ -100,3 +100,24 @@ def test_bracket_style_does_not_change_class(text, br):
     r = classify_basis(pd.Series([text, other]))
     assert r.loc[0, "level"] == r.loc[1, "level"]
     assert r.loc[0, "citations"] == r.loc[1, "citations"]
+
+
+def test_repeated_texts_classified_once_give_each_row_its_own_result():
+    """classify_basis classifies each distinct (text, as written) pair once: every row still gets what it would
+    get alone, with its own spelling quoted, on its own index."""
+    from checker.legal import _classify as one_by_one
+    base = [e["text"] for e in EXAMPLES[:10]] + ["粤府办〔2019〕1号", "中办发[2019]1号"]
+    texts = pd.Series([base[i % 12] for i in range(60)] + [None, float("nan"), ""],
+                      index=[f"r{i}" for i in range(63)], dtype=object)
+    shown = texts.copy()
+    shown.iloc[::5] = shown.iloc[::5].map(lambda t: t.replace("2019", "２０１９") if isinstance(t, str) else t)
+    for sh in (None, shown):
+        got = _classify(texts, GZ165_TABLE, sh)
+        alone = pd.concat([one_by_one(texts.iloc[[i]], GZ165_TABLE, None if sh is None else sh.iloc[[i]])
+                           for i in range(len(texts))])
+        pd.testing.assert_frame_equal(got, alone)
+        if sh is None:
+            plain = got
+    assert got.loc["r0", "level"] == got.loc["r12", "level"]
+    assert "２０１９" in got.loc["r10", "citations"] and "２０１９" not in got.loc["r22", "citations"]
+    assert plain.loc["r10", "level"] == got.loc["r10", "level"]
