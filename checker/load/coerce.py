@@ -9,7 +9,8 @@ import pandas as pd
 from .. import schema
 from ..codes import resource_code_valid, uscc_valid
 from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
-from ..text import PLACEHOLDER_CODES, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip, norm_code, norm_name
+from ..text import (PLACEHOLDER_CODES, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip, norm_code, norm_name,
+                    text_categorical)
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
@@ -296,8 +297,33 @@ def parse_sharetype(raw: pd.Series) -> pd.Series:
     return mapped.where(mapped.notna(), nfkc_strip(raw)).astype(object).where(key.notna(), None)
 
 
+_TYPED = (schema.DATE, schema.DATETIME, schema.BOOL, schema.INT, schema.SHARETYPE)
+
+
 def coerce_column(raw: pd.Series, col: schema.Column, categorical: bool = False) -> tuple[pd.Series, pd.Series | None]:
-    """(typed values, bad mask or None). ``categorical``: a code/name column held as a pandas categorical."""
+    """(typed values, bad mask or None). ``categorical``: a code/name column held as a pandas categorical.
+
+    A text categorical (read dictionary-encoded) of a typed column is read once per category and spread by the codes
+    (every reading below is value by value); code, name and text columns read it through its codes (``text``)."""
+    if col.type in _TYPED and text_categorical(raw):
+        return _typed_by_categories(raw, col)
+    return _coerce_values(raw, col, categorical)
+
+
+def _typed_by_categories(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Series | None]:
+    """``coerce_column`` of a typed column held as a text categorical: its categories and one empty cell (None)
+    are read as an object column, and each row takes its category's reading."""
+    cats = pd.Series(list(raw.cat.categories) + [None], dtype=object)
+    val, bad = _coerce_values(cats, col, False)
+    codes = raw.cat.codes.to_numpy()
+    take = np.where(codes >= 0, codes, len(cats) - 1)
+    out = val.iloc[take].set_axis(raw.index)
+    if bad is None:
+        return out, None
+    return out, pd.Series(np.asarray(bad, dtype=bool)[take], index=raw.index)
+
+
+def _coerce_values(raw: pd.Series, col: schema.Column, categorical: bool) -> tuple[pd.Series, pd.Series | None]:
     if col.type in (schema.DATE, schema.DATETIME):
         return parse_datetime(raw, date_only=col.type == schema.DATE)
     if col.type == schema.BOOL:
@@ -367,7 +393,8 @@ def control_characters(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataF
         shown = escape_control(raw[col.name][ctl])
         defects.append(defect_frame(table.name, raw[META_FILE][ctl], raw[META_SHEET][ctl], raw[META_ROW][ctl],
                                     col.name, shown, CONTROL_PROBLEM))
-        cleaned = raw[col.name].astype(object).copy()
+        cleaned = raw[col.name].astype(object).where(raw[col.name].notna(), None) \
+            if isinstance(raw[col.name].dtype, pd.CategoricalDtype) else raw[col.name].astype(object).copy()
         cleaned[ctl] = strip_control(as_text(cleaned[ctl])).to_numpy(dtype=object)
         raw = raw.assign(**{col.name: cleaned})
     return raw, defects
@@ -483,6 +510,9 @@ def repeated_keys(frame: pd.DataFrame, by: list[str], row: str, file: str) -> tu
     of each is, as its defect says (``kept_where``, from the columns ``row`` and ``file``). Also used on the key
     digests of the dask engine's partitions."""
     dup = frame.duplicated(by, keep="first").to_numpy()
+    if not dup.any():                        # the common case: no key repeats, nothing to look up
+        none = frame[file].to_numpy()[dup]
+        return dup, kept_where(none, frame[row].to_numpy()[dup], none)
     first = frame.groupby(by, sort=False)[[row, file]].transform("first")
     return dup, kept_where(first[file].to_numpy()[dup], first[row].to_numpy()[dup], frame[file].to_numpy()[dup])
 

@@ -348,9 +348,11 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         first = (ends[h] if h < len(ends) else h + 1) + 1
         before = np.concatenate([[0], np.cumsum(extra)[:-1]]) if len(extra) else extra
         rows = first + np.arange(tbl.num_rows, dtype=np.int64) + before
-        df = _text_as_objects(tbl.to_pandas(), tbl)
+        df, made = _text_as_objects(tbl.to_pandas(), tbl)
         df.columns = range(n)
-        df = df.astype(object)
+        for i in range(n):                   # (every column is text: already objects or categoricals of str)
+            if i not in made and df[i].dtype != object:
+                df[i] = df[i].astype(object)
         return df, rows, list(mixed_defects)
 
     return RawSheet(path, shown, "", stem, 1, preview, prows, load,
@@ -607,12 +609,14 @@ def _parquet_frame(read, shown: str, ncols: int) -> pd.DataFrame:
     ``ncols`` columns numbered, every value that is neither a timestamp nor text as an object (None for null)."""
     try:
         tbl = _plain_columns(read())
-        df = _text_as_objects(tbl.to_pandas(), tbl)
+        df, made = _text_as_objects(tbl.to_pandas(), tbl)
     except Exception as exc:  # noqa: BLE001
         raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
     df = df.iloc[:, :ncols]
     df.columns = range(df.shape[1])
     for c in df.columns:
+        if c in made:
+            continue
         if not (pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].dtype == object):
             df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df
@@ -651,24 +655,47 @@ def parquet_slice(path: str, shown: str, start: int, stop: int) -> RawSheet:
     return sheet
 
 
-def _text_as_objects(df: pd.DataFrame, tbl) -> pd.DataFrame:
+# A long text column with few distinct values (codes, names, channels) is handed on dictionary-encoded, as a pandas
+# categorical whose codes are Arrow's dictionary indices: the loader judges and normalises its distinct values only,
+# and never makes a Python object per cell (issue 10). Serial numbers and timestamps are spread as objects.
+CATEGORICAL_ROWS = 4096
+CATEGORICAL_SHARE = 0.5
+
+
+def _text_as_objects(df: pd.DataFrame, tbl) -> tuple[pd.DataFrame, set[int]]:
     """Arrow text columns as ``object`` holding ``str`` or ``None`` (what pandas 2's ``to_pandas`` gave; pandas 3
-    hands them over as its ``str`` dtype, NaN for a null). Through a dictionary encoding: each distinct text becomes
-    one Python string shared by its rows (exports repeat names and codes a lot), and a null is None — 2-3x faster
-    than ``astype(object)`` and a fraction of its memory (issue 10: 0.9 GB less on the 1M-exchange month)."""
+    hands them over as its ``str`` dtype, NaN for a null), or, when repetitive (``CATEGORICAL_SHARE``), as a
+    categorical of ``str``. Through a dictionary encoding: each distinct text becomes one Python string shared by its
+    rows, and a null is None — 2-3x faster than ``astype(object)`` and a fraction of its memory (issue 10: 0.9 GB
+    less on the 1M-exchange month). Also returns the positions made categorical. A dictionary-typed text column
+    (Parquet) is text like any other."""
     import pyarrow as pa
     import pyarrow.compute as pc
+    made: set[int] = set()
     for i in range(df.shape[1]):
         col = tbl.column(i)
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        if pa.types.is_dictionary(col.type) and _is_text_type(col.type.value_type):
+            col = col.cast(col.type.value_type)
+        if not _is_text_type(col.type):
             continue
         enc = pc.dictionary_encode(col).combine_chunks()
-        words = np.empty(len(enc.dictionary) + 1, dtype=object)
-        words[:-1] = enc.dictionary.to_numpy(zero_copy_only=False)
-        words[-1] = None
-        df.isetitem(i, pd.Series(words[enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)], index=df.index,
-                                 dtype=object))
-    return df
+        codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+        words = enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
+        if len(codes) >= CATEGORICAL_ROWS and len(words) <= len(codes) * CATEGORICAL_SHARE:
+            cat = pd.Categorical.from_codes(codes.astype(np.int32), categories=pd.Index(words, dtype=object))
+            df.isetitem(i, pd.Series(cat, index=df.index))
+            made.add(i)
+            continue
+        spread = np.empty(len(words) + 1, dtype=object)
+        spread[:-1] = words
+        spread[-1] = None
+        df.isetitem(i, pd.Series(spread[codes], index=df.index, dtype=object))
+    return df, made
+
+
+def _is_text_type(t) -> bool:
+    import pyarrow as pa
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def _plain_columns(tbl):
