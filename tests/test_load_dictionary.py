@@ -120,3 +120,47 @@ def test_typed_readings_of_a_categorical_equal_the_object_column(values):
         assert (ba is None) == (bb is None)
         if ba is not None:
             assert np.asarray(ba, dtype=bool).tolist() == np.asarray(bb, dtype=bool).tolist()
+
+
+def test_calamine_cells_as_pandas_converts_them(tmp_path):
+    """readers._calamine_cells is pandas' own conversion of calamine's cells (the parse skips its per-cell call)."""
+    import datetime as dt
+    from openpyxl import Workbook
+    if not readers._PANDAS_CELLS:
+        pytest.skip("pandas' own conversion is used")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["文本", 1, 2.0, 2.5, True, False, dt.datetime(2026, 10, 8, 9, 30), dt.date(2026, 10, 8),
+               dt.time(9, 30), dt.timedelta(hours=3), None, "", " ", "１２", -0.0, 1e20])
+    ws.append([None] * 3 + ["x"])
+    p = tmp_path / "cells.xlsx"
+    wb.save(p)
+    xf = pd.ExcelFile(p, engine="calamine")
+    sheet = xf._reader.get_sheet_by_name(xf.sheet_names[0])
+    ours = readers._calamine_cells(sheet.to_python(skip_empty_area=False))
+    theirs = type(xf._reader).get_sheet_data(xf._reader, sheet)
+    assert ours == theirs
+    assert [[type(v) for v in r] for r in ours] == [[type(v) for v in r] for r in theirs]
+
+
+def test_control_characters_and_line_breaks_judged_on_the_cells(tmp_path):
+    """The CSV's control characters are looked for in the cells pyarrow read (their distinct values), the quoted line
+    breaks counted only when some value holds one; a Parquet file likewise."""
+    n = 6000
+    df = pd.DataFrame({"交换流水号": [f"EX{i:07d}" for i in range(n)], "交换时间": "2026-10-08 09:00:00",
+                       "信息资源代码": [f"R{i % 40:03d}" for i in range(n)], "提供部门": "甲局", "使用部门": "乙局",
+                       "交换通道": "共享平台", "是否涉密": "否", "申请编号": "", "用途": "核验", "记录数": "1",
+                       "交换结果": "成功"})
+    df.loc[4321, "提供部门"] = "甲\x1b局"                    # a control character in a repetitive column
+    df.loc[100, "用途"] = "核验\n第二行"                       # a quoted line break: later rows move down a line
+    df.loc[0, "交换流水号"] = "EX\x00X"                        # and one in a column of distinct values
+    for kind in ("csv", "parquet"):
+        p = tmp_path / f"交换日志_202610.{kind}"
+        df.to_csv(p, index=False) if kind == "csv" else pq.write_table(pa.Table.from_pandas(df, preserve_index=False), p)
+        frame, defects, _ = L.read_table(p, None, "exchanges")
+        ctl = defects[defects["problem"].str.contains("控制字符")]
+        assert sorted(ctl["column"]) == ["交换流水号", "提供部门"], kind
+        shift = 1 if kind == "csv" else 0
+        assert ctl.set_index("column")["row"].to_dict() == {"交换流水号": 2, "提供部门": 4321 + 2 + shift}, kind
+        assert frame["提供部门"].astype(object).eq("甲局").all()
+        assert frame["_row"].iloc[101] == 101 + 2 + shift and frame["_row"].iloc[100] == 102

@@ -223,9 +223,14 @@ def _only_types(raw: pd.Series, types: tuple) -> bool:
     return bool(present) and all(k in types for k in present)
 
 
-def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(nullable boolean Series, bool Series "non-empty but unknown")."""
-    if pd.api.types.is_bool_dtype(raw.dtype) or (raw.dtype == object and _only_types(raw, (bool, np.bool_))):
+def _real_booleans(raw: pd.Series) -> bool:
+    """Every cell is a boolean or empty (a Parquet bool column): nothing to read."""
+    return pd.api.types.is_bool_dtype(raw.dtype) or (raw.dtype == object and _only_types(raw, (bool, np.bool_)))
+
+
+def parse_bool(raw: pd.Series, real: bool | None = None) -> tuple[pd.Series, pd.Series]:
+    """(nullable boolean Series, bool Series "non-empty but unknown"). ``real``: ``_real_booleans(raw)`` if known."""
+    if _real_booleans(raw) if real is None else real:
         return raw.astype("boolean"), pd.Series(False, index=raw.index)   # real booleans: nothing to read
     key = norm_code(raw)
     key = key.where(~key.isin(PLACEHOLDER_CODES), None)      # a placeholder is empty, not unreadable
@@ -327,9 +332,12 @@ def _coerce_values(raw: pd.Series, col: schema.Column, categorical: bool) -> tup
     if col.type in (schema.DATE, schema.DATETIME):
         return parse_datetime(raw, date_only=col.type == schema.DATE)
     if col.type == schema.BOOL:
-        val, bad = parse_bool(raw)
+        real = _real_booleans(raw)
+        val, bad = parse_bool(raw, real)
         if col.default is not None:
-            val = val.mask(is_missing(raw).to_numpy(), col.default)
+            # a real boolean is never a placeholder: only its empty cells are missing
+            missing = val.isna() if real else is_missing(raw)
+            val = val.mask(missing.to_numpy(), col.default)
         return val, bad
     if col.type == schema.INT:
         return parse_int(raw)
