@@ -80,9 +80,9 @@ def _objects_to_text(s: pd.Series) -> np.ndarray:
         else:
             f = vals[m].astype(np.float64)
             integral = np.isfinite(f) & (f == np.floor(f)) & (np.abs(f) < 1e16)
-            txt = np.empty(len(f), dtype=object)
+            txt = np.empty(len(f), dtype=object)            # (None: NaN, an empty Excel cell, has no text)
             txt[integral] = f[integral].astype(np.int64).astype(str)
-            rest = ~integral
+            rest = ~integral & ~np.isnan(f)
             txt[rest] = [_scalar_to_text(v) for v in f[rest]]
             out[m] = txt
         done |= m

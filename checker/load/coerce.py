@@ -505,7 +505,8 @@ def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFr
     if not table.key or frame.empty:
         return frame, None
     has_key = frame[list(table.key)].notna().all(axis=1).to_numpy()
-    again, where = repeated_keys(frame.loc[has_key], list(table.key), META_ROW, META_FILE)
+    keyed = frame if has_key.all() else frame.loc[has_key]      # (no copy of a big frame when every key is there)
+    again, where = repeated_keys(keyed, list(table.key), META_ROW, META_FILE)
     if not again.any():
         return frame, None
     dup = np.zeros(len(frame), dtype=bool)
