@@ -9,8 +9,8 @@ import pandas as pd
 from .. import schema
 from ..codes import resource_code_valid, uscc_valid
 from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
-from ..text import (PLACEHOLDER_CODES, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip, norm_code, norm_name,
-                    text_categorical)
+from ..text import (PLACEHOLDER_CODES, _on_uniques, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip,
+                    norm_code, norm_name, text_categorical)
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
@@ -493,11 +493,15 @@ def _display_twins(raw: pd.DataFrame, frame: pd.DataFrame, table: schema.Table) 
         norm = frame[col.name]
         if not isinstance(norm.dtype, pd.CategoricalDtype) and norm.dtype != object:
             continue
-        own = as_text(raw[col.name])
-        own = own.where(own.isna(), own.str.strip())
+        own = _on_uniques(as_text(raw[col.name]), _strip)     # (names and codes repeat: stripped once each)
         differs = (own.notna() & norm.notna() & (own.astype(object) != norm.astype(object))).to_numpy(dtype=bool)
         if differs.any():
             frame[schema.DISPLAY_PREFIX + col.name] = own.where(differs, None).astype(object)
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    """Outer whitespace removed (Python's ``str.strip``); empty cells stay None."""
+    return s.where(s.isna(), s.str.strip())
 
 
 def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame | None]:
