@@ -482,7 +482,9 @@ def _utf8_throughout(path: str) -> bool:
 def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(line start offsets, line end offsets, line is valid UTF-8 with a multi-byte sequence, line holds a byte
     >= 0x80 but is not valid UTF-8) for a buffer of whole lines. Vectorised over the bytes (numpy): a
-    continuation byte must stand exactly where a lead byte announced one."""
+    continuation byte must stand exactly where a lead byte announced one. A line holding a byte no UTF-8 text
+    holds (C0, C1, F5-FF: nearly every GB18030 line) is told by that alone; the sequences are checked only on the
+    other lines (issue 10: 2x faster on a GB18030 file)."""
     arr = np.frombuffer(part, dtype=np.uint8)
     nl = arr == 10
     ends = np.flatnonzero(nl)
@@ -493,6 +495,16 @@ def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     n = len(starts)
     if not hi.any():
         return starts, ends, np.zeros(n, bool), np.zeros(n, bool)
+    hi_lines = np.logical_or.reduceat(hi, starts)          # per line: any such byte (each line holds >= 1 byte)
+    err_lines = np.logical_or.reduceat((arr >= 0xF5) | ((arr - np.uint8(0xC0)) < 2), starts)   # (uint8: wraps)
+    doubt = hi_lines & ~err_lines
+    if doubt.any():
+        err_lines = err_lines | _sequence_errors(arr, starts, doubt)
+    return starts, ends, hi_lines & ~err_lines, hi_lines & err_lines
+
+
+def _misplaced(arr: np.ndarray) -> np.ndarray:
+    """Per byte: a continuation byte where none was announced, or none where one was."""
     cont = (arr & 0xC0) == 0x80
     lead2 = (arr >= 0xC2) & (arr <= 0xDF)
     lead3 = (arr & 0xF0) == 0xE0
@@ -501,10 +513,28 @@ def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     need[1:] |= (lead2 | lead3 | lead4)[:-1]
     need[2:] |= (lead3 | lead4)[:-2]
     need[3:] |= lead4[:-3]
-    err = (arr == 0xC0) | (arr == 0xC1) | (arr >= 0xF5) | (cont != need)
-    hi_lines = np.logical_or.reduceat(hi, starts)          # per line: any such byte (each line holds >= 1 byte)
-    err_lines = np.logical_or.reduceat(err, starts)
-    return starts, ends, hi_lines & ~err_lines, hi_lines & err_lines
+    return cont != need
+
+
+def _sequence_errors(arr: np.ndarray, starts: np.ndarray, doubt: np.ndarray) -> np.ndarray:
+    """Per line: a misplaced continuation byte (``_misplaced``) among its bytes, for the lines in ``doubt`` (False for
+    the others). The lines are gathered with the 3 bytes before each (a lead byte at the end of one line announces
+    bytes of the next); before the buffer's start stand zero bytes, which announce nothing."""
+    lines = np.flatnonzero(doubt)
+    if 2 * len(lines) > len(starts):                      # most lines: the whole buffer at once
+        return np.logical_or.reduceat(_misplaced(arr), starts) & doubt
+    padded = np.concatenate([np.zeros(3, np.uint8), arr])
+    stops = np.append(starts[1:], len(arr))
+    first, last = starts[lines], stops[lines] + 3           # in padded offsets: 3 bytes before the line, the line
+    lens = last - first
+    seg = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    idx = np.arange(int(lens.sum())) + np.repeat(first - seg, lens)
+    bad = _misplaced(padded[idx])
+    for j in range(3):                                      # the context bytes' own verdicts do not count
+        bad[seg + j] = False
+    out = np.zeros(len(starts), dtype=bool)
+    out[lines] = np.logical_or.reduceat(bad, seg + 3)
+    return out
 
 
 def _mixed_encoding(path: str, shown: str) -> tuple[bytes, list[dict]] | None:
