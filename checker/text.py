@@ -80,9 +80,9 @@ def _objects_to_text(s: pd.Series) -> np.ndarray:
         else:
             f = vals[m].astype(np.float64)
             integral = np.isfinite(f) & (f == np.floor(f)) & (np.abs(f) < 1e16)
-            txt = np.empty(len(f), dtype=object)
+            txt = np.empty(len(f), dtype=object)            # (None: NaN, an empty Excel cell, has no text)
             txt[integral] = f[integral].astype(np.int64).astype(str)
-            rest = ~integral
+            rest = ~integral & ~np.isnan(f)
             txt[rest] = [_scalar_to_text(v) for v in f[rest]]
             out[m] = txt
         done |= m
@@ -113,13 +113,47 @@ def as_text(series: pd.Series) -> pd.Series:
 _HEAD_ROWS = 4096
 
 
+def text_categorical(s) -> bool:
+    """A categorical whose categories are all ``str`` (text read dictionary-encoded: ``readers._text_as_objects``).
+    The text functions read it through its codes, as the object column of ``str``/None it stands for."""
+    dtype = getattr(s, "dtype", None)
+    return (isinstance(dtype, pd.CategoricalDtype) and dtype.categories.dtype == object
+            and pd.api.types.infer_dtype(dtype.categories, skipna=False) in ("string", "empty"))
+
+
+def _as_text_or_codes(series) -> pd.Series:
+    """``as_text``, except that a text categorical stays as it is (``_on_uniques`` reads its codes)."""
+    return series if text_categorical(series) else as_text(series)
+
+
+def _factorized(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` of a text categorical as of the object column it stands for: the used categories in the
+    order of their first row (not the categories' own order, which may hold values of dropped rows)."""
+    codes = s.cat.codes.to_numpy()
+    used = codes >= 0
+    first, order = pd.factorize(codes[used])
+    out = np.full(len(codes), -1, dtype=np.intp)
+    out[used] = first
+    return out, s.cat.categories.to_numpy(dtype=object)[order]
+
+
 def _on_uniques(s: pd.Series, fn, categorical: bool = False) -> pd.Series:
     """Apply a vectorised str function to the distinct values only (exports repeat names/codes a lot).
 
     ``categorical``: return a pandas categorical built from the same factorisation (for the repetitive columns of
-    the big event tables), instead of spreading the values back into millions of Python strings."""
-    if categorical:
+    the big event tables), instead of spreading the values back into millions of Python strings. A text
+    categorical is read through its codes (no factorisation of its rows)."""
+    if text_categorical(s):
+        codes, uniques = _factorized(s)
+        if not categorical:
+            mapped = fn(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+            out = np.empty(len(mapped) + 1, dtype=object)
+            out[:-1] = mapped
+            out[-1] = None
+            return pd.Series(out[codes], index=s.index, dtype=object)
+    elif categorical:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if categorical:
         mapped = pd.Series(fn(pd.Series(uniques, dtype=object)).to_numpy(dtype=object), dtype=object)
         new_codes, cats = pd.factorize(mapped, use_na_sentinel=True)   # normalisation may merge values
         if len(new_codes):
@@ -181,14 +215,14 @@ def _finish(s: pd.Series) -> pd.Series:
 
 def nfkc_strip(series: pd.Series) -> pd.Series:
     """NFKC-normalise and trim (incl. full-width spaces); ``None`` for empty."""
-    s = as_text(series)
+    s = _as_text_or_codes(series)
     return _on_uniques(s, lambda y: _fast_ascii(
         y, _CLEAN_TEXT, lambda x: _finish(x.str.normalize("NFKC").str.strip())))
 
 
 def norm_code(series: pd.Series, categorical: bool = False) -> pd.Series:
     """Codes: NFKC, every whitespace removed (incl. U+3000), upper-cased; ``None`` for empty."""
-    s = as_text(series)
+    s = _as_text_or_codes(series)
     return _on_uniques(s, lambda y: _fast_ascii(
         y, _CLEAN_CODE, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True).str.upper())),
         categorical)
@@ -196,7 +230,7 @@ def norm_code(series: pd.Series, categorical: bool = False) -> pd.Series:
 
 def norm_key(series: pd.Series, categorical: bool = False) -> pd.Series:
     """Free text as rules.md "Key" writes it: NFKC, every whitespace removed; ``None`` for empty."""
-    s = as_text(series)
+    s = _as_text_or_codes(series)
     return _on_uniques(s, lambda y: _fast_ascii(
         y, _CLEAN_NAME, lambda x: _finish(x.str.normalize("NFKC").str.replace(_WS_RE, "", regex=True))),
         categorical)
@@ -215,7 +249,7 @@ def _name_form(s: pd.Series) -> pd.Series:
 def norm_name(series: pd.Series, categorical: bool = False) -> pd.Series:
     """Names (部门名称 …) and code-list values: NFKC, every whitespace removed, brackets full-width (（）, the form
     Chinese names are written in); ``None`` for empty."""
-    s = as_text(series)
+    s = _as_text_or_codes(series)
     return _on_uniques(s, lambda y: _fast_ascii(y, r"[!-'*-~]+", _name_form), categorical)
 
 
@@ -299,7 +333,10 @@ def has_control(series: pd.Series) -> np.ndarray:
     s = pd.Series(series, copy=False)
     if not len(s):
         return np.zeros(0, dtype=bool)
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    if text_categorical(s):
+        codes, uniques = _factorized(s)
+    else:
+        codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
     txt = as_text(pd.Series(uniques, dtype=object))
     hit = txt.str.contains(CONTROL_RE, regex=True, na=False).to_numpy(dtype=bool)
     if not hit.any():

@@ -60,7 +60,7 @@ def _note_mask(raw: pd.DataFrame, table: schema.Table) -> np.ndarray:
     mask = np.zeros(len(raw), dtype=bool)
     if k == 0:
         return mask
-    head = raw.iloc[:k]
+    head = _plain_frame(raw.iloc[:k])
     typed = [c for c in table.columns if c.name in head.columns
              and c.type in (schema.DATE, schema.DATETIME, schema.INT, schema.BOOL)]
     parsed = np.zeros(k, dtype=bool)
@@ -110,8 +110,32 @@ def _nonempty_arrow(s: pd.Series) -> pd.Series | None:
     return pd.Series(filled.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
 
 
+def plain_objects(s: pd.Series) -> pd.Series:
+    """A categorical column (text read dictionary-encoded, ``readers._text_as_objects``) as the object column it
+    stands for (``str``, None for an empty cell); any other column as it is."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.astype(object).where(s.notna(), None)
+    return s
+
+
+def _plain_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``plain_objects`` of every column (a few rows: the note rows, the repeated header rows)."""
+    return pd.DataFrame({c: plain_objects(df[c]) for c in df.columns}, index=df.index)
+
+
+def _on_categories(s: pd.Series, judge) -> np.ndarray:
+    """``judge`` (a bool Series function, value by value) of a categorical column, judged on its categories once
+    and spread by the codes; an empty cell is judged as None."""
+    cats = pd.Series(list(s.cat.categories) + [None], dtype=object)
+    verdict = np.asarray(judge(cats), dtype=bool)
+    codes = s.cat.codes.to_numpy()
+    return verdict[np.where(codes >= 0, codes, len(cats) - 1)]
+
+
 def _nonempty(s: pd.Series) -> pd.Series:
     """Cell has content: not None/NaN, not "" and not only (full-width) spaces."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return pd.Series(_on_categories(s, _nonempty), index=s.index)
     if s.dtype == object and len(s) >= _FAST_NONEMPTY_ROWS:
         fast = _nonempty_arrow(s)
         if fast is not None:
@@ -186,7 +210,7 @@ def _repeated_header(raw: pd.DataFrame, sheet: RawSheet, match: header.HeaderMat
     cand = raw[first].astype(object).eq(h0).to_numpy(dtype=bool)
     if not cand.any():
         return out
-    sub = raw.loc[cand, cols]
+    sub = _plain_frame(raw.loc[cand, cols])
     same = np.ones(len(sub), dtype=bool)
     for c in cols:
         pos = match.mapping[c]

@@ -9,7 +9,8 @@ import pandas as pd
 from .. import schema
 from ..codes import resource_code_valid, uscc_valid
 from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
-from ..text import PLACEHOLDER_CODES, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip, norm_code, norm_name
+from ..text import (PLACEHOLDER_CODES, _on_uniques, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip,
+                    norm_code, norm_name, text_categorical)
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
@@ -222,9 +223,14 @@ def _only_types(raw: pd.Series, types: tuple) -> bool:
     return bool(present) and all(k in types for k in present)
 
 
-def parse_bool(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(nullable boolean Series, bool Series "non-empty but unknown")."""
-    if pd.api.types.is_bool_dtype(raw.dtype) or (raw.dtype == object and _only_types(raw, (bool, np.bool_))):
+def _real_booleans(raw: pd.Series) -> bool:
+    """Every cell is a boolean or empty (a Parquet bool column): nothing to read."""
+    return pd.api.types.is_bool_dtype(raw.dtype) or (raw.dtype == object and _only_types(raw, (bool, np.bool_)))
+
+
+def parse_bool(raw: pd.Series, real: bool | None = None) -> tuple[pd.Series, pd.Series]:
+    """(nullable boolean Series, bool Series "non-empty but unknown"). ``real``: ``_real_booleans(raw)`` if known."""
+    if _real_booleans(raw) if real is None else real:
         return raw.astype("boolean"), pd.Series(False, index=raw.index)   # real booleans: nothing to read
     key = norm_code(raw)
     key = key.where(~key.isin(PLACEHOLDER_CODES), None)      # a placeholder is empty, not unreadable
@@ -296,14 +302,42 @@ def parse_sharetype(raw: pd.Series) -> pd.Series:
     return mapped.where(mapped.notna(), nfkc_strip(raw)).astype(object).where(key.notna(), None)
 
 
+_TYPED = (schema.DATE, schema.DATETIME, schema.BOOL, schema.INT, schema.SHARETYPE)
+
+
 def coerce_column(raw: pd.Series, col: schema.Column, categorical: bool = False) -> tuple[pd.Series, pd.Series | None]:
-    """(typed values, bad mask or None). ``categorical``: a code/name column held as a pandas categorical."""
+    """(typed values, bad mask or None). ``categorical``: a code/name column held as a pandas categorical.
+
+    A text categorical (read dictionary-encoded) of a typed column is read once per category and spread by the codes
+    (every reading below is value by value); code, name and text columns read it through its codes (``text``)."""
+    if col.type in _TYPED and text_categorical(raw):
+        return _typed_by_categories(raw, col)
+    return _coerce_values(raw, col, categorical)
+
+
+def _typed_by_categories(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Series | None]:
+    """``coerce_column`` of a typed column held as a text categorical: its categories and one empty cell (None)
+    are read as an object column, and each row takes its category's reading."""
+    cats = pd.Series(list(raw.cat.categories) + [None], dtype=object)
+    val, bad = _coerce_values(cats, col, False)
+    codes = raw.cat.codes.to_numpy()
+    take = np.where(codes >= 0, codes, len(cats) - 1)
+    out = val.iloc[take].set_axis(raw.index)
+    if bad is None:
+        return out, None
+    return out, pd.Series(np.asarray(bad, dtype=bool)[take], index=raw.index)
+
+
+def _coerce_values(raw: pd.Series, col: schema.Column, categorical: bool) -> tuple[pd.Series, pd.Series | None]:
     if col.type in (schema.DATE, schema.DATETIME):
         return parse_datetime(raw, date_only=col.type == schema.DATE)
     if col.type == schema.BOOL:
-        val, bad = parse_bool(raw)
+        real = _real_booleans(raw)
+        val, bad = parse_bool(raw, real)
         if col.default is not None:
-            val = val.mask(is_missing(raw).to_numpy(), col.default)
+            # a real boolean is never a placeholder: only its empty cells are missing
+            missing = val.isna() if real else is_missing(raw)
+            val = val.mask(missing.to_numpy(), col.default)
         return val, bad
     if col.type == schema.INT:
         return parse_int(raw)
@@ -367,7 +401,8 @@ def control_characters(raw: pd.DataFrame, table: schema.Table) -> tuple[pd.DataF
         shown = escape_control(raw[col.name][ctl])
         defects.append(defect_frame(table.name, raw[META_FILE][ctl], raw[META_SHEET][ctl], raw[META_ROW][ctl],
                                     col.name, shown, CONTROL_PROBLEM))
-        cleaned = raw[col.name].astype(object).copy()
+        cleaned = raw[col.name].astype(object).where(raw[col.name].notna(), None) \
+            if isinstance(raw[col.name].dtype, pd.CategoricalDtype) else raw[col.name].astype(object).copy()
         cleaned[ctl] = strip_control(as_text(cleaned[ctl])).to_numpy(dtype=object)
         raw = raw.assign(**{col.name: cleaned})
     return raw, defects
@@ -458,11 +493,15 @@ def _display_twins(raw: pd.DataFrame, frame: pd.DataFrame, table: schema.Table) 
         norm = frame[col.name]
         if not isinstance(norm.dtype, pd.CategoricalDtype) and norm.dtype != object:
             continue
-        own = as_text(raw[col.name])
-        own = own.where(own.isna(), own.str.strip())
+        own = _on_uniques(as_text(raw[col.name]), _strip)     # (names and codes repeat: stripped once each)
         differs = (own.notna() & norm.notna() & (own.astype(object) != norm.astype(object))).to_numpy(dtype=bool)
         if differs.any():
             frame[schema.DISPLAY_PREFIX + col.name] = own.where(differs, None).astype(object)
+
+
+def _strip(s: pd.Series) -> pd.Series:
+    """Outer whitespace removed (Python's ``str.strip``); empty cells stay None."""
+    return s.where(s.isna(), s.str.strip())
 
 
 def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -470,7 +509,8 @@ def drop_duplicates(frame: pd.DataFrame, table: schema.Table) -> tuple[pd.DataFr
     if not table.key or frame.empty:
         return frame, None
     has_key = frame[list(table.key)].notna().all(axis=1).to_numpy()
-    again, where = repeated_keys(frame.loc[has_key], list(table.key), META_ROW, META_FILE)
+    keyed = frame if has_key.all() else frame.loc[has_key]      # (no copy of a big frame when every key is there)
+    again, where = repeated_keys(keyed, list(table.key), META_ROW, META_FILE)
     if not again.any():
         return frame, None
     dup = np.zeros(len(frame), dtype=bool)
@@ -483,6 +523,9 @@ def repeated_keys(frame: pd.DataFrame, by: list[str], row: str, file: str) -> tu
     of each is, as its defect says (``kept_where``, from the columns ``row`` and ``file``). Also used on the key
     digests of the dask engine's partitions."""
     dup = frame.duplicated(by, keep="first").to_numpy()
+    if not dup.any():                        # the common case: no key repeats, nothing to look up
+        none = frame[file].to_numpy()[dup]
+        return dup, kept_where(none, frame[row].to_numpy()[dup], none)
     first = frame.groupby(by, sort=False)[[row, file]].transform("first")
     return dup, kept_where(first[file].to_numpy()[dup], first[row].to_numpy()[dup], frame[file].to_numpy()[dup])
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import datetime
 import io
 import os
 import re
@@ -129,13 +130,69 @@ def _excel_error(exc: BaseException, shown: str, sheet: str | None = None) -> In
     return InputError("工作簿无法读取（文件损坏或格式不受支持）", file=shown, sheet=sheet, hint=safety.FIX_RESAVE)
 
 
-def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame) -> None:
+@contextlib.contextmanager
+def _sheets_parsed(xf: pd.ExcelFile):
+    """While ``xf.parse`` runs: the calamine sheets it fetches are kept by name (their merge information is read
+    from them instead of parsing each sheet a second time: 0.8 s per sheet of the 50k-row catalog workbook), and
+    the cells are converted by ``_calamine_cells`` (pandas' conversion, without a call per text cell)."""
+    got: dict = {}
+    reader = getattr(xf, "_reader", None)
+    fetch = getattr(reader, "get_sheet_by_name", None)
+    if fetch is None:
+        yield got
+        return
+
+    def keep(name):
+        got[name] = fetch(name)
+        return got[name]
+
+    def cells(sheet, file_rows_needed=None):
+        return _calamine_cells(sheet.to_python(skip_empty_area=False, nrows=file_rows_needed))
+
+    reader.get_sheet_by_name = keep
+    if _PANDAS_CELLS:
+        reader.get_sheet_data = cells
+    try:
+        yield got
+    finally:
+        del reader.get_sheet_by_name          # (instance attributes: the class's methods again)
+        if _PANDAS_CELLS:
+            del reader.get_sheet_data
+
+
+# pandas 3 converts calamine's cells as ``_calamine_cell`` does (2.x made Timestamps of dates): elsewhere pandas' own
+# conversion is used
+_PANDAS_CELLS = int(pd.__version__.split(".")[0]) == 3
+
+
+def _calamine_cell(value):
+    """pandas' ``CalamineReader.get_sheet_data`` conversion of one cell (pandas 2.1-3.x): an integral float becomes
+    an int, a date a datetime; anything else (text, int, bool, datetime, timedelta, time) is kept."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, (datetime.datetime, datetime.timedelta)):
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime(value.year, value.month, value.day)
+    return value
+
+
+def _calamine_cells(rows: list[list]) -> list[list]:
+    """The cells of ``CalamineSheet.to_python`` as pandas converts them; text cells (most of a sheet) are passed
+    through without a function call (issue 10: about 2.5x faster on the catalog workbook)."""
+    conv = _calamine_cell
+    return [[c if type(c) is str else conv(c) for c in row] for row in rows]
+
+
+def _fill_vertical_merges(xf: pd.ExcelFile, name: str, grid: pd.DataFrame, sheet=None) -> None:
     """A cell merged down over several rows (a 部门 spanning its officers, a heading spanning a two-row header) holds
     its value in the top cell only; give every row of the merge that value. Horizontal spans are left alone (a
-    title over the columns, a group heading over sub-headings). Workbooks without merge information are unchanged."""
+    title over the columns, a group heading over sub-headings). Workbooks without merge information are unchanged.
+    ``sheet``: the calamine sheet already fetched for ``name``, if any."""
     try:
         with _native_stderr_held():
-            ranges = xf.book.get_sheet_by_name(name).merged_cell_ranges or []
+            sheet = sheet if sheet is not None else xf.book.get_sheet_by_name(name)
+            ranges = sheet.merged_cell_ranges or []
     except BaseException as exc:  # noqa: BLE001 - merge information is optional; a Rust panic included
         if not _native_failure(exc):
             raise
@@ -210,7 +267,7 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
     with xf:
         for name in names:
             try:
-                with _native_stderr_held():
+                with _native_stderr_held(), _sheets_parsed(xf) as fetched:
                     grid = xf.parse(name, header=None, dtype=object)
             except BaseException as exc:  # noqa: BLE001 - a Rust panic (PanicException) included
                 if not _native_failure(exc):
@@ -221,7 +278,7 @@ def _read_excel(path: str, shown: str, stem: str) -> list[RawSheet]:
                                  hint="请改用 CSV 或 Parquet 导出大表")
             grid.columns = range(grid.shape[1])
             grid.index = range(len(grid))
-            _fill_vertical_merges(xf, name, grid)
+            _fill_vertical_merges(xf, name, grid, fetched.get(name))
             rows = np.arange(1, len(grid) + 1, dtype=np.int64)
 
             def load(h, ncols, grid=grid, rows=rows):
@@ -339,22 +396,42 @@ def _read_csv(path: str, shown: str, stem: str) -> RawSheet:
         if tbl.num_rows > safety.MAX_ROWS:
             raise InputError(f"行数过多（{tbl.num_rows} 行，上限 {safety.MAX_ROWS} 行）", file=shown,
                              hint="请按月拆分")
+        df, found = _text_as_objects(tbl.to_pandas(), tbl)
+        df.columns = range(n)
+        for i in range(n):                   # (every column is text: already objects or categoricals of str)
+            if i not in found.categorical and df[i].dtype != object:
+                df[i] = df[i].astype(object)
         # line number of each record: the first data line, plus one line per record before it, plus the line
-        # breaks held inside quoted fields of the records before it
+        # breaks held inside quoted fields of the records before it (counted only when some value holds one)
         extra = np.zeros(tbl.num_rows, dtype=np.int64)
-        for col in tbl.columns:
+        for col in tbl.columns if found.newlines else ():
             cnt = pc.count_substring(col, "\n").fill_null(0)
             extra += np.asarray(cnt.to_numpy(zero_copy_only=False), dtype=np.int64)
         first = (ends[h] if h < len(ends) else h + 1) + 1
         before = np.concatenate([[0], np.cumsum(extra)[:-1]]) if len(extra) else extra
         rows = first + np.arange(tbl.num_rows, dtype=np.int64) + before
-        df = _text_as_objects(tbl.to_pandas(), tbl)
-        df.columns = range(n)
-        df = df.astype(object)
+        # control characters: judged on the cells pyarrow read (their distinct values), not on the file's bytes
+        sheet.controls = found.controls
         return df, rows, list(mixed_defects)
 
-    return RawSheet(path, shown, "", stem, 1, preview, prows, load,
-                    controls=_bytes_have_controls(path, enc if mixed is None else "gb18030"))
+    def scan_bytes() -> bool:
+        return _bytes_have_controls(path, enc if mixed is None else "gb18030")
+
+    sheet = RawSheet(path, shown, "", stem, 1, preview, prows, load, controls=_LazyControls(scan_bytes))
+    return sheet
+
+
+class _LazyControls:
+    """``RawSheet.controls`` of a CSV before its cells are read: true when the file's bytes hold a control
+    character, scanned only when asked (the fast read decides from the cells instead and replaces it)."""
+
+    def __init__(self, scan):
+        self._scan, self._found = scan, None
+
+    def __bool__(self) -> bool:
+        if self._found is None:
+            self._found = bool(self._scan())
+        return self._found
 
 
 _C0_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -405,7 +482,9 @@ def _utf8_throughout(path: str) -> bool:
 def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(line start offsets, line end offsets, line is valid UTF-8 with a multi-byte sequence, line holds a byte
     >= 0x80 but is not valid UTF-8) for a buffer of whole lines. Vectorised over the bytes (numpy): a
-    continuation byte must stand exactly where a lead byte announced one."""
+    continuation byte must stand exactly where a lead byte announced one. A line holding a byte no UTF-8 text
+    holds (C0, C1, F5-FF: nearly every GB18030 line) is told by that alone; the sequences are checked only on the
+    other lines (issue 10: 2x faster on a GB18030 file)."""
     arr = np.frombuffer(part, dtype=np.uint8)
     nl = arr == 10
     ends = np.flatnonzero(nl)
@@ -416,6 +495,16 @@ def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     n = len(starts)
     if not hi.any():
         return starts, ends, np.zeros(n, bool), np.zeros(n, bool)
+    hi_lines = np.logical_or.reduceat(hi, starts)          # per line: any such byte (each line holds >= 1 byte)
+    err_lines = np.logical_or.reduceat((arr >= 0xF5) | ((arr - np.uint8(0xC0)) < 2), starts)   # (uint8: wraps)
+    doubt = hi_lines & ~err_lines
+    if doubt.any():
+        err_lines = err_lines | _sequence_errors(arr, starts, doubt)
+    return starts, ends, hi_lines & ~err_lines, hi_lines & err_lines
+
+
+def _misplaced(arr: np.ndarray) -> np.ndarray:
+    """Per byte: a continuation byte where none was announced, or none where one was."""
     cont = (arr & 0xC0) == 0x80
     lead2 = (arr >= 0xC2) & (arr <= 0xDF)
     lead3 = (arr & 0xF0) == 0xE0
@@ -424,10 +513,28 @@ def _line_kinds(part: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     need[1:] |= (lead2 | lead3 | lead4)[:-1]
     need[2:] |= (lead3 | lead4)[:-2]
     need[3:] |= lead4[:-3]
-    err = (arr == 0xC0) | (arr == 0xC1) | (arr >= 0xF5) | (cont != need)
-    hi_lines = np.logical_or.reduceat(hi, starts)          # per line: any such byte (each line holds >= 1 byte)
-    err_lines = np.logical_or.reduceat(err, starts)
-    return starts, ends, hi_lines & ~err_lines, hi_lines & err_lines
+    return cont != need
+
+
+def _sequence_errors(arr: np.ndarray, starts: np.ndarray, doubt: np.ndarray) -> np.ndarray:
+    """Per line: a misplaced continuation byte (``_misplaced``) among its bytes, for the lines in ``doubt`` (False for
+    the others). The lines are gathered with the 3 bytes before each (a lead byte at the end of one line announces
+    bytes of the next); before the buffer's start stand zero bytes, which announce nothing."""
+    lines = np.flatnonzero(doubt)
+    if 2 * len(lines) > len(starts):                      # most lines: the whole buffer at once
+        return np.logical_or.reduceat(_misplaced(arr), starts) & doubt
+    padded = np.concatenate([np.zeros(3, np.uint8), arr])
+    stops = np.append(starts[1:], len(arr))
+    first, last = starts[lines], stops[lines] + 3           # in padded offsets: 3 bytes before the line, the line
+    lens = last - first
+    seg = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    idx = np.arange(int(lens.sum())) + np.repeat(first - seg, lens)
+    bad = _misplaced(padded[idx])
+    for j in range(3):                                      # the context bytes' own verdicts do not count
+        bad[seg + j] = False
+    out = np.zeros(len(starts), dtype=bool)
+    out[lines] = np.logical_or.reduceat(bad, seg + 3)
+    return out
 
 
 def _mixed_encoding(path: str, shown: str) -> tuple[bytes, list[dict]] | None:
@@ -596,23 +703,30 @@ def _read_parquet(path: str, shown: str, stem: str) -> RawSheet:
     preview = pd.DataFrame([names], dtype=object)
 
     def load(h, ncols):
-        df = _parquet_frame(lambda: pf.read(), shown, ncols)
+        df = _parquet_frame(lambda: pf.read(), shown, ncols, sheet)
         return df, np.arange(2, len(df) + 2, dtype=np.int64), []
 
-    return RawSheet(path, shown, "", stem, 1, preview, np.array([1], dtype=np.int64), load)
+    sheet = RawSheet(path, shown, "", stem, 1, preview, np.array([1], dtype=np.int64), load)
+    return sheet
 
 
-def _parquet_frame(read, shown: str, ncols: int) -> pd.DataFrame:
+def _parquet_frame(read, shown: str, ncols: int, sheet: RawSheet | None = None) -> pd.DataFrame:
     """The Arrow table ``read()`` returns as the loader's raw frame: plain columns, text as objects, the first
-    ``ncols`` columns numbered, every value that is neither a timestamp nor text as an object (None for null)."""
+    ``ncols`` columns numbered, every value that is neither a timestamp nor text as an object (None for null).
+    ``sheet.controls`` becomes False when no text cell holds a control character (an RE2 pass over each text
+    column's distinct values: the loader's per-column check is then skipped, as for a CSV whose bytes hold none)."""
     try:
         tbl = _plain_columns(read())
-        df = _text_as_objects(tbl.to_pandas(), tbl)
+        df, found = _text_as_objects(tbl.to_pandas(), tbl)
     except Exception as exc:  # noqa: BLE001
         raise InputError("Parquet 文件无法读取（已损坏）", file=shown, hint="请重新导出") from exc
+    if sheet is not None and not found.controls and tbl.num_columns == df.shape[1]:
+        sheet.controls = False               # no text cell holds a control character: nothing to clean
     df = df.iloc[:, :ncols]
     df.columns = range(df.shape[1])
     for c in df.columns:
+        if c in found.categorical:
+            continue
         if not (pd.api.types.is_datetime64_any_dtype(df[c]) or df[c].dtype == object):
             df[c] = df[c].astype(object).where(df[c].notna(), None)
     return df
@@ -642,7 +756,7 @@ def parquet_slice(path: str, shown: str, start: int, stop: int) -> RawSheet:
                 first = at if first is None else first
             at += n
         df = _parquet_frame(lambda: (pf.read_row_groups(groups) if groups else pf.schema_arrow.empty_table())
-                            .slice(start - (first or 0), stop - start), shown, ncols)
+                            .slice(start - (first or 0), stop - start), shown, ncols, sheet)
         return df, np.arange(start + 2, start + 2 + len(df), dtype=np.int64), []
 
     sheet._load = load
@@ -651,24 +765,94 @@ def parquet_slice(path: str, shown: str, start: int, stop: int) -> RawSheet:
     return sheet
 
 
-def _text_as_objects(df: pd.DataFrame, tbl) -> pd.DataFrame:
+# A long text column with few distinct values (codes, names, channels) is handed on dictionary-encoded, as a pandas
+# categorical whose codes are Arrow's dictionary indices: the loader judges and normalises its distinct values only,
+# and never makes a Python object per cell (issue 10). Serial numbers and timestamps are spread as objects; a column
+# whose spread sample of DISTINCT_SAMPLE values is almost all distinct is not dictionary-encoded at all (that costs
+# a hash per cell and buys nothing).
+CATEGORICAL_ROWS = 4096
+CATEGORICAL_SHARE = 0.5
+DISTINCT_SAMPLE = 16384
+
+
+@dataclass
+class ArrowText:
+    """What ``_text_as_objects`` found: the positions it made categorical, and whether any text cell holds a
+    control character (``text.CONTROL_RE``)."""
+    categorical: set = field(default_factory=set)
+    controls: bool = False
+    newlines: bool = False            # some text holds a line break (a quoted field over several lines)
+
+
+def _text_as_objects(df: pd.DataFrame, tbl) -> tuple[pd.DataFrame, ArrowText]:
     """Arrow text columns as ``object`` holding ``str`` or ``None`` (what pandas 2's ``to_pandas`` gave; pandas 3
-    hands them over as its ``str`` dtype, NaN for a null). Through a dictionary encoding: each distinct text becomes
-    one Python string shared by its rows (exports repeat names and codes a lot), and a null is None — 2-3x faster
-    than ``astype(object)`` and a fraction of its memory (issue 10: 0.9 GB less on the 1M-exchange month)."""
+    hands them over as its ``str`` dtype, NaN for a null), or, when repetitive (``CATEGORICAL_SHARE``), as a
+    categorical of ``str``. Through a dictionary encoding: each distinct text becomes one Python string shared by its
+    rows, and a null is None — 2-3x faster than ``astype(object)`` and a fraction of its memory (issue 10: 0.9 GB
+    less on the 1M-exchange month). Control characters are looked for once per distinct value (RE2). A
+    dictionary-typed text column (Parquet) is text like any other."""
     import pyarrow as pa
-    import pyarrow.compute as pc
+    found = ArrowText()
     for i in range(df.shape[1]):
         col = tbl.column(i)
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        if pa.types.is_dictionary(col.type) and _is_text_type(col.type.value_type):
+            col = col.cast(col.type.value_type)
+        if not _is_text_type(col.type):
             continue
-        enc = pc.dictionary_encode(col).combine_chunks()
-        words = np.empty(len(enc.dictionary) + 1, dtype=object)
-        words[:-1] = enc.dictionary.to_numpy(zero_copy_only=False)
-        words[-1] = None
-        df.isetitem(i, pd.Series(words[enc.indices.fill_null(-1).to_numpy(zero_copy_only=False)], index=df.index,
-                                 dtype=object))
-    return df
+        if _mostly_distinct(col):
+            found.controls = found.controls or _has_controls(col)
+            found.newlines = found.newlines or _has_newline(col)
+            df.isetitem(i, pd.Series(col.to_numpy(zero_copy_only=False), index=df.index, dtype=object))
+            continue
+        codes, words = _dictionary(col)
+        found.controls = found.controls or _has_controls(words)
+        found.newlines = found.newlines or _has_newline(words)
+        if len(codes) >= CATEGORICAL_ROWS and len(words) <= len(codes) * CATEGORICAL_SHARE:
+            cat = pd.Categorical.from_codes(codes.astype(np.int32),
+                                            categories=pd.Index(words.to_numpy(zero_copy_only=False), dtype=object))
+            df.isetitem(i, pd.Series(cat, index=df.index))
+            found.categorical.add(i)
+            continue
+        spread = np.empty(len(words) + 1, dtype=object)
+        spread[:-1] = words.to_numpy(zero_copy_only=False)
+        spread[-1] = None
+        df.isetitem(i, pd.Series(spread[codes], index=df.index, dtype=object))
+    return df, found
+
+
+def _mostly_distinct(col) -> bool:
+    """More than 99 % of ``DISTINCT_SAMPLE`` values spread evenly over a long column are distinct (serial numbers,
+    timestamps: some 800,000 distinct values or more): the column would hardly become categorical, and its
+    dictionary would cost more than it saves. (Only speed depends on this: both readings give the same cells.)"""
+    import pyarrow.compute as pc
+    if len(col) < 8 * DISTINCT_SAMPLE:
+        return False
+    sample = col.take(np.linspace(0, len(col) - 1, DISTINCT_SAMPLE).astype(np.int64))
+    return pc.count_distinct(sample).as_py() > 0.99 * DISTINCT_SAMPLE
+
+
+def _dictionary(col) -> tuple[np.ndarray, object]:
+    """(indices with -1 for null, the dictionary as an Arrow array) of a text column."""
+    import pyarrow.compute as pc
+    enc = pc.dictionary_encode(col).combine_chunks()
+    return enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), enc.dictionary
+
+
+def _has_controls(arr) -> bool:
+    """Any text of an Arrow (chunked) array holds a control character (``text.CONTROL_RE``, in RE2)."""
+    import pyarrow.compute as pc
+    from ..text import CONTROL_RE
+    return bool(len(arr)) and bool(pc.any(pc.match_substring_regex(arr, CONTROL_RE)).as_py())
+
+
+def _has_newline(arr) -> bool:
+    import pyarrow.compute as pc
+    return bool(len(arr)) and bool(pc.any(pc.match_substring(arr, "\n")).as_py())
+
+
+def _is_text_type(t) -> bool:
+    import pyarrow as pa
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
 
 
 def _plain_columns(tbl):
