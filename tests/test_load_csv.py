@@ -120,3 +120,25 @@ def test_references_of_every_table_and_determinism(tmp_path):
     for k in r1.tables:
         pd.testing.assert_frame_equal(r1.tables[k], r2.tables[k])
     assert r1.inputs == r2.inputs
+
+
+def test_dates_beyond_what_a_timestamp_holds_are_unreadable_cells_not_a_crash(tmp_path):
+    """9999-12-31 ("never") and the like, in every form an export may hold them: a cell that cannot be read as a
+    date (a defect naming its row), never a crash; the other rows are read as before."""
+    import datetime as dt
+
+    from checker.load.coerce import parse_datetime
+    far = ["9999-12-31", "9999-12-31 23:59:59", dt.datetime(9999, 12, 31), dt.date(9999, 12, 31),
+           dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc), 2958465.0, 2958465, "2958465", "0001-01-01"]
+    for cells in (far + ["2026-10-08"], ["9999-12-31"] * 5000 + ["2026-10-08"]):   # (a long column: bulk path)
+        values, unreadable = parse_datetime(pd.Series(cells, dtype=object))
+        assert values.dtype == "datetime64[ns]"
+        assert values.iloc[:-1].isna().all() and unreadable.iloc[:-1].all()
+        assert values.iloc[-1] == pd.Timestamp("2026-10-08") and not unreadable.iloc[-1]
+    basic_workbook(tmp_path / "base.xlsx")
+    rows = [EX_ROWS[0], EX_ROWS[1].replace("2026/10/9 14:05", "9999-12-31"), EX_ROWS[2]]
+    (tmp_path / "交换日志.csv").write_text(EX_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    r = load_inputs([tmp_path])
+    assert r.tables["exchanges"]["交换时间"].isna().tolist() == [False, True, False]
+    got = {(x.row, x.column, x.problem) for x in r.defects.itertuples()}
+    assert (3, "交换时间", "日期时间无法识别") in got

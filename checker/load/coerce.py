@@ -14,6 +14,7 @@ from ..text import (PLACEHOLDER_CODES, _on_uniques, as_text, fullmatch, is_missi
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
+NS_SERIAL = (pd.Timestamp.max.to_pydatetime() - EXCEL_EPOCH.to_pydatetime()).days   # the last in datetime64[ns]
 # Local time of the audited exports: timezone-aware values (Parquet timestamps with a zone, ISO text with an
 # offset) are converted to it and then handed on as naive wall-clock times.
 LOCAL_TZ = "Asia/Shanghai"
@@ -41,7 +42,16 @@ def _naive_local(ts: pd.Series) -> pd.Series:
     """A datetime Series (naive or timezone-aware) as naive local wall-clock times (``LOCAL_TZ``)."""
     if getattr(ts.dt, "tz", None) is not None:
         ts = ts.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
-    return ts.astype("datetime64[ns]")
+    return _ns(ts)
+
+
+def _ns(ts: pd.Series) -> pd.Series:
+    """Datetimes of any unit (pandas 3 reads 9999-12-31 as microseconds) as datetime64[ns]; a value outside that
+    range (9999-12-31 written for "never", 0001-01-01) becomes NaT, so the cell is unreadable, as in Parquet."""
+    if ts.dtype == "datetime64[ns]" or not pd.api.types.is_datetime64_any_dtype(ts.dtype):
+        return ts
+    inside = ts.isna() | ((ts >= pd.Timestamp.min) & (ts <= pd.Timestamp.max))
+    return ts.where(inside).astype("datetime64[ns]")
 
 
 def parse_datetime(raw: pd.Series, date_only: bool = False) -> tuple[pd.Series, pd.Series]:
@@ -66,10 +76,7 @@ def parse_datetime(raw: pd.Series, date_only: bool = False) -> tuple[pd.Series, 
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         ts = pd.to_datetime(s, errors="coerce")
         if getattr(ts.dt, "tz", None) is None and ts.dtype != "datetime64[ns]":
-            # Parquet timestamps in ms/us may lie outside the ns range (9999-12-31 as "never"): unreadable
-            lo, hi = pd.Timestamp.min, pd.Timestamp.max
-            ts = ts.where(ts.isna() | ((ts >= lo) & (ts <= hi)))
-            out = ts.astype("datetime64[ns]")
+            out = _ns(ts)     # Parquet timestamps in ms/us may lie outside the ns range: unreadable
         else:
             out = _naive_local(ts)
         bad = s.notna() & out.isna()
@@ -121,7 +128,7 @@ def _iso_in_bulk(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     if not mask.any():
         return None
     texts = pd.Series(arr.filter(hit).to_numpy(zero_copy_only=False), dtype=object)
-    values = pd.to_datetime(texts, format="ISO8601", errors="coerce").astype("datetime64[ns]").to_numpy()
+    values = _ns(pd.to_datetime(texts, format="ISO8601", errors="coerce")).to_numpy()
     return mask, values
 
 
@@ -132,11 +139,11 @@ def _from_objects(objs: pd.Series) -> pd.Series:
     except (ValueError, TypeError):
         conv = None                                          # naive and timezone-aware values mixed
     if conv is not None and pd.api.types.is_datetime64_any_dtype(conv.dtype) and getattr(conv.dt, "tz", None) is None:
-        return conv.astype("datetime64[ns]")
+        return _ns(conv)
     aware = objs.map(lambda v: getattr(v, "tzinfo", None) is not None).to_numpy(dtype=bool)
     res = pd.Series(pd.NaT, index=objs.index, dtype="datetime64[ns]")
     if (~aware).any():
-        res[~aware] = pd.to_datetime(objs[~aware], errors="coerce").astype("datetime64[ns]")
+        res[~aware] = _ns(pd.to_datetime(objs[~aware], errors="coerce"))
     if aware.any():
         res[aware] = _naive_local(pd.to_datetime(objs[aware], errors="coerce", utc=True))
     return res
@@ -155,7 +162,7 @@ def _from_number(num: pd.Series) -> pd.Series:
 
 
 def _from_serial(num: pd.Series) -> pd.Series:
-    ok = num.notna() & (num >= 1) & (num <= MAX_SERIAL)
+    ok = num.notna() & (num >= 1) & (num <= min(MAX_SERIAL, NS_SERIAL))   # beyond: unreadable, as 9999-12-31 text
     res = pd.Series(pd.NaT, index=num.index, dtype="datetime64[ns]")
     if ok.any():
         secs = (num[ok].astype(float) * 86400).round()
@@ -173,7 +180,7 @@ def _compose(parts: pd.DataFrame) -> pd.Series:
                           "second": parts.get("S", 0)}).fillna({"hour": 0, "minute": 0, "second": 0})
     valid = (frame["hour"] < 24) & (frame["minute"] < 60) & (frame["second"] < 60) & frame["year"].between(1900, 2999)
     frame.loc[~valid] = np.nan
-    res = pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
+    res = _ns(pd.to_datetime(frame, errors="coerce"))
     if zone is not None and zone.notna().any():
         # an explicit UTC offset (ISO 8601 text from an API export): convert to local wall-clock time
         z = zone.fillna("").str.replace(":", "", regex=False)
@@ -196,7 +203,7 @@ def _parse_text(txt: pd.Series) -> pd.Series:
     # fast path: the platform's own ISO form, parsed by pandas' C parser; the rest goes through the regexes
     fast = pd.Series(fullmatch(t, _FAST_RE), index=t.index)
     if fast.any():
-        res[fast] = pd.to_datetime(t[fast], format="ISO8601", errors="coerce")
+        res[fast] = _ns(pd.to_datetime(t[fast], format="ISO8601", errors="coerce"))
         t = t[~fast]
         if t.empty:
             return res
