@@ -1,10 +1,13 @@
 """Low-level workbook writing: streamed tables with safe text cells, styles, deterministic zip output."""
 from __future__ import annotations
 
+import math
+import os
 import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet._writer import WorksheetWriter
 
 from .common import FORMULA_PREFIX_RE, clean_text, clean_text1, display_width, formula_like, text_width, to_cells
 
@@ -65,8 +70,40 @@ class Col:
     wrap: bool = False            # wrap long texts (the row grows) instead of cutting them at the column edge
 
 
+class _MemWriter(WorksheetWriter):
+    """openpyxl's sheet writer into memory instead of a temporary file (issue 10: creating and removing a
+    temporary file per sheet cost more than writing a small sheet). Same XML: et_xmlfile writes UTF-8 with
+    ``\n`` line ends to a binary buffer, as to a file opened on a POSIX system."""
+
+    def __init__(self, ws):
+        super().__init__(ws, out=BytesIO())
+
+    def cleanup(self):
+        pass
+
+
+class _MemSheet(WriteOnlyWorksheet):
+    def _get_writer(self):
+        if self._writer is None:
+            self._writer = _MemWriter(self)
+            self._writer.write_top()
+
+
+class _Workbook(Workbook):
+    """A write-only workbook whose sheets are written into memory (see _MemWriter)."""
+
+    def create_sheet(self, title=None, index=None):
+        ws = _MemSheet(parent=self, title=title)
+        self._add_sheet(sheet=ws, index=index)
+        return ws
+
+
+# In memory only where a text file and a binary buffer get the same bytes (no CR-LF translation: not Windows).
+MEM_SHEETS = os.linesep == "\n"
+
+
 def new_workbook(as_of: date) -> Workbook:
-    wb = Workbook(write_only=True)
+    wb = _Workbook(write_only=True) if MEM_SHEETS else Workbook(write_only=True)
     stamp = datetime(as_of.year, as_of.month, as_of.day)
     wb.properties.creator = "sharecheck"
     wb.properties.lastModifiedBy = "sharecheck"
@@ -179,6 +216,19 @@ def _text_widths(t: pd.Series) -> pd.Series:
     return n + (b - n) / 2
 
 
+def _text_width1(t: str) -> float:
+    """``_text_widths`` of one text."""
+    n = float(len(t))
+    return n + (float(len(t.encode("utf-8", errors="replace"))) - n) / 2
+
+
+def _wrapped_lines(t: str, per_line: float) -> float:
+    """Lines of one wrapped text (as wrap_heights counts them): each line of a multi-line text on its own."""
+    if "\n" not in t:
+        return max(math.ceil(_text_width1(t) / per_line), 1.0)
+    return float(sum(max(math.ceil(_text_width1(seg) / per_line), 1) for seg in t.split("\n")))
+
+
 def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> pd.Series | None:
     """Row heights (points) for the rows whose wrapped texts need more than one line; NaN elsewhere.
 
@@ -192,17 +242,12 @@ def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> p
         t = frame[c.key]
         if t.dtype != object:
             continue
-        # the work runs once per distinct text (departments, articles repeat a lot)
-        codes, uniq = pd.factorize(pd.Series(t.to_numpy(dtype=object), dtype=object))
-        u = pd.Series(uniq, dtype=object)
-        u = u.where(u.map(type).eq(str), "")
+        # the work runs once per distinct text (departments, articles repeat a lot), in plain Python: the same
+        # floats as the vectorised form (_text_widths, ceil, at least one line per line break)
+        codes, uniq = pd.factorize(t.to_numpy(dtype=object))
         per_line = max(1.0, float(w) * 1.1 - 1)
-        multi = u.str.contains("\n", regex=False)
-        n = np.ceil(_text_widths(u) / per_line).clip(lower=1).to_numpy().copy()   # written below (CoW: read-only)
-        if multi.any():                                              # several lines: each wraps on its own
-            ex = u[multi].str.split("\n").explode().fillna("")
-            n[multi.to_numpy()] = np.ceil(_text_widths(ex) / per_line).clip(lower=1).groupby(level=0).sum().to_numpy()
-        n = np.append(n, 1.0)[codes]                                  # code -1 (missing) -> one line
+        n = np.array([_wrapped_lines(u if type(u) is str else "", per_line) for u in uniq] + [1.0], dtype=float)
+        n = n[codes]                                                  # code -1 (missing) -> one line
         lines = n if lines is None else np.maximum(lines, n)
     if lines is None:
         return None
@@ -355,57 +400,86 @@ def _xml_escape(s: pd.Series) -> pd.Series:
             .str.replace(">", "&gt;", regex=False).str.replace("\r", "&#13;", regex=False))
 
 
+_EDGE_SPACE = re.compile(r"^\s|\s$")
+# text -> its inline-string cell XML after the style attribute ('" t="inlineStr"><is><t>…</t></is></c>'); texts
+# repeat across the sheets and workbooks of a run (departments, rules, files, messages). Bounded.
+_TEXT_XML: dict[str, str] = {}
+_TEXT_XML_MAX = 400_000
+
+
+def _text_xml(v: str) -> str:
+    """The inline-string cell XML of one text (cleaned as ``clean_text``, escaped as ``_xml_escape``)."""
+    x = _TEXT_XML.get(v)
+    if x is None:
+        t = clean_text1(v)
+        t = t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+        x = ('" t="inlineStr"><is><t xml:space="preserve">' if _EDGE_SPACE.search(t) else
+             '" t="inlineStr"><is><t>') + t + "</t></is></c>"
+        if len(_TEXT_XML) >= _TEXT_XML_MAX:
+            _TEXT_XML.clear()
+        _TEXT_XML[v] = x
+    return x
+
+
+def _column_xml(s: pd.Series, letter: str, rnum: np.ndarray, style: str) -> np.ndarray | None:
+    """Cell XML of one column (object array; "" for an empty cell), None when every cell is empty."""
+    vals = s.to_numpy(dtype=object)
+    if s.dtype == object:
+        present = ~pd.isna(vals)
+        present &= vals != ""
+        if not present.any():
+            return None
+        idx = np.flatnonzero(present)
+        # the text work runs once per distinct value: factorised here, memoised across calls (_text_xml)
+        codes, uniq = pd.factorize(vals[idx])
+        frag = np.array([style + _text_xml(u if type(u) is str else str(u)) for u in uniq], dtype=object)
+        body = frag[codes]
+    else:
+        present = ~pd.isna(vals)
+        if not present.any():
+            return None
+        idx = np.flatnonzero(present)
+        v = s.iloc[idx]
+        if pd.api.types.is_integer_dtype(v.dtype):
+            txt = [str(x) for x in v.astype("int64").tolist()]
+        else:
+            txt = [repr(x) for x in v.astype("float64").tolist()]
+        body = np.array([style + '" t="n"><v>' + t + "</v></c>" for t in txt], dtype=object)
+    out = np.full(len(vals), "", dtype=object)
+    out[idx] = ('<c r="' + letter) + rnum[idx] + body
+    return out
+
+
 def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2, styles: dict[str, int] | None = None,
                  heights: pd.Series | None = None):
-    """Sheet XML ``<row>`` elements of ``part`` (rows from ``first_row``), in chunks, built column-wise.
+    """Sheet XML ``<row>`` elements of ``part`` (rows from ``first_row``), in chunks of FAST_CHUNK_ROWS rows,
+    built column-wise on object arrays (one string per cell, joined once per row).
 
     ``styles``: column key -> cell style index (wrapped text columns); ``heights``: row heights (NaN = default).
+    Texts are cleaned (``clean_text``) and escaped; a text with a blank at either end keeps it (xml:space).
     """
     styles = styles or {}
     hts = None if heights is None else heights.to_numpy(dtype=float)
     n = len(part)
+    present_cols = [(get_column_letter(j), c) for j, c in enumerate(cols, start=1) if c.key in part.columns]
     for lo in range(0, n, FAST_CHUNK_ROWS):
         chunk = part.iloc[lo:lo + FAST_CHUNK_ROWS]
         m = len(chunk)
-        rnum = pd.Series(range(first_row + lo, first_row + lo + m), dtype="int64").astype(str)
-        rnum.index = chunk.index
+        rnum = np.array([str(r) for r in range(first_row + lo, first_row + lo + m)], dtype=object)
         if hts is not None:
-            h = pd.Series(hts[lo:lo + m], index=chunk.index)
-            attr = ('" ht="' + h.map(lambda x: f"{x:g}") + '" customHeight="1">').where(h.notna(), '">')
-            acc = '<row r="' + rnum + attr
+            h = hts[lo:lo + m]
+            opens = ['<row r="' + r + ('">' if x != x else f'" ht="{x:g}" customHeight="1">')
+                     for r, x in zip(rnum.tolist(), h.tolist())]
         else:
-            acc = '<row r="' + rnum + '">'
-        for j, c in enumerate(cols, start=1):
-            letter = get_column_letter(j)
-            if c.key not in chunk.columns:
-                continue
-            s = chunk[c.key]
-            if s.dtype == object:
-                present = s.notna() & s.ne("")
-                if not present.any():
-                    continue
-                # the text work runs once per distinct value (departments, rules, files repeat a lot)
-                codes, uniq = pd.factorize(s[present])
-                u = clean_text(pd.Series(uniq, dtype=object))
-                txt = _xml_escape(u.astype(str))
-                pres = txt.str.contains(r"^\s|\s$", regex=True)
-                style = f'" s="{styles[c.key]}' if c.key in styles else ""
-                inner = (style + '" t="inlineStr"><is>' + pd.Series("<t>", index=txt.index).where(~pres, '<t xml:space="preserve">')
-                         + txt + "</t></is></c>").to_numpy(dtype=object)
-                cell = '<c r="' + letter + rnum[present] + pd.Series(inner[codes], index=rnum[present].index)
-            else:
-                present = s.notna()
-                if not present.any():
-                    continue
-                v = s[present]
-                if pd.api.types.is_integer_dtype(v.dtype):
-                    vs = v.astype("int64").astype(str)
-                else:
-                    vs = v.astype("float64").map(repr)
-                style = f'" s="{styles[c.key]}' if c.key in styles else ""
-                cell = '<c r="' + letter + rnum[present] + style + '" t="n"><v>' + vs + "</v></c>"
-            acc = acc + cell.reindex(acc.index, fill_value="")
-        yield ("".join((acc + "</row>").tolist())).encode("utf-8")
+            opens = ['<row r="' + r + '">' for r in rnum.tolist()]
+        columns = [opens]
+        for letter, c in present_cols:
+            style = f'" s="{styles[c.key]}' if c.key in styles else ""
+            x = _column_xml(chunk[c.key], letter, rnum, style)
+            if x is not None:
+                columns.append(x.tolist())
+        columns.append(["</row>"] * m)
+        yield "".join(["".join(t) for t in zip(*columns)]).encode("utf-8")
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -510,7 +584,10 @@ class _DeterministicZip(zipfile.ZipFile):
             super().writestr(zi, data)
 
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        # openpyxl hands over a write-only sheet as a temporary file
+        # openpyxl hands over a write-only sheet as a temporary file, or our in-memory buffer (_MemWriter)
+        if isinstance(filename, BytesIO):
+            self.writestr(arcname, filename.getvalue())
+            return
         with open(filename, "rb") as fh:
             self.writestr(arcname or str(filename), fh.read())
 
