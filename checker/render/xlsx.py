@@ -115,7 +115,8 @@ def _defect_frame(d: pd.DataFrame | None) -> pd.DataFrame:
     return d
 
 
-def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool = True):
+def score_sheet_frame(report: Report, sc: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard rows as the score sheet shows them (coverage rounded, policies named, 不适用 for no rate)."""
     dims, rules = cm.scorecard_columns(report)
     sc = sc.copy()
     sc["coverage"] = cm.coverage_percent(sc["coverage"])
@@ -126,6 +127,28 @@ def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool =
         sc[c] = v.astype("object").where(v.notna(), cm.NOT_APPLICABLE)
     sc["score"] = pd.to_numeric(sc["score"], errors="coerce")
     sc["rank"] = pd.to_numeric(sc["rank"], errors="coerce").astype("Int64")
+    return sc
+
+
+def score_rows_prepared(report: Report, sc: pd.DataFrame) -> pd.DataFrame | None:
+    """``score_sheet_frame`` of the whole scorecard, once for every department's one-row score sheet, when that
+    gives each row exactly what its own conversion would: every converted column already numeric (to_numeric is
+    then the identity, whatever the other rows hold). None otherwise (each row is converted on its own)."""
+    dims, rules = cm.scorecard_columns(report)
+    for c in ["coverage", "score", "rank"] + dims + rules:
+        if c not in sc.columns or not pd.api.types.is_numeric_dtype(sc[c].dtype):
+            return None
+    try:
+        return score_sheet_frame(report, sc)
+    except (TypeError, ValueError):
+        return None
+
+
+def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool = True,
+                 prepared: pd.DataFrame | None = None):
+    """``prepared``: ``score_sheet_frame(report, sc)`` when the caller has it."""
+    dims, rules = cm.scorecard_columns(report)
+    sc = score_sheet_frame(report, sc) if prepared is None else prepared
     cols = [Col("rank", "排名", 6), Col("department", "部门", max_width=30), Col("score", "得分", 8, number_format="0.0"),
             Col("grade", "等级", 8)]
     cols += [Col(d, f"{d}(%)", 11, number_format="0.0") for d in dims]
@@ -615,6 +638,7 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
     c_groups = ch.groupby("department", sort=False).indices if len(ch) else {}
     sc = cm.scorecard_frame(report)
     sc_idx = {name: i for i, name in enumerate(sc["department"].tolist())}
+    sc_shown = score_rows_prepared(report, sc)
     res = report.resolved
     r_groups = res.groupby("department", sort=False).indices if res is not None and len(res) else {}
     tr = report.trends
@@ -643,7 +667,8 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
         setup_print(ws, landscape=False, title_rows=None)
         kv_cells(ws, _intro_items(report, fd, department=dept, extra=extra, rules=rules, nc=nc_ids),
                  widths=(20, 90))
-        _score_sheet(wb, report, row, "评分", chart=False)
+        _score_sheet(wb, report, row, "评分", chart=False,
+                     prepared=sc_shown.iloc[[sc_idx[dept]]] if sc_shown is not None and dept in sc_idx else None)
         write_table(wb, "各规则合规率",
                     department_rule_frame(report, rules, fd, ch.iloc[c_groups.get(dept, empty_idx)], row),
                     RULE_RATE_COLS)

@@ -17,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet._writer import WorksheetWriter
@@ -135,13 +136,29 @@ def text_cell(ws, value: Any) -> Any:
     return WriteOnlyCell(ws, value=value)
 
 
+def restyle(cell, *attrs: tuple[str, Any]) -> Any:
+    """``cell.<name> = value`` for each (name, value), memoised per workbook and per starting style: the first
+    time registers the styles in the workbook exactly as the assignments do; later cells get a copy of the
+    resulting style array (openpyxl hashes every style object on each assignment). Only for style objects that
+    live as long as the process (module constants): they are held by the memo and never change."""
+    wb = cell.parent.parent
+    memo = wb.__dict__.setdefault("_sharecheck_styles", {})
+    key = (tuple(cell._style) if cell._style is not None else None,) + tuple((a, id(v)) for a, v in attrs)
+    hit = memo.get(key)
+    if hit is not None and all(x is v for x, (_a, v) in zip(hit[0], attrs)):
+        cell._style = StyleArray(hit[1])
+        return cell
+    for a, v in attrs:
+        setattr(cell, a, v)
+    memo[key] = (tuple(v for _a, v in attrs), StyleArray(cell._style))
+    return cell
+
+
+_HEADER_STYLE = (("fill", HEADER_FILL), ("font", HEADER_FONT), ("alignment", HEADER_ALIGN), ("border", BORDER))
+
+
 def header_cells(ws, labels: list[str]) -> list:
-    out = []
-    for lab in labels:
-        c = text_cell(ws, lab)
-        c.fill, c.font, c.alignment, c.border = HEADER_FILL, HEADER_FONT, HEADER_ALIGN, BORDER
-        out.append(c)
-    return out
+    return [restyle(text_cell(ws, lab), *_HEADER_STYLE) for lab in labels]
 
 
 _SMALL_COLUMN = 32
@@ -190,7 +207,7 @@ def column_values(ws, s: pd.Series, number_format: str | None = None, align: Ali
                 if isinstance(v, str):
                     c.data_type = "s"
                 vals[i] = v = c
-            v.alignment = align
+            restyle(v, ("alignment", align))
     return vals
 
 
@@ -534,9 +551,7 @@ def kv_cells(ws, items: list, widths: tuple = (22, 90)) -> None:
             vals = []
             for v in row:
                 if isinstance(v, str):
-                    c = text_cell(ws, v)
-                    c.alignment = WRAP
-                    vals.append(c)
+                    vals.append(restyle(text_cell(ws, v), ("alignment", WRAP)))
                 else:
                     vals.append(v)
             ws.append(vals)
