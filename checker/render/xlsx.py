@@ -618,6 +618,12 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
     Every frame is grouped ONCE by department before the loop, so a department's workbook costs its own
     share of the findings, not a pass over all of them.
     """
+    return start_department_workbooks(report, out_dir).result()
+
+
+def start_department_workbooks(report: Report, out_dir: Path) -> "Pending":
+    """``write_department_workbooks`` started: in the pool, the workbooks are being written when this returns
+    (the caller writes the other reports meanwhile); serially, they are written by ``result()``."""
     folder = Path(out_dir) / "部门报告"
     depts = cm.departments_of_report(report)
     stems = cm.unique_file_stems(depts)
@@ -682,7 +688,7 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
             _tracking_sheet(wb, report, fd, rd, td, [dept], severity_of=severity_of)
         return save_deterministic(wb, folder / f"{stems[dept]}_{report.period.label}.xlsx", report.as_of)
 
-    return _map_departments(one, depts)
+    return _start_map(one, depts)
 
 
 # issue 10: the department workbooks are independent, so they are written by a pool of forked processes (each
@@ -727,17 +733,54 @@ def _run_job(item):
     return _JOB(item)
 
 
-def _map_departments(fn, items: list) -> list:
-    """``[fn(x) for x in items]``, in order, in a pool of forked workers when that pays (see workers_for)."""
+class Pending:
+    """Work started by ``_start_map``: ``result()`` waits for (or, serially, does) it and returns the list;
+    ``cancel()`` stops a pool whose result is no longer wanted (an error elsewhere). Either ends the pool."""
+
+    def __init__(self, fn, items: list, pool=None, it=None):
+        self._fn, self._items, self._pool, self._it = fn, items, pool, it
+
+    def result(self) -> list:
+        if self._pool is None:
+            return [self._fn(x) for x in self._items]
+        try:
+            return list(self._it)
+        finally:
+            self._close(cancel=False)
+
+    def cancel(self) -> None:
+        if self._pool is not None:
+            self._close(cancel=True)
+
+    def _close(self, cancel: bool) -> None:
+        global _JOB
+        pool, self._pool = self._pool, None
+        try:
+            pool.shutdown(wait=True, cancel_futures=cancel)
+        finally:
+            _JOB = None
+
+
+def _start_map(fn, items: list) -> Pending:
+    """``[fn(x) for x in items]``, in order, in a pool of forked workers when that pays (see workers_for). The
+    workers are forked here, before anything else is written (no writer's threads exist yet)."""
     global _JOB
     n = workers_for(len(items))
     if n <= 1:
-        return [fn(x) for x in items]
+        return Pending(fn, items)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     _JOB = fn
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"))
     try:
-        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork")) as pool:
-            return list(pool.map(_run_job, items, chunksize=max(1, len(items) // (n * 4))))
-    finally:
+        it = pool.map(_run_job, items, chunksize=max(1, len(items) // (n * 4)))
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
         _JOB = None
+        raise
+    return Pending(fn, items, pool, it)
+
+
+def _map_departments(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, in order, in a pool of forked workers when that pays (see workers_for)."""
+    return _start_map(fn, items).result()
