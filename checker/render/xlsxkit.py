@@ -6,7 +6,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl import LXML
+from openpyxl.comments.comment_sheet import CommentRecord
+from openpyxl.compat import safe_string
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._writer import WorksheetWriter, write_cell
 
 from .common import FORMULA_PREFIX_RE, clean_text, clean_text1, display_width, formula_like, text_width, to_cells
 
@@ -71,16 +75,74 @@ class Col:
     wrap: bool = False            # wrap long texts (the row grows) instead of cutting them at the column edge
 
 
+def _cell_xml(cell, styled) -> str | None:
+    """The XML openpyxl's own cell writer (openpyxl.cell._writer.etree_write_cell, through et_xmlfile) gives
+    ``cell``, as one string, for the cells the reports write: texts, numbers, booleans, days and moments,
+    empty styled cells. None for anything else (formulas, rich text, hyperlinks, ISO dates, time zones): those
+    go through openpyxl's writer. tests/test_xlsx_cells.py holds it to openpyxl's bytes."""
+    if cell.hyperlink:
+        return None
+    dt = cell.data_type
+    if dt == "f":
+        return None
+    value = cell._value
+    head = '<c r="' + cell.coordinate + ('" s="' + f"{cell.style_id}" if styled else "")
+    if dt == "s":
+        if value is None or value == "":
+            return head + '" t="inlineStr" />'
+        if type(value) is not str:
+            return None
+        stripped = value.strip()
+        t = "<t>" if not stripped or value == stripped else '<t xml:space="preserve">'
+        if "&" in value or "<" in value or ">" in value:
+            value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return head + '" t="inlineStr"><is>' + t + value + "</t></is></c>"
+    if dt == "d":
+        if getattr(value, "tzinfo", None) is not None or cell.parent.parent.iso_dates \
+                or isinstance(value, timedelta):
+            return None
+        dt = "n"
+        value = to_excel(value, cell.parent.parent.epoch)
+    if value is None or value == "":
+        return head + '" t="' + dt + '" />'
+    text = safe_string(value)
+    if not text:
+        return head + '" t="' + dt + '"><v /></c>'
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return head + '" t="' + dt + '"><v>' + text + "</v></c>"
+
+
 class _MemWriter(WorksheetWriter):
     """openpyxl's sheet writer into memory instead of a temporary file (issue 10: creating and removing a
     temporary file per sheet cost more than writing a small sheet). Same XML: et_xmlfile writes UTF-8 with
-    ``\n`` line ends to a binary buffer, as to a file opened on a POSIX system."""
+    ``\n`` line ends to a binary buffer, as to a file opened on a POSIX system. Cells are written as the
+    strings ``_cell_xml`` makes (openpyxl builds and serialises an element tree per cell)."""
 
     def __init__(self, ws):
         super().__init__(ws, out=BytesIO())
 
     def cleanup(self):
         pass
+
+    def write_row(self, xf, row, row_idx):
+        out = getattr(xf, "_file", None)
+        if LXML or out is None:
+            return super().write_row(xf, row, row_idx)
+        attrs = {"r": f"{row_idx}"}
+        attrs.update(self.ws.row_dimensions.get(row_idx, {}))
+        with xf.element("row", attrs):
+            for cell in row:                      # as WorksheetWriter.write_row
+                if cell._comment is not None:
+                    self.ws._comments.append(CommentRecord.from_cell(cell))
+                styled = cell.has_style
+                if cell._value is None and not styled and not cell._comment:
+                    continue
+                x = _cell_xml(cell, styled)
+                if x is None:
+                    write_cell(xf, self.ws, cell, styled)
+                else:
+                    out(x)
 
 
 class _MemSheet(WriteOnlyWorksheet):
