@@ -684,12 +684,17 @@ def attribute_defects(report: Report) -> pd.Series:
             dept = t["信息资源代码"].map(code_to_dept)
         else:
             continue
-        look = pd.DataFrame({"_file": t[model.META_FILE].astype(str), "_sheet": t[model.META_SHEET].fillna("").astype(str),
-                             "_row": pd.to_numeric(t[model.META_ROW], errors="coerce"), "_dept": dept})
-        look = look.drop_duplicates(["_file", "_sheet", "_row"])
         sub = d.loc[idx]
         q = pd.DataFrame({"_file": sub["file"].astype(str), "_sheet": sub["sheet"].fillna("").astype(str),
                           "_row": pd.to_numeric(sub["row"], errors="coerce"), "_i": sub.index})
+        # only the table's rows with a row number some defect names (the file and sheet texts of a million-row
+        # table are not built for a few hundred defects; the first of each file/sheet/row is kept as before)
+        t_row = pd.to_numeric(t[model.META_ROW], errors="coerce")
+        near = t_row.isin(q["_row"].unique()).to_numpy(dtype=bool)
+        t, dept, t_row = t[near], dept[near], t_row[near]
+        look = pd.DataFrame({"_file": t[model.META_FILE].astype(str), "_sheet": t[model.META_SHEET].fillna("").astype(str),
+                             "_row": t_row, "_dept": dept})
+        look = look.drop_duplicates(["_file", "_sheet", "_row"])
         m = q.merge(look, on=["_file", "_sheet", "_row"], how="left", sort=False)
         out.loc[m["_i"].to_numpy()] = m["_dept"].to_numpy()
     return out
