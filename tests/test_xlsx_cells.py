@@ -298,3 +298,38 @@ def test_every_workbook_reads_back_the_same_with_openpyxl_and_calamine(tmp_path,
             for row in ws.iter_rows():             # never a formula from input text
                 for c in row:
                     assert c.data_type != "f", (p.name, ws.title, c.coordinate, c.value)
+
+
+def _sheet_xml(wb_factory, rows) -> bytes:
+    import zipfile
+    wb = wb_factory()
+    ws = wb.create_sheet("s")
+    ws.column_dimensions["A"].width = 12
+    for row in rows:
+        ws.append(row(ws) if callable(row) else row)
+    buf = BytesIO()
+    wb.save(buf) if not isinstance(wb, xlsxkit._Workbook) else None
+    if isinstance(wb, xlsxkit._Workbook):
+        xlsxkit.save_deterministic(wb, _tmp_path[0] / "ours.xlsx", date(2026, 10, 31))
+        return zipfile.ZipFile(_tmp_path[0] / "ours.xlsx").read("xl/worksheets/sheet1.xml")
+    return zipfile.ZipFile(buf).read("xl/worksheets/sheet1.xml")
+
+
+_tmp_path = [None]
+
+
+def test_plain_values_appended_give_openpyxls_bytes(tmp_path):
+    _tmp_path[0] = tmp_path
+    plain = TEXTS + ["", "z" * 40000, "#N/A", "#DIV/0!", "=1+2", "=", 0, -5, 2 ** 70, 1.5, float("nan"), True,
+                     False, None, date(2026, 1, 2), datetime(2026, 10, 3, 9, 5)]
+    rows = [plain, plain[::-1], [None, None, "x"], [],
+            lambda ws: [xlsxkit.text_cell(ws, "=公式样"), "a", xlsxkit.restyle(WriteOnlyCell(ws, value=3),
+                                                                          ("font", xlsxkit.HEADER_FONT)), 7]]
+    stock = _sheet_xml(lambda: openpyxl.Workbook(write_only=True), rows)
+    ours = _sheet_xml(lambda: xlsxkit._Workbook(write_only=True), rows)
+    assert b"t=\"e\"" in ours and b"<f>" in ours and b"z" * 32767 + b"<" in ours
+    assert ours == stock
+    from openpyxl.utils.exceptions import IllegalCharacterError
+    for factory in (lambda: openpyxl.Workbook(write_only=True), lambda: xlsxkit._Workbook(write_only=True)):
+        with pytest.raises(IllegalCharacterError):
+            _sheet_xml(factory, [["ok", "bad\x01"]])

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
@@ -75,6 +75,44 @@ class Col:
     wrap: bool = False            # wrap long texts (the row grows) instead of cutting them at the column edge
 
 
+def _t_xml(value: str) -> str:
+    """``<t>text`` as openpyxl writes an inline string (xml:space when blanks surround a non-blank text)."""
+    stripped = value.strip()
+    t = "<t>" if not stripped or value == stripped else '<t xml:space="preserve">'
+    if "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return t + value
+
+
+def _plain_xml(v, ref: str) -> str | None:
+    """The XML of a plain value appended to a write-only sheet (openpyxl binds it to an unstyled cell: the
+    type rules of Cell._bind_value, check_string's cut at 32,767 characters). None when openpyxl must handle
+    it (a formula, XML-illegal characters (openpyxl's error), dates (they get a number format), other types)."""
+    t = type(v)
+    if t is str:
+        v = v[:32767]
+        if ILLEGAL_CHARACTERS_RE.search(v) is not None or (len(v) > 1 and v[0] == "=") or v in ERROR_CODES:
+            return None
+        if v == "":
+            return '<c r="' + ref + '" t="inlineStr" />'
+        return '<c r="' + ref + '" t="inlineStr"><is>' + _t_xml(v) + "</t></is></c>"
+    if t is int or t is float or t is bool:
+        text = safe_string(v)
+        dt = "b" if t is bool else "n"
+        if not text:
+            return '<c r="' + ref + '" t="' + dt + '"><v /></c>'
+        return '<c r="' + ref + '" t="' + dt + '"><v>' + text + "</v></c>"
+    return None
+
+
+class _RawRow:
+    """The values of one appended row, handed to _MemWriter.write_row as they are (no cell objects)."""
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+
 def _cell_xml(cell, styled) -> str | None:
     """The XML openpyxl's own cell writer (openpyxl.cell._writer.etree_write_cell, through et_xmlfile) gives
     ``cell``, as one string, for the cells the reports write: texts, numbers, booleans, days and moments,
@@ -92,11 +130,7 @@ def _cell_xml(cell, styled) -> str | None:
             return head + '" t="inlineStr" />'
         if type(value) is not str:
             return None
-        stripped = value.strip()
-        t = "<t>" if not stripped or value == stripped else '<t xml:space="preserve">'
-        if "&" in value or "<" in value or ">" in value:
-            value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return head + '" t="inlineStr"><is>' + t + value + "</t></is></c>"
+        return head + '" t="inlineStr"><is>' + _t_xml(value) + "</t></is></c>"
     if dt == "d":
         if getattr(value, "tzinfo", None) is not None or cell.parent.parent.iso_dates \
                 or isinstance(value, timedelta):
@@ -113,6 +147,14 @@ def _cell_xml(cell, styled) -> str | None:
     return head + '" t="' + dt + '"><v>' + text + "</v></c>"
 
 
+class _Buffer(BytesIO):
+    """A sheet's XML in memory. Not closed by the garbage collector before the sheet's writer generator is
+    finalised (an abandoned workbook: an error while writing), which flushes into it."""
+
+    def close(self):
+        pass
+
+
 class _MemWriter(WorksheetWriter):
     """openpyxl's sheet writer into memory instead of a temporary file (issue 10: creating and removing a
     temporary file per sheet cost more than writing a small sheet). Same XML: et_xmlfile writes UTF-8 with
@@ -120,32 +162,78 @@ class _MemWriter(WorksheetWriter):
     strings ``_cell_xml`` makes (openpyxl builds and serialises an element tree per cell)."""
 
     def __init__(self, ws):
-        super().__init__(ws, out=BytesIO())
+        super().__init__(ws, out=_Buffer())
 
     def cleanup(self):
         pass
 
     def write_row(self, xf, row, row_idx):
         out = getattr(xf, "_file", None)
-        if LXML or out is None:
+        if isinstance(row, _RawRow):
+            values = row.values
+            if LXML or out is None:               # openpyxl's own path, from its own cells
+                return super().write_row(xf, WriteOnlyWorksheet._values_to_row(self.ws, values, row_idx), row_idx)
+        elif LXML or out is None:
             return super().write_row(xf, row, row_idx)
+        else:
+            values = None
+        ws = self.ws
         attrs = {"r": f"{row_idx}"}
-        attrs.update(self.ws.row_dimensions.get(row_idx, {}))
+        attrs.update(ws.row_dimensions.get(row_idx, {}))
         with xf.element("row", attrs):
-            for cell in row:                      # as WorksheetWriter.write_row
+            if values is None:
+                cells = row
+            else:
+                cells = self._cells(values, row_idx, out)
+            for cell in cells:                    # as WorksheetWriter.write_row
                 if cell._comment is not None:
-                    self.ws._comments.append(CommentRecord.from_cell(cell))
+                    ws._comments.append(CommentRecord.from_cell(cell))
                 styled = cell.has_style
                 if cell._value is None and not styled and not cell._comment:
                     continue
                 x = _cell_xml(cell, styled)
                 if x is None:
-                    write_cell(xf, self.ws, cell, styled)
+                    write_cell(xf, ws, cell, styled)
                 else:
                     out(x)
 
+    def _cells(self, values, row_idx: int, out):
+        """WriteOnlyWorksheet._values_to_row without a cell object per plain value: plain texts and numbers are
+        written here (``_plain_xml``), in column order; the cells (and values openpyxl must bind) are yielded."""
+        ws = self.ws
+        suffix = str(row_idx)
+        for col_idx, value in enumerate(values, 1):
+            if value is None:
+                continue
+            if isinstance(value, Cell):
+                cell = value
+            else:
+                x = _plain_xml(value, _letter(col_idx) + suffix)
+                if x is not None:
+                    out(x)
+                    continue
+                cell = WriteOnlyCell(ws, value=value)
+            cell.column = col_idx
+            cell.row = row_idx
+            if cell.hyperlink is not None:
+                cell.hyperlink.ref = cell.coordinate
+            yield cell
+
+
+_LETTERS: dict[int, str] = {}
+
+
+def _letter(i: int) -> str:
+    x = _LETTERS.get(i)
+    if x is None:
+        x = _LETTERS[i] = get_column_letter(i)
+    return x
+
 
 class _MemSheet(WriteOnlyWorksheet):
+    def _values_to_row(self, values, row_idx):
+        return _RawRow(values)
+
     def _get_writer(self):
         if self._writer is None:
             self._writer = _MemWriter(self)
