@@ -264,7 +264,9 @@ def display_width(s: pd.Series, sample: int = 3000) -> float:
     vals = vals[~pd.isna(vals)]
     if not len(vals):
         return 0.0
-    seen: dict[str, int] = {}
+    seen = _FIRST_LINE_WIDTHS
+    if len(seen) > 200_000:
+        seen.clear()
     w = []
     for v in vals.tolist():
         t = str(v)
@@ -273,6 +275,10 @@ def display_width(s: pd.Series, sample: int = 3000) -> float:
             x = seen[t] = _first_line_width(t)
         w.append(x)
     return float(np.percentile(np.asarray(w, dtype=float), 95))
+
+
+# text -> width of its first line (texts repeat across the sheets and workbooks of a run); bounded
+_FIRST_LINE_WIDTHS: dict[str, int] = {}
 
 
 def _first_line_width(t: str) -> int:
