@@ -333,3 +333,46 @@ def test_plain_values_appended_give_openpyxls_bytes(tmp_path):
     for factory in (lambda: openpyxl.Workbook(write_only=True), lambda: xlsxkit._Workbook(write_only=True)):
         with pytest.raises(IllegalCharacterError):
             _sheet_xml(factory, [["ok", "bad\x01"]])
+
+
+# ------------------------------------------------------------------------ the pool started before the others
+def _all_bytes(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_pool_starts_first_and_every_file_matches_a_serial_run(tmp_path, monkeypatch):
+    import multiprocessing as mp
+    from checker import render
+    monkeypatch.setattr(xlsx, "_other_threads", lambda: False)      # pytest-xdist runs its own threads
+    r = _hostile_texts(make_report(200), seed=2)
+    monkeypatch.setenv("SHARECHECK_WORKERS", "1")
+    serial = write(r, tmp_path / "serial")
+    monkeypatch.setenv("SHARECHECK_WORKERS", "2")
+    events = []
+    real_start, real_xlsx = xlsx.start_department_workbooks, render._WRITERS["xlsx"]
+
+    def start(*a, **k):
+        p = real_start(*a, **k)
+        events.append(("start", p._pool is not None))
+        return p
+    monkeypatch.setattr(xlsx, "start_department_workbooks", start)
+    monkeypatch.setitem(render._WRITERS, "xlsx", lambda *a: events.append(("xlsx", None)) or real_xlsx(*a))
+    pooled = write(r, tmp_path / "pool")
+    assert events == [("start", True), ("xlsx", None)]               # forked before the auditors' workbook
+    assert [p.relative_to(tmp_path / "pool") for p in pooled] == [p.relative_to(tmp_path / "serial") for p in serial]
+    assert _all_bytes(tmp_path / "pool") == _all_bytes(tmp_path / "serial")
+    assert xlsx._JOB is None and not mp.active_children()
+
+
+def test_an_error_in_another_writer_ends_the_pool(tmp_path, monkeypatch):
+    import multiprocessing as mp
+    from checker import render
+    monkeypatch.setattr(xlsx, "_other_threads", lambda: False)
+    monkeypatch.setenv("SHARECHECK_WORKERS", "2")
+
+    def boom(*a):
+        raise OSError("disk full")
+    monkeypatch.setitem(render._WRITERS, "html", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write(make_report(150), tmp_path)
+    assert xlsx._JOB is None and not mp.active_children()
