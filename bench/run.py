@@ -10,7 +10,8 @@ Prints, phase by phase:
 - issue 10: the whole run against the read-only time of the same inputs (pyarrow CSV/Parquet + calamine), stage
   by stage (wall and CPU, the pool's workers included), on the scale fixture and on a 1M-exchange stress month
   (fixtures/stress, derived from the scale fixture: GB18030 CSV, 3 % off the platform); cells/s of each writer
-  tried (our sheet-XML path, openpyxl cells, XlsxWriter constant_memory when installed), side by side; the three
+  tried (our sheet-XML path, openpyxl cells through our row writer and stock, XlsxWriter constant_memory when
+  installed), side by side; the three
   exchange rules as pandera checks when pandera is installed.
 
 Timings are wall-clock `time.perf_counter` on whatever machine runs it; nothing here is asserted by tests.
@@ -324,15 +325,16 @@ def bench_writers(report, rows: int = 200_000) -> None:
     print(f"\n== writers side by side: {len(frame):,} rows × {len(cols)} columns = {cells:,} text cells ==")
     OUT.mkdir(parents=True, exist_ok=True)
 
-    def ours(fast: bool) -> Path:
-        old = xlsxkit.FAST_BODY
-        xlsxkit.FAST_BODY = fast
+    def ours(fast: bool, mem: bool = True) -> Path:
+        old = xlsxkit.FAST_BODY, xlsxkit.MEM_SHEETS
+        xlsxkit.FAST_BODY, xlsxkit.MEM_SHEETS = fast, mem and xlsxkit.MEM_SHEETS
         try:
             wb = xlsxkit.new_workbook(report.as_of)
             xlsxkit.write_table(wb, "问题明细", frame, cols)
-            return xlsxkit.save_deterministic(wb, OUT / f"writer-{'xml' if fast else 'cells'}.xlsx", report.as_of)
+            name = "xml" if fast else "cells" if mem else "stock"
+            return xlsxkit.save_deterministic(wb, OUT / f"writer-{name}.xlsx", report.as_of)
         finally:
-            xlsxkit.FAST_BODY = old
+            xlsxkit.FAST_BODY, xlsxkit.MEM_SHEETS = old
 
     def xlsxwriter_cm() -> Path:
         import datetime as _dt
@@ -348,7 +350,9 @@ def bench_writers(report, rows: int = 200_000) -> None:
         wb.close()
         return path
 
-    tries = [("sheet XML (xlsxkit fast body)", lambda: ours(True)), ("openpyxl write-only cells", lambda: ours(False))]
+    tries = [("sheet XML (xlsxkit fast body)", lambda: ours(True)),
+             ("openpyxl cells, xlsxkit row writer", lambda: ours(False)),    # _MemWriter: _plain_xml, _cell_xml
+             ("openpyxl write-only cells (stock)", lambda: ours(False, mem=False))]
     try:
         import xlsxwriter  # noqa: F401
         tries.append(("XlsxWriter constant_memory", xlsxwriter_cm))
@@ -361,7 +365,7 @@ def bench_writers(report, rows: int = 200_000) -> None:
         w, cs = time.perf_counter() - t, cpu_s() - c
         back = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("问题明细").to_python()
         ok = len(back) == len(frame) + 1
-        print(f"  {name:<32} {w:7.2f} s wall {cs:7.2f} s CPU  {cells / cs:>12,.0f} cells/s (CPU)  "
+        print(f"  {name:<36} {w:7.2f} s wall {cs:7.2f} s CPU  {cells / cs:>12,.0f} cells/s (CPU)  "
               f"{path.stat().st_size / 2**20:6.1f} MiB  read back: {'ok' if ok else 'ROW COUNT DIFFERS'}")
 
 

@@ -43,10 +43,25 @@ def write(report: Report, out_dir, formats: Iterable[str] | None = None) -> list
         names = [n for n in names if n in wanted]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for n in names:
-        paths.extend(_WRITERS[n](report, out))
-    return paths
+    # issue 10: the department workbooks start first (forked workers, when the pool pays) and are written while
+    # this process writes the other reports; each file's bytes are the same as in a serial run
+    pending = None
+    if "dept_xlsx" in names and len(names) > 1 and _WRITERS["dept_xlsx"] is _dept_xlsx:
+        from .xlsx import start_department_workbooks
+        pending = start_department_workbooks(report, out)
+    done: dict[str, list[Path]] = {}
+    try:
+        for n in names:
+            if n == "dept_xlsx" and pending is not None:
+                continue
+            done[n] = list(_WRITERS[n](report, out))
+        if pending is not None:
+            done["dept_xlsx"] = pending.result()
+            pending = None
+    finally:
+        if pending is not None:
+            pending.cancel()
+    return [p for n in names for p in done[n]]
 
 
 @register("xlsx")

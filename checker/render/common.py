@@ -258,13 +258,32 @@ def display_width(s: pd.Series, sample: int = 3000) -> float:
             return 0.0
         w = [len(t) + len(_WIDE_RE.findall(t)) for t in firsts]
         return float(np.percentile(np.asarray(w, dtype=float), 95))
-    t = s.iloc[:sample]
-    t = t[t.notna()].astype(str)
-    if t.empty:
+    # the head sample, in plain Python, once per distinct text (the same widths as the str accessor gave: a
+    # first line's length plus its wide characters, from the same regular expression)
+    vals = s.iloc[:sample].to_numpy(dtype=object)
+    vals = vals[~pd.isna(vals)]
+    if not len(vals):
         return 0.0
-    first_line = t.str.split("\n", n=1).str[0]
-    w = first_line.str.len() + first_line.str.count(_WIDE)
-    return float(np.percentile(w.to_numpy(dtype=float), 95))
+    seen = _FIRST_LINE_WIDTHS
+    if len(seen) > 200_000:
+        seen.clear()
+    w = []
+    for v in vals.tolist():
+        t = str(v)
+        x = seen.get(t)
+        if x is None:
+            x = seen[t] = _first_line_width(t)
+        w.append(x)
+    return float(np.percentile(np.asarray(w, dtype=float), 95))
+
+
+# text -> width of its first line (texts repeat across the sheets and workbooks of a run); bounded
+_FIRST_LINE_WIDTHS: dict[str, int] = {}
+
+
+def _first_line_width(t: str) -> int:
+    first = t.split("\n", 1)[0]
+    return len(first) + len(_WIDE_RE.findall(first))
 
 
 _WIDE = r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]"
@@ -671,12 +690,17 @@ def attribute_defects(report: Report) -> pd.Series:
             dept = t["信息资源代码"].map(code_to_dept)
         else:
             continue
-        look = pd.DataFrame({"_file": t[model.META_FILE].astype(str), "_sheet": t[model.META_SHEET].fillna("").astype(str),
-                             "_row": pd.to_numeric(t[model.META_ROW], errors="coerce"), "_dept": dept})
-        look = look.drop_duplicates(["_file", "_sheet", "_row"])
         sub = d.loc[idx]
         q = pd.DataFrame({"_file": sub["file"].astype(str), "_sheet": sub["sheet"].fillna("").astype(str),
                           "_row": pd.to_numeric(sub["row"], errors="coerce"), "_i": sub.index})
+        # only the table's rows with a row number some defect names (the file and sheet texts of a million-row
+        # table are not built for a few hundred defects; the first of each file/sheet/row is kept as before)
+        t_row = pd.to_numeric(t[model.META_ROW], errors="coerce")
+        near = t_row.isin(q["_row"].unique()).to_numpy(dtype=bool)
+        t, dept, t_row = t[near], dept[near], t_row[near]
+        look = pd.DataFrame({"_file": t[model.META_FILE].astype(str), "_sheet": t[model.META_SHEET].fillna("").astype(str),
+                             "_row": t_row, "_dept": dept})
+        look = look.drop_duplicates(["_file", "_sheet", "_row"])
         m = q.merge(look, on=["_file", "_sheet", "_row"], how="left", sort=False)
         out.loc[m["_i"].to_numpy()] = m["_dept"].to_numpy()
     return out

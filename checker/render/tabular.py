@@ -10,6 +10,7 @@ with or without that ``'``.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ CSV_LINE_END = "\r\n"   # RFC 4180; the same bytes on every platform
 
 FORMULA_START = r"^[=+\-@\t\r]"
 _NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$"
+_FORMULA_START_RE = re.compile(FORMULA_START)
+_NUMBER_RE = re.compile(_NUMBER)
 
 
 def formula_safe(values: pd.Series) -> pd.Series:
@@ -36,12 +39,15 @@ def formula_safe(values: pd.Series) -> pd.Series:
     is_text = s.map(type).eq(str).to_numpy(dtype=bool)
     if not is_text.any():
         return values
-    txt = s[is_text].astype(str)
-    risky = txt.str.contains(FORMULA_START, regex=True) & ~txt.str.match(_NUMBER)
+    txt = s[is_text]
+    # the two patterns once per distinct text (departments, rules, files repeat a lot; issue 10)
+    codes, uniq = pd.factorize(txt.to_numpy(dtype=object))
+    risky = np.array([_FORMULA_START_RE.search(u) is not None and _NUMBER_RE.match(u) is None for u in uniq],
+                     dtype=bool)[codes]
     if not risky.any():
         return values
     out = s.copy()
-    idx = txt.index[risky.to_numpy(dtype=bool)]
+    idx = txt.index[risky]
     out.loc[idx] = "'" + txt[risky]
     return out
 

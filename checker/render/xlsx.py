@@ -115,7 +115,8 @@ def _defect_frame(d: pd.DataFrame | None) -> pd.DataFrame:
     return d
 
 
-def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool = True):
+def score_sheet_frame(report: Report, sc: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard rows as the score sheet shows them (coverage rounded, policies named, 不适用 for no rate)."""
     dims, rules = cm.scorecard_columns(report)
     sc = sc.copy()
     sc["coverage"] = cm.coverage_percent(sc["coverage"])
@@ -126,6 +127,28 @@ def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool =
         sc[c] = v.astype("object").where(v.notna(), cm.NOT_APPLICABLE)
     sc["score"] = pd.to_numeric(sc["score"], errors="coerce")
     sc["rank"] = pd.to_numeric(sc["rank"], errors="coerce").astype("Int64")
+    return sc
+
+
+def score_rows_prepared(report: Report, sc: pd.DataFrame) -> pd.DataFrame | None:
+    """``score_sheet_frame`` of the whole scorecard, once for every department's one-row score sheet, when that
+    gives each row exactly what its own conversion would: every converted column already numeric (to_numeric is
+    then the identity, whatever the other rows hold). None otherwise (each row is converted on its own)."""
+    dims, rules = cm.scorecard_columns(report)
+    for c in ["coverage", "score", "rank"] + dims + rules:
+        if c not in sc.columns or not pd.api.types.is_numeric_dtype(sc[c].dtype):
+            return None
+    try:
+        return score_sheet_frame(report, sc)
+    except (TypeError, ValueError):
+        return None
+
+
+def _score_sheet(wb, report: Report, sc: pd.DataFrame, title: str, chart: bool = True,
+                 prepared: pd.DataFrame | None = None):
+    """``prepared``: ``score_sheet_frame(report, sc)`` when the caller has it."""
+    dims, rules = cm.scorecard_columns(report)
+    sc = score_sheet_frame(report, sc) if prepared is None else prepared
     cols = [Col("rank", "排名", 6), Col("department", "部门", max_width=30), Col("score", "得分", 8, number_format="0.0"),
             Col("grade", "等级", 8)]
     cols += [Col(d, f"{d}(%)", 11, number_format="0.0") for d in dims]
@@ -545,27 +568,60 @@ def write_audit_workbook(report: Report, out_dir: Path) -> Path:
     return save_deterministic(wb, path, report.as_of)
 
 
+def department_rule_counts(report: Report, findings: pd.DataFrame, checked: pd.DataFrame | None
+                           ) -> dict[str, tuple[dict, dict, dict]]:
+    """Per department, ``department_rule_frame``'s counts for all departments at once (one grouping instead of
+    one per department): {department: ({rule: findings}, {rule: counted findings}, {rule: checked units})}.
+    Integer counts (checked units summed per department and rule), the same numbers as the department's own."""
+    out: dict[str, tuple[dict, dict, dict]] = {}
+
+    def entry(d):
+        e = out.get(d)
+        if e is None:
+            e = out[d] = ({}, {}, {})
+        return e
+    if findings is not None and len(findings):
+        counted = counted_mask(findings, report.pack, report.rules)
+        g = pd.DataFrame({"d": findings["department"], "r": findings["rule_id"].astype(str),
+                          "c": counted.astype(int)}).groupby(["d", "r"], sort=False)["c"]
+        for (d, r), n in g.size().items():
+            entry(d)[0][r] = int(n)
+        for (d, r), n in g.sum().items():
+            entry(d)[1][r] = int(n)
+    if checked is not None and len(checked):
+        u = pd.to_numeric(checked["checked"], errors="coerce").fillna(0).groupby(
+            [checked["department"], checked["rule_id"].astype(str)], sort=False).sum()
+        for (d, r), n in u.items():
+            entry(d)[2][r] = int(n)
+    return out
+
+
 def department_rule_frame(report: Report, rules: pd.DataFrame, findings: pd.DataFrame, checked: pd.DataFrame,
-                          sc_row: pd.DataFrame) -> pd.DataFrame:
+                          sc_row: pd.DataFrame, counts: tuple[dict, dict, dict] | None = None) -> pd.DataFrame:
     """One department's result per rule: findings, counted findings, checked units and its rate (or 不适用).
 
     ``findings``/``checked`` are the department's own rows; ``sc_row`` its scorecard row (the rates scored).
+    ``counts``: the department's entry of ``department_rule_counts`` (then ``findings``/``checked`` are not read).
     """
     out = rules[["rule_id", "title", "dimension", "severity"]].copy()
     ids = out["rule_id"].astype(str)
-    if len(findings):
-        counted = counted_mask(findings, report.pack, report.rules)
-        g = pd.DataFrame({"r": findings["rule_id"].astype(str), "c": counted.astype(int)}).groupby("r")["c"]
-        out["findings"] = ids.map(g.size()).fillna(0).astype(int).to_numpy()
-        out["counted"] = ids.map(g.sum()).fillna(0).astype(int).to_numpy()
+    if counts is not None:
+        for col, per_rule in zip(("findings", "counted", "checked"), counts):
+            out[col] = np.array([per_rule.get(r, 0) for r in ids.tolist()], dtype=int)
     else:
-        out["findings"] = 0
-        out["counted"] = 0
-    if checked is not None and len(checked):
-        u = pd.to_numeric(checked["checked"], errors="coerce").fillna(0).groupby(checked["rule_id"].astype(str)).sum()
-        out["checked"] = ids.map(u).fillna(0).astype(int).to_numpy()
-    else:
-        out["checked"] = 0
+        if len(findings):
+            counted = counted_mask(findings, report.pack, report.rules)
+            g = pd.DataFrame({"r": findings["rule_id"].astype(str), "c": counted.astype(int)}).groupby("r")["c"]
+            out["findings"] = ids.map(g.size()).fillna(0).astype(int).to_numpy()
+            out["counted"] = ids.map(g.sum()).fillna(0).astype(int).to_numpy()
+        else:
+            out["findings"] = 0
+            out["counted"] = 0
+        if checked is not None and len(checked):
+            u = pd.to_numeric(checked["checked"], errors="coerce").fillna(0).groupby(checked["rule_id"].astype(str)).sum()
+            out["checked"] = ids.map(u).fillna(0).astype(int).to_numpy()
+        else:
+            out["checked"] = 0
     nc = set(cm.not_checked_ids(report))
     rates = []
     for rid in ids:
@@ -595,6 +651,12 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
     Every frame is grouped ONCE by department before the loop, so a department's workbook costs its own
     share of the findings, not a pass over all of them.
     """
+    return start_department_workbooks(report, out_dir).result()
+
+
+def start_department_workbooks(report: Report, out_dir: Path) -> "Pending":
+    """``write_department_workbooks`` started: in the pool, the workbooks are being written when this returns
+    (the caller writes the other reports meanwhile); serially, they are written by ``result()``."""
     folder = Path(out_dir) / "部门报告"
     depts = cm.departments_of_report(report)
     stems = cm.unique_file_stems(depts)
@@ -615,6 +677,8 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
     c_groups = ch.groupby("department", sort=False).indices if len(ch) else {}
     sc = cm.scorecard_frame(report)
     sc_idx = {name: i for i, name in enumerate(sc["department"].tolist())}
+    sc_shown = score_rows_prepared(report, sc)
+    rule_counts = department_rule_counts(report, f, ch)
     res = report.resolved
     r_groups = res.groupby("department", sort=False).indices if res is not None and len(res) else {}
     tr = report.trends
@@ -643,9 +707,10 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
         setup_print(ws, landscape=False, title_rows=None)
         kv_cells(ws, _intro_items(report, fd, department=dept, extra=extra, rules=rules, nc=nc_ids),
                  widths=(20, 90))
-        _score_sheet(wb, report, row, "评分", chart=False)
+        _score_sheet(wb, report, row, "评分", chart=False,
+                     prepared=sc_shown.iloc[[sc_idx[dept]]] if sc_shown is not None and dept in sc_idx else None)
         write_table(wb, "各规则合规率",
-                    department_rule_frame(report, rules, fd, ch.iloc[c_groups.get(dept, empty_idx)], row),
+                    department_rule_frame(report, rules, fd, None, row, counts=rule_counts.get(dept, ({}, {}, {}))),
                     RULE_RATE_COLS)
         _severity_colours(write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS,
                                       overflow=FINDINGS_FULL), len(fd), FINDING_COLS)
@@ -657,7 +722,7 @@ def write_department_workbooks(report: Report, out_dir: Path) -> list[Path]:
             _tracking_sheet(wb, report, fd, rd, td, [dept], severity_of=severity_of)
         return save_deterministic(wb, folder / f"{stems[dept]}_{report.period.label}.xlsx", report.as_of)
 
-    return _map_departments(one, depts)
+    return _start_map(one, depts)
 
 
 # issue 10: the department workbooks are independent, so they are written by a pool of forked processes (each
@@ -702,17 +767,54 @@ def _run_job(item):
     return _JOB(item)
 
 
-def _map_departments(fn, items: list) -> list:
-    """``[fn(x) for x in items]``, in order, in a pool of forked workers when that pays (see workers_for)."""
+class Pending:
+    """Work started by ``_start_map``: ``result()`` waits for (or, serially, does) it and returns the list;
+    ``cancel()`` stops a pool whose result is no longer wanted (an error elsewhere). Either ends the pool."""
+
+    def __init__(self, fn, items: list, pool=None, it=None):
+        self._fn, self._items, self._pool, self._it = fn, items, pool, it
+
+    def result(self) -> list:
+        if self._pool is None:
+            return [self._fn(x) for x in self._items]
+        try:
+            return list(self._it)
+        finally:
+            self._close(cancel=False)
+
+    def cancel(self) -> None:
+        if self._pool is not None:
+            self._close(cancel=True)
+
+    def _close(self, cancel: bool) -> None:
+        global _JOB
+        pool, self._pool = self._pool, None
+        try:
+            pool.shutdown(wait=True, cancel_futures=cancel)
+        finally:
+            _JOB = None
+
+
+def _start_map(fn, items: list) -> Pending:
+    """``[fn(x) for x in items]``, in order, in a pool of forked workers when that pays (see workers_for). The
+    workers are forked here, before anything else is written (no writer's threads exist yet)."""
     global _JOB
     n = workers_for(len(items))
     if n <= 1:
-        return [fn(x) for x in items]
+        return Pending(fn, items)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     _JOB = fn
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"))
     try:
-        with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork")) as pool:
-            return list(pool.map(_run_job, items, chunksize=max(1, len(items) // (n * 4))))
-    finally:
+        it = pool.map(_run_job, items, chunksize=max(1, len(items) // (n * 4)))
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
         _JOB = None
+        raise
+    return Pending(fn, items, pool, it)
+
+
+def _map_departments(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, in order, in a pool of forked workers when that pays (see workers_for)."""
+    return _start_map(fn, items).result()

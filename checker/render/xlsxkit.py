@@ -1,10 +1,13 @@
 """Low-level workbook writing: streamed tables with safe text cells, styles, deterministic zip output."""
 from __future__ import annotations
 
+import math
+import os
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +15,16 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl import LXML
+from openpyxl.comments.comment_sheet import CommentRecord
+from openpyxl.compat import safe_string
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._writer import WorksheetWriter, write_cell
 
 from .common import FORMULA_PREFIX_RE, clean_text, clean_text1, display_width, formula_like, text_width, to_cells
 
@@ -65,8 +75,186 @@ class Col:
     wrap: bool = False            # wrap long texts (the row grows) instead of cutting them at the column edge
 
 
+def _t_xml(value: str) -> str:
+    """``<t>text`` as openpyxl writes an inline string (xml:space when blanks surround a non-blank text)."""
+    stripped = value.strip()
+    t = "<t>" if not stripped or value == stripped else '<t xml:space="preserve">'
+    if "&" in value or "<" in value or ">" in value:
+        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return t + value
+
+
+def _plain_xml(v, ref: str) -> str | None:
+    """The XML of a plain value appended to a write-only sheet (openpyxl binds it to an unstyled cell: the
+    type rules of Cell._bind_value, check_string's cut at 32,767 characters). None when openpyxl must handle
+    it (a formula, XML-illegal characters (openpyxl's error), dates (they get a number format), other types)."""
+    t = type(v)
+    if t is str:
+        v = v[:32767]
+        if ILLEGAL_CHARACTERS_RE.search(v) is not None or (len(v) > 1 and v[0] == "=") or v in ERROR_CODES:
+            return None
+        if v == "":
+            return '<c r="' + ref + '" t="inlineStr" />'
+        return '<c r="' + ref + '" t="inlineStr"><is>' + _t_xml(v) + "</t></is></c>"
+    if t is int or t is float or t is bool:
+        text = safe_string(v)
+        dt = "b" if t is bool else "n"
+        if not text:
+            return '<c r="' + ref + '" t="' + dt + '"><v /></c>'
+        return '<c r="' + ref + '" t="' + dt + '"><v>' + text + "</v></c>"
+    return None
+
+
+class _RawRow:
+    """The values of one appended row, handed to _MemWriter.write_row as they are (no cell objects)."""
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+
+def _cell_xml(cell, styled) -> str | None:
+    """The XML openpyxl's own cell writer (openpyxl.cell._writer.etree_write_cell, through et_xmlfile) gives
+    ``cell``, as one string, for the cells the reports write: texts, numbers, booleans, days and moments,
+    empty styled cells. None for anything else (formulas, rich text, hyperlinks, ISO dates, time zones): those
+    go through openpyxl's writer. tests/test_xlsx_cells.py holds it to openpyxl's bytes."""
+    if cell.hyperlink:
+        return None
+    dt = cell.data_type
+    if dt == "f":
+        return None
+    value = cell._value
+    head = '<c r="' + cell.coordinate + ('" s="' + f"{cell.style_id}" if styled else "")
+    if dt == "s":
+        if value is None or value == "":
+            return head + '" t="inlineStr" />'
+        if type(value) is not str:
+            return None
+        return head + '" t="inlineStr"><is>' + _t_xml(value) + "</t></is></c>"
+    if dt == "d":
+        if getattr(value, "tzinfo", None) is not None or cell.parent.parent.iso_dates \
+                or isinstance(value, timedelta):
+            return None
+        dt = "n"
+        value = to_excel(value, cell.parent.parent.epoch)
+    if value is None or value == "":
+        return head + '" t="' + dt + '" />'
+    text = safe_string(value)
+    if not text:
+        return head + '" t="' + dt + '"><v /></c>'
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return head + '" t="' + dt + '"><v>' + text + "</v></c>"
+
+
+class _Buffer(BytesIO):
+    """A sheet's XML in memory. Not closed by the garbage collector before the sheet's writer generator is
+    finalised (an abandoned workbook: an error while writing), which flushes into it."""
+
+    def close(self):
+        pass
+
+
+class _MemWriter(WorksheetWriter):
+    """openpyxl's sheet writer into memory instead of a temporary file (issue 10: creating and removing a
+    temporary file per sheet cost more than writing a small sheet). Same XML: et_xmlfile writes UTF-8 with
+    ``\n`` line ends to a binary buffer, as to a file opened on a POSIX system. Cells are written as the
+    strings ``_cell_xml`` makes (openpyxl builds and serialises an element tree per cell)."""
+
+    def __init__(self, ws):
+        super().__init__(ws, out=_Buffer())
+
+    def cleanup(self):
+        pass
+
+    def write_row(self, xf, row, row_idx):
+        out = getattr(xf, "_file", None)
+        if isinstance(row, _RawRow):
+            values = row.values
+            if LXML or out is None:               # openpyxl's own path, from its own cells
+                return super().write_row(xf, WriteOnlyWorksheet._values_to_row(self.ws, values, row_idx), row_idx)
+        elif LXML or out is None:
+            return super().write_row(xf, row, row_idx)
+        else:
+            values = None
+        ws = self.ws
+        attrs = {"r": f"{row_idx}"}
+        attrs.update(ws.row_dimensions.get(row_idx, {}))
+        with xf.element("row", attrs):
+            if values is None:
+                cells = row
+            else:
+                cells = self._cells(values, row_idx, out)
+            for cell in cells:                    # as WorksheetWriter.write_row
+                if cell._comment is not None:
+                    ws._comments.append(CommentRecord.from_cell(cell))
+                styled = cell.has_style
+                if cell._value is None and not styled and not cell._comment:
+                    continue
+                x = _cell_xml(cell, styled)
+                if x is None:
+                    write_cell(xf, ws, cell, styled)
+                else:
+                    out(x)
+
+    def _cells(self, values, row_idx: int, out):
+        """WriteOnlyWorksheet._values_to_row without a cell object per plain value: plain texts and numbers are
+        written here (``_plain_xml``), in column order; the cells (and values openpyxl must bind) are yielded."""
+        ws = self.ws
+        suffix = str(row_idx)
+        for col_idx, value in enumerate(values, 1):
+            if value is None:
+                continue
+            if isinstance(value, Cell):
+                cell = value
+            else:
+                x = _plain_xml(value, _letter(col_idx) + suffix)
+                if x is not None:
+                    out(x)
+                    continue
+                cell = WriteOnlyCell(ws, value=value)
+            cell.column = col_idx
+            cell.row = row_idx
+            if cell.hyperlink is not None:
+                cell.hyperlink.ref = cell.coordinate
+            yield cell
+
+
+_LETTERS: dict[int, str] = {}
+
+
+def _letter(i: int) -> str:
+    x = _LETTERS.get(i)
+    if x is None:
+        x = _LETTERS[i] = get_column_letter(i)
+    return x
+
+
+class _MemSheet(WriteOnlyWorksheet):
+    def _values_to_row(self, values, row_idx):
+        return _RawRow(values)
+
+    def _get_writer(self):
+        if self._writer is None:
+            self._writer = _MemWriter(self)
+            self._writer.write_top()
+
+
+class _Workbook(Workbook):
+    """A write-only workbook whose sheets are written into memory (see _MemWriter)."""
+
+    def create_sheet(self, title=None, index=None):
+        ws = _MemSheet(parent=self, title=title)
+        self._add_sheet(sheet=ws, index=index)
+        return ws
+
+
+# In memory only where a text file and a binary buffer get the same bytes (no CR-LF translation: not Windows).
+MEM_SHEETS = os.linesep == "\n"
+
+
 def new_workbook(as_of: date) -> Workbook:
-    wb = Workbook(write_only=True)
+    wb = _Workbook(write_only=True) if MEM_SHEETS else Workbook(write_only=True)
     stamp = datetime(as_of.year, as_of.month, as_of.day)
     wb.properties.creator = "sharecheck"
     wb.properties.lastModifiedBy = "sharecheck"
@@ -98,13 +286,29 @@ def text_cell(ws, value: Any) -> Any:
     return WriteOnlyCell(ws, value=value)
 
 
+def restyle(cell, *attrs: tuple[str, Any]) -> Any:
+    """``cell.<name> = value`` for each (name, value), memoised per workbook and per starting style: the first
+    time registers the styles in the workbook exactly as the assignments do; later cells get a copy of the
+    resulting style array (openpyxl hashes every style object on each assignment). Only for style objects that
+    live as long as the process (module constants): they are held by the memo and never change."""
+    wb = cell.parent.parent
+    memo = wb.__dict__.setdefault("_sharecheck_styles", {})
+    key = (tuple(cell._style) if cell._style is not None else None,) + tuple((a, id(v)) for a, v in attrs)
+    hit = memo.get(key)
+    if hit is not None and all(x is v for x, (_a, v) in zip(hit[0], attrs)):
+        cell._style = StyleArray(hit[1])
+        return cell
+    for a, v in attrs:
+        setattr(cell, a, v)
+    memo[key] = (tuple(v for _a, v in attrs), StyleArray(cell._style))
+    return cell
+
+
+_HEADER_STYLE = (("fill", HEADER_FILL), ("font", HEADER_FONT), ("alignment", HEADER_ALIGN), ("border", BORDER))
+
+
 def header_cells(ws, labels: list[str]) -> list:
-    out = []
-    for lab in labels:
-        c = text_cell(ws, lab)
-        c.fill, c.font, c.alignment, c.border = HEADER_FILL, HEADER_FONT, HEADER_ALIGN, BORDER
-        out.append(c)
-    return out
+    return [restyle(text_cell(ws, lab), *_HEADER_STYLE) for lab in labels]
 
 
 _SMALL_COLUMN = 32
@@ -153,7 +357,7 @@ def column_values(ws, s: pd.Series, number_format: str | None = None, align: Ali
                 if isinstance(v, str):
                     c.data_type = "s"
                 vals[i] = v = c
-            v.alignment = align
+            restyle(v, ("alignment", align))
     return vals
 
 
@@ -179,6 +383,19 @@ def _text_widths(t: pd.Series) -> pd.Series:
     return n + (b - n) / 2
 
 
+def _text_width1(t: str) -> float:
+    """``_text_widths`` of one text."""
+    n = float(len(t))
+    return n + (float(len(t.encode("utf-8", errors="replace"))) - n) / 2
+
+
+def _wrapped_lines(t: str, per_line: float) -> float:
+    """Lines of one wrapped text (as wrap_heights counts them): each line of a multi-line text on its own."""
+    if "\n" not in t:
+        return max(math.ceil(_text_width1(t) / per_line), 1.0)
+    return float(sum(max(math.ceil(_text_width1(seg) / per_line), 1) for seg in t.split("\n")))
+
+
 def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> pd.Series | None:
     """Row heights (points) for the rows whose wrapped texts need more than one line; NaN elsewhere.
 
@@ -192,17 +409,12 @@ def wrap_heights(frame: pd.DataFrame, cols: list[Col], widths: list[float]) -> p
         t = frame[c.key]
         if t.dtype != object:
             continue
-        # the work runs once per distinct text (departments, articles repeat a lot)
-        codes, uniq = pd.factorize(pd.Series(t.to_numpy(dtype=object), dtype=object))
-        u = pd.Series(uniq, dtype=object)
-        u = u.where(u.map(type).eq(str), "")
+        # the work runs once per distinct text (departments, articles repeat a lot), in plain Python: the same
+        # floats as the vectorised form (_text_widths, ceil, at least one line per line break)
+        codes, uniq = pd.factorize(t.to_numpy(dtype=object))
         per_line = max(1.0, float(w) * 1.1 - 1)
-        multi = u.str.contains("\n", regex=False)
-        n = np.ceil(_text_widths(u) / per_line).clip(lower=1).to_numpy().copy()   # written below (CoW: read-only)
-        if multi.any():                                              # several lines: each wraps on its own
-            ex = u[multi].str.split("\n").explode().fillna("")
-            n[multi.to_numpy()] = np.ceil(_text_widths(ex) / per_line).clip(lower=1).groupby(level=0).sum().to_numpy()
-        n = np.append(n, 1.0)[codes]                                  # code -1 (missing) -> one line
+        n = np.array([_wrapped_lines(u if type(u) is str else "", per_line) for u in uniq] + [1.0], dtype=float)
+        n = n[codes]                                                  # code -1 (missing) -> one line
         lines = n if lines is None else np.maximum(lines, n)
     if lines is None:
         return None
@@ -355,57 +567,86 @@ def _xml_escape(s: pd.Series) -> pd.Series:
             .str.replace(">", "&gt;", regex=False).str.replace("\r", "&#13;", regex=False))
 
 
+_EDGE_SPACE = re.compile(r"^\s|\s$")
+# text -> its inline-string cell XML after the style attribute ('" t="inlineStr"><is><t>…</t></is></c>'); texts
+# repeat across the sheets and workbooks of a run (departments, rules, files, messages). Bounded.
+_TEXT_XML: dict[str, str] = {}
+_TEXT_XML_MAX = 400_000
+
+
+def _text_xml(v: str) -> str:
+    """The inline-string cell XML of one text (cleaned as ``clean_text``, escaped as ``_xml_escape``)."""
+    x = _TEXT_XML.get(v)
+    if x is None:
+        t = clean_text1(v)
+        t = t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+        x = ('" t="inlineStr"><is><t xml:space="preserve">' if _EDGE_SPACE.search(t) else
+             '" t="inlineStr"><is><t>') + t + "</t></is></c>"
+        if len(_TEXT_XML) >= _TEXT_XML_MAX:
+            _TEXT_XML.clear()
+        _TEXT_XML[v] = x
+    return x
+
+
+def _column_xml(s: pd.Series, letter: str, rnum: np.ndarray, style: str) -> np.ndarray | None:
+    """Cell XML of one column (object array; "" for an empty cell), None when every cell is empty."""
+    vals = s.to_numpy(dtype=object)
+    if s.dtype == object:
+        present = ~pd.isna(vals)
+        present &= vals != ""
+        if not present.any():
+            return None
+        idx = np.flatnonzero(present)
+        # the text work runs once per distinct value: factorised here, memoised across calls (_text_xml)
+        codes, uniq = pd.factorize(vals[idx])
+        frag = np.array([style + _text_xml(u if type(u) is str else str(u)) for u in uniq], dtype=object)
+        body = frag[codes]
+    else:
+        present = ~pd.isna(vals)
+        if not present.any():
+            return None
+        idx = np.flatnonzero(present)
+        v = s.iloc[idx]
+        if pd.api.types.is_integer_dtype(v.dtype):
+            txt = [str(x) for x in v.astype("int64").tolist()]
+        else:
+            txt = [repr(x) for x in v.astype("float64").tolist()]
+        body = np.array([style + '" t="n"><v>' + t + "</v></c>" for t in txt], dtype=object)
+    out = np.full(len(vals), "", dtype=object)
+    out[idx] = ('<c r="' + letter) + rnum[idx] + body
+    return out
+
+
 def _body_chunks(part: pd.DataFrame, cols: list[Col], first_row: int = 2, styles: dict[str, int] | None = None,
                  heights: pd.Series | None = None):
-    """Sheet XML ``<row>`` elements of ``part`` (rows from ``first_row``), in chunks, built column-wise.
+    """Sheet XML ``<row>`` elements of ``part`` (rows from ``first_row``), in chunks of FAST_CHUNK_ROWS rows,
+    built column-wise on object arrays (one string per cell, joined once per row).
 
     ``styles``: column key -> cell style index (wrapped text columns); ``heights``: row heights (NaN = default).
+    Texts are cleaned (``clean_text``) and escaped; a text with a blank at either end keeps it (xml:space).
     """
     styles = styles or {}
     hts = None if heights is None else heights.to_numpy(dtype=float)
     n = len(part)
+    present_cols = [(get_column_letter(j), c) for j, c in enumerate(cols, start=1) if c.key in part.columns]
     for lo in range(0, n, FAST_CHUNK_ROWS):
         chunk = part.iloc[lo:lo + FAST_CHUNK_ROWS]
         m = len(chunk)
-        rnum = pd.Series(range(first_row + lo, first_row + lo + m), dtype="int64").astype(str)
-        rnum.index = chunk.index
+        rnum = np.array([str(r) for r in range(first_row + lo, first_row + lo + m)], dtype=object)
         if hts is not None:
-            h = pd.Series(hts[lo:lo + m], index=chunk.index)
-            attr = ('" ht="' + h.map(lambda x: f"{x:g}") + '" customHeight="1">').where(h.notna(), '">')
-            acc = '<row r="' + rnum + attr
+            h = hts[lo:lo + m]
+            opens = ['<row r="' + r + ('">' if x != x else f'" ht="{x:g}" customHeight="1">')
+                     for r, x in zip(rnum.tolist(), h.tolist())]
         else:
-            acc = '<row r="' + rnum + '">'
-        for j, c in enumerate(cols, start=1):
-            letter = get_column_letter(j)
-            if c.key not in chunk.columns:
-                continue
-            s = chunk[c.key]
-            if s.dtype == object:
-                present = s.notna() & s.ne("")
-                if not present.any():
-                    continue
-                # the text work runs once per distinct value (departments, rules, files repeat a lot)
-                codes, uniq = pd.factorize(s[present])
-                u = clean_text(pd.Series(uniq, dtype=object))
-                txt = _xml_escape(u.astype(str))
-                pres = txt.str.contains(r"^\s|\s$", regex=True)
-                style = f'" s="{styles[c.key]}' if c.key in styles else ""
-                inner = (style + '" t="inlineStr"><is>' + pd.Series("<t>", index=txt.index).where(~pres, '<t xml:space="preserve">')
-                         + txt + "</t></is></c>").to_numpy(dtype=object)
-                cell = '<c r="' + letter + rnum[present] + pd.Series(inner[codes], index=rnum[present].index)
-            else:
-                present = s.notna()
-                if not present.any():
-                    continue
-                v = s[present]
-                if pd.api.types.is_integer_dtype(v.dtype):
-                    vs = v.astype("int64").astype(str)
-                else:
-                    vs = v.astype("float64").map(repr)
-                style = f'" s="{styles[c.key]}' if c.key in styles else ""
-                cell = '<c r="' + letter + rnum[present] + style + '" t="n"><v>' + vs + "</v></c>"
-            acc = acc + cell.reindex(acc.index, fill_value="")
-        yield ("".join((acc + "</row>").tolist())).encode("utf-8")
+            opens = ['<row r="' + r + '">' for r in rnum.tolist()]
+        columns = [opens]
+        for letter, c in present_cols:
+            style = f'" s="{styles[c.key]}' if c.key in styles else ""
+            x = _column_xml(chunk[c.key], letter, rnum, style)
+            if x is not None:
+                columns.append(x.tolist())
+        columns.append(["</row>"] * m)
+        yield "".join(["".join(t) for t in zip(*columns)]).encode("utf-8")
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -460,9 +701,7 @@ def kv_cells(ws, items: list, widths: tuple = (22, 90)) -> None:
             vals = []
             for v in row:
                 if isinstance(v, str):
-                    c = text_cell(ws, v)
-                    c.alignment = WRAP
-                    vals.append(c)
+                    vals.append(restyle(text_cell(ws, v), ("alignment", WRAP)))
                 else:
                     vals.append(v)
             ws.append(vals)
@@ -510,7 +749,10 @@ class _DeterministicZip(zipfile.ZipFile):
             super().writestr(zi, data)
 
     def write(self, filename, arcname=None, compress_type=None, compresslevel=None):
-        # openpyxl hands over a write-only sheet as a temporary file
+        # openpyxl hands over a write-only sheet as a temporary file, or our in-memory buffer (_MemWriter)
+        if isinstance(filename, BytesIO):
+            self.writestr(arcname, filename.getvalue())
+            return
         with open(filename, "rb") as fh:
             self.writestr(arcname or str(filename), fh.read())
 
