@@ -14,7 +14,7 @@ from ..text import (PLACEHOLDER_CODES, _on_uniques, as_text, fullmatch, is_missi
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
-NS_SERIAL = (pd.Timestamp.max.to_pydatetime() - EXCEL_EPOCH.to_pydatetime()).days   # the last in datetime64[ns]
+NS_SERIAL = (pd.Timestamp.max.date() - EXCEL_EPOCH.date()).days   # the last day datetime64[ns] holds
 # Local time of the audited exports: timezone-aware values (Parquet timestamps with a zone, ISO text with an
 # offset) are converted to it and then handed on as naive wall-clock times.
 LOCAL_TZ = "Asia/Shanghai"
