@@ -54,9 +54,15 @@ def test_failed_save_leaves_no_part_file(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
     monkeypatch.setattr(xlsxkit, "_body_chunks", boom)
+    import gc
+    import sys
+    ignored = []                       # "Exception ignored in …" tracebacks the garbage collector would print
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)
     with pytest.raises(OSError):
         write(make_report(80), tmp_path, ["xlsx"])
+    gc.collect()
     assert not list(tmp_path.rglob("*.part"))
+    assert not ignored, [str(u.exc_value) for u in ignored]
 
 
 def test_department_pool_is_used_and_byte_identical_to_serial(tmp_path, monkeypatch):

@@ -771,11 +771,28 @@ def save_deterministic(wb: Workbook, path: Path, as_of: date) -> Path:
         wb.create_sheet()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
+    zf = None
     try:
         with open(tmp, "wb") as fh:
-            ExcelWriter(wb, _DeterministicZip(fh, as_of, inject)).save()
+            zf = _DeterministicZip(fh, as_of, inject)
+            ExcelWriter(wb, zf).save()
     except BaseException:
+        _abandon(wb, zf)
         tmp.unlink(missing_ok=True)
         raise
     tmp.replace(path)
     return path
+
+
+def _abandon(wb: Workbook, zf) -> None:
+    """After a failed save: finish the sheets' row writers and forget the zip's file now, so that the garbage
+    collector does not later print "Exception ignored" tracebacks for them (they would write to the closed file)."""
+    for ws in wb.worksheets:
+        rows = getattr(ws, "_rows", None)
+        if rows is not None:
+            try:
+                rows.close()
+            except Exception:  # noqa: BLE001 - the file they wrote to is gone; nothing left to save
+                pass
+    if zf is not None:
+        zf.fp = None
