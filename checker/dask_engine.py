@@ -320,9 +320,14 @@ class _Fold:
     def _file(self, i: int) -> str:
         return os.path.join(self.folder, f"partials-{i:06d}.pickle")
 
+    @staticmethod
+    def _take(r: "Scanned") -> dict:
+        """A result's partials, handed over to the fold (an unfilled template's: none, it has no rows)."""
+        partials, r.part.partials = r.part.partials, {}
+        return {} if r.entry.get("template_of") else partials
+
     def add(self, i: int, r: "Scanned") -> None:
-        partials = {} if r.entry.get("template_of") else r.part.partials   # an unfilled template has no rows
-        r.part.partials = {}
+        partials = self._take(r)
         with open(self._file(i), "wb") as f:
             pickle.dump(partials, f, protocol=5)
         self.waiting[i] = partials
@@ -344,9 +349,7 @@ class _Fold:
         self.acc, self.ready = {}, []
         for i in range(self.next):
             if i in again:
-                r = again[i]
-                self.ready.append({} if r.entry.get("template_of") else r.part.partials)
-                r.part.partials = {}
+                self.ready.append(self._take(again[i]))
             else:
                 with open(self._file(i), "rb") as f:
                     self.ready.append(pickle.load(f))

@@ -64,6 +64,4 @@ def exchange_resources(ctx, parts):
     View of its own (one row per resource and provider of the period's exchanges, the first exchange's file and
     row; 在目录 as in exchange_catalog, 交换次数 the number of exchanges). Two phases: each partition's groups
     (first exchange, count), then the groups of those (the first of the firsts, the sum of the counts)."""
-    sel = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    out = _first_per_group(sel, sel["交换次数"].to_numpy(dtype="int64"))   # (also one summary: the counts kept)
-    return out.drop(columns=["交换时间"])
+    return combine_groups(parts).drop(columns=["交换时间"])
