@@ -111,6 +111,8 @@ class DaskEngine:
                 i = index[f.key]
                 futures[i] = None
                 f.release()
+                if isinstance(r, BaseException):    # as_completed hands a cancelled future's error over as its result
+                    raise r
                 if r[0] == "error":
                     raise _rebuild(r[1], r[2], r[3])
                 yield i, r[1]
