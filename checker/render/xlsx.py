@@ -596,32 +596,17 @@ def department_rule_counts(report: Report, findings: pd.DataFrame, checked: pd.D
     return out
 
 
-def department_rule_frame(report: Report, rules: pd.DataFrame, findings: pd.DataFrame, checked: pd.DataFrame,
-                          sc_row: pd.DataFrame, counts: tuple[dict, dict, dict] | None = None) -> pd.DataFrame:
+def department_rule_frame(report: Report, rules: pd.DataFrame, counts: tuple[dict, dict, dict],
+                          sc_row: pd.DataFrame) -> pd.DataFrame:
     """One department's result per rule: findings, counted findings, checked units and its rate (or 不适用).
 
-    ``findings``/``checked`` are the department's own rows; ``sc_row`` its scorecard row (the rates scored).
-    ``counts``: the department's entry of ``department_rule_counts`` (then ``findings``/``checked`` are not read).
+    ``counts``: the department's entry of ``department_rule_counts``; ``sc_row`` its scorecard row (the rates
+    scored).
     """
     out = rules[["rule_id", "title", "dimension", "severity"]].copy()
     ids = out["rule_id"].astype(str)
-    if counts is not None:
-        for col, per_rule in zip(("findings", "counted", "checked"), counts):
-            out[col] = np.array([per_rule.get(r, 0) for r in ids.tolist()], dtype=int)
-    else:
-        if len(findings):
-            counted = counted_mask(findings, report.pack, report.rules)
-            g = pd.DataFrame({"r": findings["rule_id"].astype(str), "c": counted.astype(int)}).groupby("r")["c"]
-            out["findings"] = ids.map(g.size()).fillna(0).astype(int).to_numpy()
-            out["counted"] = ids.map(g.sum()).fillna(0).astype(int).to_numpy()
-        else:
-            out["findings"] = 0
-            out["counted"] = 0
-        if checked is not None and len(checked):
-            u = pd.to_numeric(checked["checked"], errors="coerce").fillna(0).groupby(checked["rule_id"].astype(str)).sum()
-            out["checked"] = ids.map(u).fillna(0).astype(int).to_numpy()
-        else:
-            out["checked"] = 0
+    for col, per_rule in zip(("findings", "counted", "checked"), counts):
+        out[col] = np.array([per_rule.get(r, 0) for r in ids.tolist()], dtype=int)
     nc = set(cm.not_checked_ids(report))
     rates = []
     for rid in ids:
@@ -710,7 +695,7 @@ def start_department_workbooks(report: Report, out_dir: Path) -> "Pending":
         _score_sheet(wb, report, row, "评分", chart=False,
                      prepared=sc_shown.iloc[[sc_idx[dept]]] if sc_shown is not None and dept in sc_idx else None)
         write_table(wb, "各规则合规率",
-                    department_rule_frame(report, rules, fd, None, row, counts=rule_counts.get(dept, ({}, {}, {}))),
+                    department_rule_frame(report, rules, rule_counts.get(dept, ({}, {}, {})), row),
                     RULE_RATE_COLS)
         _severity_colours(write_table(wb, "问题明细", fd, FINDING_COLS, print_cols=FINDING_PRINT_COLS,
                                       overflow=FINDINGS_FULL), len(fd), FINDING_COLS)
