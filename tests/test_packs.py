@@ -298,3 +298,24 @@ def test_history_refuses_to_compare_periods_across_packs(tmp_path):
     with pytest.raises(UsageError) as e:
         pipeline.run([SAMPLE], "2026-10", pack="hz-draft", history=db, write=False)
     assert "gz165" in str(e.value) and "hz-draft" in str(e.value) and "单独的历史库" in str(e.value)
+
+
+def test_installed_packs_read_alike_with_libyaml_and_pure_yaml():
+    """The installed packs are parsed by libyaml where PyYAML has it (issue 10); it must read every file as the
+    pure loader does, and a file libyaml refuses is worded by the pure loader as before."""
+    import yaml
+    from checker.engine import pack as packmod
+    if packmod._C_SAFE_LOADER is None:
+        pytest.skip("PyYAML was built without libyaml here: the pure loader reads the packs")
+    root = Path(packmod.__file__).resolve().parents[2] / "rules"
+    files = sorted(root.rglob("*.yaml")) + sorted(root.rglob("*.yml"))
+    assert len(files) > 30
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert packmod._safe_load(text) == yaml.safe_load(text), f
+    bad = "rule_id: GZ165-1\ntitle: [unclosed\n"
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.safe_load(bad)
+    with pytest.raises(yaml.YAMLError) as ours:
+        packmod._safe_load(bad)
+    assert str(ours.value) == str(pure.value)

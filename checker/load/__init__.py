@@ -6,6 +6,8 @@ duplicate keys; then cross-table references (``references``) once all tables are
 """
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import os
 
@@ -16,7 +18,7 @@ from .. import schema
 from ..errors import InputError
 from ..model import DEFECT_COLUMNS, META_COLUMNS, META_FILE, META_ROW, META_SHEET, LoadResult, empty_frame
 from ..text import as_text, is_placeholder, nfkc_strip, norm_code, norm_header
-from . import coerce, header, readers, recognize, references, safety  # noqa: F401  (safety: limits for the README)
+from . import coerce, header, lanes, readers, recognize, references, safety  # noqa: F401  (safety: README limits)
 from .readers import RawSheet
 
 __all__ = ["load_inputs", "read_table", "read_sheets", "LoadResult"]
@@ -253,6 +255,70 @@ def _duplicate_header_defects(sheet: RawSheet, match: header.HeaderMatch, table:
                                 np.asarray(problems, dtype=object)).assign(column=cols)]
 
 
+def _prepare_file(real: str, shown: str, stub: bool, skip_keys: frozenset = frozenset(),
+                  skip_tables: frozenset = frozenset()) -> lanes.Prepared:
+    """A lane's work on one file (``lanes``): read, each sheet recognised and loaded as its table (except the
+    sheets and tables given by ``--table``: ``skip_keys`` as (absolute path, sheet or None), ``skip_tables``).
+    ``stub``: the sheets come back without their cells (from a worker)."""
+    try:
+        sheets = read_sheets(real, shown)
+    except InputError as exc:
+        return lanes.Prepared(error=exc)
+    key = os.path.abspath(real)
+    out = []
+    for sh in sheets:
+        name, why = recognize.recognize(sh)
+        ready = lanes.Ready(name, why)
+        if name is not None and name not in skip_tables and (key, sh.sheet) not in skip_keys \
+                and (key, None) not in skip_keys:
+            ready.loaded = True
+            try:
+                *result, ready.unfilled = _load_sheet_unfilled(sh, schema.TABLES[name])
+                ready.result = tuple(result)
+            except InputError as exc:
+                ready.error = exc
+        if stub:
+            sh = dataclasses.replace(sh, preview=sh.preview.iloc[:0], preview_rows=sh.preview_rows[:0],
+                                     _load=None, controls=True, stub=True)
+        sh.ready = ready
+        out.append(sh)
+    return lanes.Prepared(sheets=out)
+
+
+def _real(sheet: RawSheet) -> RawSheet:
+    """A sheet with its cells: a stub from a lane's worker is read again here."""
+    if not sheet.stub:
+        return sheet
+    for sh in read_sheets(sheet.path, sheet.shown):
+        if sh.sheet == sheet.sheet:
+            sh.ready = sheet.ready
+            return sh
+    raise InputError(f"找不到工作表「{sheet.sheet}」", file=sheet.shown)          # the file changed under the run
+
+
+def _ready_outcome(sheet: RawSheet, t: schema.Table):
+    """The lane's ``lanes.Ready`` of ``sheet`` loaded as ``t``, or None (not loaded in a lane)."""
+    r = sheet.ready
+    return r if r is not None and r.loaded and r.table == t.name else None
+
+
+def _load_candidate(sheet: RawSheet, t: schema.Table) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """``_load_sheet(sheet, t)``, or its outcome where a lane already loaded it."""
+    r = _ready_outcome(sheet, t)
+    if r is None:
+        return _load_sheet(_real(sheet), t)
+    if r.error is not None:
+        raise r.error
+    return r.result
+
+
+def _is_unfilled(sheet: RawSheet, t: schema.Table) -> bool:
+    r = _ready_outcome(sheet, t)
+    if r is not None and r.error is None:
+        return r.unfilled
+    return _unfilled_template(_real(sheet), t)
+
+
 def _unfilled_template(sheet: RawSheet, table: schema.Table) -> bool:
     """The sheet has a header for ``table`` and no row but notes rows (an unfilled ``sharecheck template``)."""
     try:
@@ -304,6 +370,13 @@ def read_table(path: str, sheet: str | None, table_name: str, shown: str | None 
 def _load_sheet(sheet: RawSheet, t: schema.Table, dedup: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """One sheet as a typed table. ``dedup`` False (a partition on a Dask worker): repeated keys are left for the
     client to find across the whole table (issue 11)."""
+    return _load_sheet_unfilled(sheet, t, dedup)[:3]
+
+
+def _load_sheet_unfilled(sheet: RawSheet, t: schema.Table, dedup: bool = True
+                         ) -> tuple[pd.DataFrame, pd.DataFrame, dict, bool]:
+    """``_load_sheet``, and whether the sheet is an unfilled template as ``_unfilled_template`` judges it (its
+    header, and notes rows only)."""
     if recognize.blank(sheet.preview):
         raise InputError(f"{'工作表' if sheet.sheet else '文件'}是空的（没有表头，也没有数据），无法作为{t.title}表读取",
                          file=sheet.shown, sheet=sheet.sheet or None, hint="请重新导出该表")
@@ -330,7 +403,7 @@ def _load_sheet(sheet: RawSheet, t: schema.Table, dedup: bool = True) -> tuple[p
         # that need the table are 未检查, not run on an empty table (issue 8, C1)
         entry.update(table=None, note=f"{TEMPLATE_NOTE}（{t.title}表），按未提供处理")
         entry["template_of"] = t.name
-    return frame, _concat(defects), entry
+    return frame, _concat(defects), entry, notes_only and not len(raw)
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -450,7 +523,8 @@ def load_parts(sheets: list[RawSheet], t: schema.Table) -> tuple[pd.DataFrame, p
     """An event table from its parts (already in part order). Each part is loaded as one file is (its own
     defects, file/sheet/row); then duplicate keys across parts are defects, the first kept in part order. (The
     dask engine does the same on its workers: ``checker.dask_engine``.)"""
-    results = [_load_part(sh.path, sh.shown, sh.sheet, t.name) for sh in sheets]
+    results = [_load_candidate(sh, t) if _ready_outcome(sh, t) else _load_part(sh.path, sh.shown, sh.sheet, t.name)
+               for sh in sheets]
     shown, used = merge_part_entries([entry for _f, _d, entry in results])
     frames, defects, entries = [], [], []
     for (frame, d, _entry), entry, counts in zip(results, shown, used):
@@ -467,6 +541,17 @@ def load_parts(sheets: list[RawSheet], t: schema.Table) -> tuple[pd.DataFrame, p
         defects.append(dups)
         frame = frame.reset_index(drop=True)
     return frame, _concat(defects), entries
+
+
+def _in_lanes(files: list[tuple[str, str]], override_keys: set, overrides: dict) -> list[lanes.Prepared] | None:
+    """Every file prepared (``_prepare_file``) in lanes, in file order; None when one lane is all there is."""
+    n = lanes.workers(files)
+    if not n:
+        return None
+    prepare = functools.partial(_prepare_file, skip_keys=frozenset(override_keys), skip_tables=frozenset(overrides))
+    with lanes.Lanes(files, prepare, n) as ln:
+        ln.run_here()
+        return [ln.take(i) for i in range(len(files))]
 
 
 def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = None, require: bool = True,
@@ -492,11 +577,18 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
                            "sha256": "", "note": f"无法读取的文件夹（{why}），其中的文件都未读取"}
                           for d, why in unreadable]
     override_keys = {(os.path.abspath(p), s) for p, s in overrides.values()}
-    for real, shown in files:
-        for sh in read_sheets(real, shown):
+    prepared = _in_lanes(files, override_keys, overrides) if deferred is None else None
+    for k, (real, shown) in enumerate(files):
+        if prepared is not None:
+            if prepared[k].error is not None:
+                raise prepared[k].error
+            sheets = prepared[k].sheets
+        else:
+            sheets = read_sheets(real, shown)
+        for sh in sheets:
             if (os.path.abspath(real), sh.sheet) in override_keys or (os.path.abspath(real), None) in override_keys:
                 continue
-            name, why = recognize.recognize(sh)
+            name, why = (sh.ready.table, sh.ready.why) if sh.ready is not None else recognize.recognize(sh)
             if name is None:
                 inputs.append({"path": shown, "sheet": sh.sheet, "table": None, "rows": 0,
                                "sha256": _sha256(real), "note": why})
@@ -510,7 +602,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         if len(sheets) > 1:
             # an unfilled template is not provided (C1): it competes with no export
             t = schema.TABLES[name]
-            unfilled = [sh for sh in sheets if _unfilled_template(sh, t)]
+            unfilled = [sh for sh in sheets if _is_unfilled(sh, t)]
             filled = [sh for sh in sheets if sh not in unfilled]
             keep = filled or unfilled[:1]
             inputs += [{"path": sh.shown, "sheet": sh.sheet, "table": None, "rows": 0, "sha256": _sha256(sh.path),
@@ -545,7 +637,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
             inputs += entries
             continue
         elif t.name in candidates:
-            frame, d, entry = _load_sheet(candidates[t.name][0], t)
+            frame, d, entry = _load_candidate(candidates[t.name][0], t)
         else:
             continue
         if entry.get("template_of"):

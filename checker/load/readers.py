@@ -52,6 +52,9 @@ class RawSheet:
     # whether it holds the file's last row (a 合计 row and template notes are looked for only at the file's ends)
     slice_start: int = 0
     slice_last: bool = True
+    # loaded in a lane (``lanes.Ready``: recognition and outcome); ``stub``: its cells were left in the worker
+    ready: object = field(repr=False, default=None)
+    stub: bool = False
 
     def data(self, header_idx: int, ncols: int) -> tuple[pd.DataFrame, np.ndarray, list[dict]]:
         """(cells after the header row [positional columns], their row numbers, read defects)."""

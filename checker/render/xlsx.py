@@ -740,12 +740,8 @@ def workers_for(n_items: int) -> int:
 
 
 def _other_threads() -> bool:
-    """A thread besides this main thread that could hold a lock at the fork. durable_rules (score policies) keeps
-    idle daemon Timer threads: those are tolerated, the workers never call into durable_rules."""
-    import threading
-    if threading.current_thread() is not threading.main_thread():
-        return True
-    return any(t is not threading.main_thread() and not t.daemon for t in threading.enumerate())
+    from ..forks import other_threads
+    return other_threads()
 
 
 def _run_job(item):
