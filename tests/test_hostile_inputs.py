@@ -89,8 +89,7 @@ def test_a_rust_panic_in_the_reader_is_a_one_line_input_error(tmp_path, monkeypa
     def panic(*a, **k):
         raise PanicException("called `Option::unwrap()` on a `None` value")
 
-    import pandas as pd
-    monkeypatch.setattr(pd.ExcelFile, "parse", panic)
+    monkeypatch.setattr(readers, "_parse_grid", panic)          # (where a sheet's cells are parsed)
     with pytest.raises(InputError) as e:
         readers.read_file(str(p), "部门名录.xlsx")
     assert "部门名录.xlsx" in str(e.value) and "无法读取" in str(e.value)
@@ -98,7 +97,7 @@ def test_a_rust_panic_in_the_reader_is_a_one_line_input_error(tmp_path, monkeypa
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.ExcelFile, "parse", interrupted)
+    monkeypatch.setattr(readers, "_parse_grid", interrupted)
     with pytest.raises(KeyboardInterrupt):
         readers.read_file(str(p), "部门名录.xlsx")
 
