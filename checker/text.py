@@ -95,7 +95,13 @@ def as_text(series: pd.Series) -> pd.Series:
     """Object Series of ``str`` / ``None`` (no normalisation). Strings pass through untouched."""
     s = pd.Series(series, copy=False)
     if s.dtype == object:
-        is_str = s.map(type).eq(str).to_numpy()          # one cheap pass; strings are the common case
+        from pandas._libs.lib import is_string_array
+        vals = s.to_numpy(dtype=object)
+        if len(s) and is_string_array(vals, skipna=False):
+            return s.copy()                                # text only: the common case, decided in C
+        if len(s) and is_string_array(vals, skipna=True):
+            return s.where(s.notna(), None)                # text and empty cells
+        is_str = s.map(type).eq(str).to_numpy()
         if is_str.all():
             return s.where(s.notna(), None)
         out = s.astype(object).copy()

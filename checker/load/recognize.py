@@ -50,6 +50,9 @@ def blank(preview) -> bool:
     """No cell holds anything but whitespace."""
     if preview is None or preview.empty:
         return True
+    head = preview.iloc[:64].to_numpy(dtype=object)               # (a real sheet: decided by its first rows)
+    if any(str(v).strip() for v in head[pd.notna(head)][:64]):
+        return False
     vals = preview.to_numpy(dtype=object)[preview.notna().to_numpy()]
     if not len(vals):
         return True
