@@ -13,6 +13,7 @@ from ..schema import DISPLAY_PREFIX
 from ..errors import CalendarError
 from ..model import (CHECKED_COLUMNS, FINDING_COLUMNS, META_FILE, META_ROW, META_SHEET,
                      NOT_CHECKED_COLUMNS, PENDING_COLUMNS, SKIPPED_COLUMNS, EvalResult, Period, empty_frame)
+from . import parallel
 from .derive import Views, view_builder
 from .lang import Env, is_missing, to_bool
 from .pack import Check, Pack, Rule, table_label
@@ -147,18 +148,28 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
                   partials=partials, partitioned=tuple(parts))
     acc = _Acc()
     unreadable = _unreadable_cells(defects)
+    unchecked: dict[int, dict] = {}           # rule index -> why it is not checked
     for ri, rule in enumerate(pack.rules):
         missing = [t for t in rule.inputs if t not in views.given]
         if missing:
             names = "、".join(table_label(t) for t in missing)
-            acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
-                                    "reason": f"未提供输入 {names}，本规则未检查"})
+            unchecked[ri] = {"rule_id": rule.id, "missing_inputs": names,
+                             "reason": f"未提供输入 {names}，本规则未检查"}
             continue
         absent = _absent_columns(rule, views, parts)
         if absent:
             names = "、".join(absent)
-            acc.not_checked.append({"rule_id": rule.id, "missing_inputs": names,
-                                    "reason": f"输入中没有列 {names}（或该列全部为空），本规则未检查"})
+            unchecked[ri] = {"rule_id": rule.id, "missing_inputs": names,
+                             "reason": f"输入中没有列 {names}（或该列全部为空），本规则未检查"}
+    ready: dict = {}                          # (rule, check) -> its outcome, from the two lanes (parallel)
+    if not parts and parallel.worth_it(tables):
+        todo = [(ri, ci) for ri, rule in enumerate(pack.rules) if ri not in unchecked
+                for ci in range(len(rule.checks))]
+        ready = parallel.run(_check_groups(todo, pack, views),
+                             lambda ri, ci: _one_check(pack.rules[ri], pack.rules[ri].checks[ci], views, unreadable))
+    for ri, rule in enumerate(pack.rules):
+        if ri in unchecked:
+            acc.not_checked.append(unchecked[ri])
             continue
         for ci, check in enumerate(rule.checks):
             errors = [pe.errors[(ri, ci)] for pes in parts.values() for pe in pes if (ri, ci) in pe.errors]
@@ -167,12 +178,38 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
             if check.view in parts:
                 for pe in parts[check.view]:
                     acc.add(pe.pieces.get((ri, ci)))
+            elif (ri, ci) in ready:
+                kind, got = ready[(ri, ci)]
+                if kind == "error":
+                    raise got
+                acc.add(got)
             else:
                 _run_check(rule, check, views, acc, unreadable)
     result = _result(acc, pack)
     if pack.scope is not None:
         _keep_in_scope(result, views, pack, excluded)
     return result
+
+
+def _one_check(rule: Rule, check: Check, views: Views, unreadable: dict) -> _Acc:
+    acc = _Acc()
+    _run_check(rule, check, views, acc, unreadable)
+    return acc
+
+
+def _check_groups(todo: list[tuple[int, int]], pack: Pack, views: Views) -> list[list[tuple[int, int]]]:
+    """The checks by view (a view is built in the lane that runs its group), the group over the largest input
+    first, then in rule order."""
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for ri, ci in todo:
+        groups.setdefault(pack.rules[ri].checks[ci].view, []).append((ri, ci))
+
+    def rows(key: tuple[int, int]) -> int:
+        frame = views.tables.get(pack.rules[key[0]].checks[key[1]].input)
+        return len(frame) if frame is not None else 0
+
+    order = sorted(groups.values(), key=lambda g: -max(rows(k) for k in g))
+    return order
 
 
 def _absent_columns(rule: Rule, views: Views, parts: dict[str, list[PartEval]] | None = None) -> list[str]:
