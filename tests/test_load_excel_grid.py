@@ -28,7 +28,7 @@ value = st.one_of(
 def _both(path):
     xf = pd.ExcelFile(path, engine="calamine")
     name = xf.sheet_names[0]
-    theirs = xf.parse(name, header=None, dtype=object)
+    theirs = pd.read_excel(xf, sheet_name=name, header=None, dtype=object)
     ours = readers._parse_grid(xf, name)
     return ours, theirs
 

@@ -192,14 +192,14 @@ def _calamine_cells(rows: list[list]) -> list[list]:
 
 
 def _parse_grid(xf: pd.ExcelFile, name: str) -> pd.DataFrame:
-    """``xf.parse(name, header=None, dtype=object)``: built in bulk from calamine's cells (``_calamine_grid``) where
+    """``pd.read_excel(xf, sheet_name=name, header=None, dtype=object)``: built in bulk from calamine's cells (``_calamine_grid``) where
     that gives pandas' grid, else by pandas."""
     reader = getattr(xf, "_reader", None)
     if _PANDAS_CELLS and getattr(reader, "get_sheet_by_name", None) is not None:
         grid = _calamine_grid(reader.get_sheet_by_name(name).to_python(skip_empty_area=False))
         if grid is not None:
             return grid
-    return xf.parse(name, header=None, dtype=object)
+    return pd.read_excel(xf, sheet_name=name, header=None, dtype=object)
 
 
 _TYPES = np.frompyfunc(type, 1, 1)
