@@ -12,7 +12,6 @@ Forked only where that is safe and pays (``checker.forks``, ``SHARECHECK_WORKERS
 rows in the tables); otherwise every check runs here, in rule order."""
 from __future__ import annotations
 
-import os
 from typing import Callable
 
 from .. import forks
@@ -21,18 +20,7 @@ MIN_ROWS = 200_000            # below this the checks take less than a fork and 
 
 
 def worth_it(tables: dict) -> bool:
-    env = os.environ.get("SHARECHECK_WORKERS", "").strip()
-    if env.isdigit() and int(env) == 1:
-        return False
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    if env.isdigit() and int(env) > 1:
-        cpus = int(env)
-    if cpus < 2 or not forks.can_fork():
-        return False
-    return sum(len(f) for f in tables.values() if f is not None) >= MIN_ROWS
+    return forks.second_lane() and sum(len(f) for f in tables.values() if f is not None) >= MIN_ROWS
 
 
 Key = tuple[int, int]

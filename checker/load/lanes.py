@@ -22,6 +22,7 @@ from .. import forks
 from ..errors import InputError
 
 MIN_BYTES = 4 << 20          # inputs smaller than this load faster than a worker forks and hands back
+MAX_WORKERS = 3              # (a month has two or three big files; each worker holds what it loaded until handed back)
 # what a byte costs to load, by kind: a deflated XML worksheet about 20 times a CSV byte (the stress month:
 # 8.4 MB of catalog workbook, 6-7 s; 146 MB of GB18030 CSV, 7-8 s)
 _WEIGHT = {".xlsx": 20, ".xlsm": 20, ".ods": 20, ".xls": 6}
@@ -49,20 +50,9 @@ class Prepared:
 
 def workers(files: list[tuple[str, str]]) -> int:
     """How many workers to fork for loading ``files`` (0: load them all here)."""
-    env = os.environ.get("SHARECHECK_WORKERS", "").strip()
-    if env.isdigit() and int(env) == 1:
+    if not forks.second_lane() or len(files) < 2 or sum(_size(real) for real, _s in files) < MIN_BYTES:
         return 0
-    if not forks.can_fork():
-        return 0
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    if env.isdigit() and int(env) > 1:
-        cpus = int(env)
-    if cpus < 2 or len(files) < 2 or sum(_size(real) for real, _s in files) < MIN_BYTES:
-        return 0
-    return min(cpus - 1, len(files) - 1)
+    return min(forks.cpus() - 1, len(files) - 1, MAX_WORKERS)
 
 
 def _size(path: str) -> int:

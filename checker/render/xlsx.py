@@ -722,14 +722,10 @@ _JOB = None
 
 def workers_for(n_items: int) -> int:
     import os
+    from ..forks import cpus
     env = os.environ.get("SHARECHECK_WORKERS", "").strip()
-    if env.isdigit() and int(env) >= 1:
-        n = int(env)
-    else:
-        try:
-            n = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            n = os.cpu_count() or 1
+    n = cpus()
+    if not (env.isdigit() and int(env) >= 1):
         n = min(n, MAX_WORKERS)
         if n_items < MIN_PARALLEL_DEPARTMENTS:
             return 1
