@@ -16,6 +16,8 @@ from checker.engine import evaluate, load_pack, parallel
 from checker.errors import CalendarError
 from checker.load import load_inputs
 
+from .test_load_lanes import serially
+
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample" / "exports"
 PACK = load_pack("gz165")
 CAL = Calendar.load()
@@ -46,12 +48,7 @@ def two_lanes(monkeypatch):
 
 
 def one_lane(*args, **kw):
-    old = os.environ.get("SHARECHECK_WORKERS")
-    os.environ["SHARECHECK_WORKERS"] = "1"
-    try:
-        return evaluate(*args, **kw)
-    finally:
-        os.environ["SHARECHECK_WORKERS"] = old if old is not None else ""
+    return serially(evaluate, *args, **kw)
 
 
 def assert_same(a, b):

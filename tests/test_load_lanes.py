@@ -36,13 +36,18 @@ def two_lanes(monkeypatch):
     return counts
 
 
-def one_lane(*args, **kw):
+def serially(fn, *args, **kw):
+    """``fn(*args, **kw)`` with ``SHARECHECK_WORKERS=1`` (one lane everywhere)."""
     old = os.environ.get("SHARECHECK_WORKERS")
     os.environ["SHARECHECK_WORKERS"] = "1"
     try:
-        return load_inputs(*args, **kw)
+        return fn(*args, **kw)
     finally:
         os.environ["SHARECHECK_WORKERS"] = old if old is not None else ""
+
+
+def one_lane(*args, **kw):
+    return serially(load_inputs, *args, **kw)
 
 
 def assert_same(a, b) -> None:
