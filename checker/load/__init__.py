@@ -260,7 +260,7 @@ def _prepare_file(real: str, shown: str, stub: bool, skip_keys: frozenset = froz
     """A lane's work on one file (``lanes``): read, each sheet recognised and loaded as its table (except the
     sheets and tables given by ``--table``: ``skip_keys`` as (absolute path, sheet or None), ``skip_tables``).
     ``stub``: the sheets come back without their cells (from a worker)."""
-    if stub:
+    if stub:                 # a lane's worker: pyarrow's thread pool would compete with this process's lane
         import pyarrow as pa
         pa.set_cpu_count(1)
     try:
