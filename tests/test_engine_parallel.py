@@ -102,3 +102,11 @@ def test_no_worker_where_forking_is_unsafe_or_does_not_pay(monkeypatch, sample):
     monkeypatch.setenv("SHARECHECK_WORKERS", "2")
     monkeypatch.setattr(forks, "other_threads", lambda: True)
     assert not parallel.worth_it(sample.tables)
+
+
+def test_the_dask_engine_evaluates_in_one_process(sample, two_lanes):
+    """The dask engine passes its partitions (a dict, empty when no event table is given): its client runs
+    threads, so no lane is forked."""
+    got = evaluate(sample.tables, PACK, "2026-10", None, CAL, defects=sample.defects, parts={})
+    assert two_lanes == {}
+    assert_same(got, one_lane(sample.tables, PACK, "2026-10", None, CAL, defects=sample.defects))

@@ -136,6 +136,7 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
     order, and the views that aggregate them combine the partitions' summaries: the same findings, checked units,
     pending items and skip counts as one pass over the whole table."""
     period, as_of = _dates(period, as_of)
+    one_process = parts is not None           # the dask engine (its client runs threads): no forked lane
     parts = parts or {}
     tables = {n: (f.iloc[0:0] if n in parts and f is not None else f) for n, f in tables.items()}
     tables, excluded = _exclude(tables, pack, period, as_of, calendar, parts=parts)
@@ -162,7 +163,7 @@ def evaluate(tables: dict[str, pd.DataFrame], pack: Pack, period: Period | str, 
             unchecked[ri] = {"rule_id": rule.id, "missing_inputs": names,
                              "reason": f"输入中没有列 {names}（或该列全部为空），本规则未检查"}
     ready: dict = {}                          # (rule, check) -> its outcome, from the two lanes (parallel)
-    if not parts and parallel.worth_it(tables):
+    if not one_process and parallel.worth_it(tables):
         todo = [(ri, ci) for ri, rule in enumerate(pack.rules) if ri not in unchecked
                 for ci in range(len(rule.checks))]
         ready = parallel.run(_check_groups(todo, pack, views),
