@@ -131,9 +131,11 @@ def test_lanes_split_by_cost(tmp_path):
     for name, size in sizes.items():
         (tmp_path / name).write_bytes(b"x" * size)
         files.append((str(tmp_path / name), name))
-    here, workers = lanes.split(files, 1)
+    here, theirs = lanes.split(files, 1)
     # costs: b 200, a 100, c 60, d 50 -> b here; a, c, d to the worker (100, 160, 210 against 200)
-    assert [files[i][1] for i in here] == ["b.xlsx"] and [files[i][1] for i in workers[0]] == ["a.csv", "c.csv", "d.csv"]
+    assert [files[i][1] for i in here] == ["b.xlsx"] and [files[i][1] for i in theirs] == ["a.csv", "c.csv", "d.csv"]
+    here, theirs = lanes.split(files, 2)            # b here; a, c to the two workers, d to the one with c (60)
+    assert [files[i][1] for i in here] == ["b.xlsx"] and [files[i][1] for i in theirs] == ["a.csv", "c.csv", "d.csv"]
 
 
 def test_no_worker_where_forking_is_unsafe_or_does_not_pay(tmp_path, monkeypatch):

@@ -35,10 +35,13 @@ class Ready:
     or ``error``."""
     table: str | None
     why: str
-    loaded: bool = False
     result: tuple | None = None
     unfilled: bool = False
     error: InputError | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self.result is not None or self.error is not None
 
 
 @dataclass
@@ -66,17 +69,18 @@ def _cost(path: str) -> int:
     return _size(path) * _WEIGHT.get(os.path.splitext(path)[1].lower(), 1)
 
 
-def split(files: list[tuple[str, str]], n_workers: int) -> tuple[list[int], list[list[int]]]:
-    """The files' indexes for this process and for each worker: the costliest first, each to the lane with the
-    least cost so far (this process's lane first on a tie)."""
+def split(files: list[tuple[str, str]], n_workers: int) -> tuple[list[int], list[int]]:
+    """The files' indexes for this process (in file order) and for the workers (costliest first: they take them in
+    turn). The costliest first, each to the lane (this process or one of ``n_workers``) with the least cost so far,
+    this process's lane first on a tie."""
     order = sorted(range(len(files)), key=lambda i: (-_cost(files[i][0]), i))
-    lanes: list[list[int]] = [[] for _ in range(n_workers + 1)]
     load = [0] * (n_workers + 1)
+    here, theirs = [], []
     for i in order:
         k = min(range(n_workers + 1), key=lambda j: (load[j], j))
-        lanes[k].append(i)
+        (here if k == 0 else theirs).append(i)
         load[k] += _cost(files[i][0])
-    return sorted(lanes[0]), [sorted(x) for x in lanes[1:]]
+    return sorted(here), theirs
 
 
 class Lanes:
@@ -87,11 +91,11 @@ class Lanes:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
         self._files, self._prepare = files, prepare
-        self._here, worker_lanes = split(files, n_workers)
+        self._here, theirs = split(files, n_workers)
         self._futures: dict[int, object] = {}
         self._pool = ProcessPoolExecutor(max_workers=n_workers, mp_context=mp.get_context("fork"))
-        try:                                   # (the costliest first: the workers take them in turn)
-            for i in sorted((i for lane in worker_lanes for i in lane), key=lambda i: (-_cost(files[i][0]), i)):
+        try:
+            for i in theirs:
                 self._futures[i] = self._pool.submit(prepare, *files[i], True)
         except BaseException:
             self.close(cancel=True)
