@@ -267,14 +267,11 @@ def _prepare_file(real: str, shown: str, stub: bool, skip_keys: frozenset = froz
         sheets = read_sheets(real, shown)
     except InputError as exc:
         return lanes.Prepared(error=exc)
-    key = os.path.abspath(real)
     out = []
     for sh in sheets:
         name, why = recognize.recognize(sh)
         ready = lanes.Ready(name, why)
-        if name is not None and name not in skip_tables and (key, sh.sheet) not in skip_keys \
-                and (key, None) not in skip_keys:
-            ready.loaded = True
+        if name is not None and name not in skip_tables and not _overridden(skip_keys, real, sh.sheet):
             try:
                 *result, ready.unfilled = _load_sheet_unfilled(sh, schema.TABLES[name])
                 ready.result = tuple(result)
@@ -286,6 +283,12 @@ def _prepare_file(real: str, shown: str, stub: bool, skip_keys: frozenset = froz
         sh.ready = ready
         out.append(sh)
     return lanes.Prepared(sheets=out)
+
+
+def _overridden(keys, real: str, sheet: str) -> bool:
+    """The sheet is read from a ``--table`` source instead (``keys``: (absolute path, sheet or None))."""
+    path = os.path.abspath(real)
+    return (path, sheet) in keys or (path, None) in keys
 
 
 def _real(sheet: RawSheet) -> RawSheet:
@@ -460,8 +463,8 @@ def _distinct_parts(sheets: list[RawSheet], inputs: list[dict], t: schema.Table)
 
 def _load_part(path: str, shown: str, sheet: str, table_name: str, rows: tuple[int, int] | None = None,
                dedup: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """One part of an event table (or rows [start, stop) of a Parquet part), read from its file: runs where the
-    part is (a Dask worker, or here)."""
+    """One part of an event table (or rows [start, stop) of a Parquet part), read from its file: runs on the Dask
+    worker the part is given to (``load_parts`` here loads the sheets it already holds)."""
     t = schema.TABLES[table_name]
     if rows is not None:
         safety.check_file(path, shown)
@@ -526,8 +529,7 @@ def load_parts(sheets: list[RawSheet], t: schema.Table) -> tuple[pd.DataFrame, p
     """An event table from its parts (already in part order). Each part is loaded as one file is (its own
     defects, file/sheet/row); then duplicate keys across parts are defects, the first kept in part order. (The
     dask engine does the same on its workers: ``checker.dask_engine``.)"""
-    results = [_load_candidate(sh, t) if _ready_outcome(sh, t) else _load_part(sh.path, sh.shown, sh.sheet, t.name)
-               for sh in sheets]
+    results = [_load_candidate(sh, t) for sh in sheets]
     shown, used = merge_part_entries([entry for _f, _d, entry in results])
     frames, defects, entries = [], [], []
     for (frame, d, _entry), entry, counts in zip(results, shown, used):
@@ -589,7 +591,7 @@ def load_inputs(paths, overrides: dict[str, tuple[str, str | None]] | None = Non
         else:
             sheets = read_sheets(real, shown)
         for sh in sheets:
-            if (os.path.abspath(real), sh.sheet) in override_keys or (os.path.abspath(real), None) in override_keys:
+            if _overridden(override_keys, real, sh.sheet):
                 continue
             name, why = (sh.ready.table, sh.ready.why) if sh.ready is not None else recognize.recognize(sh)
             if name is None:
