@@ -209,8 +209,7 @@ def _check_groups(todo: list[tuple[int, int]], pack: Pack, views: Views) -> list
         frame = views.tables.get(pack.rules[key[0]].checks[key[1]].input)
         return len(frame) if frame is not None else 0
 
-    order = sorted(groups.values(), key=lambda g: -max(rows(k) for k in g))
-    return order
+    return sorted(groups.values(), key=lambda g: -max(rows(k) for k in g))
 
 
 def _absent_columns(rule: Rule, views: Views, parts: dict[str, list[PartEval]] | None = None) -> list[str]:

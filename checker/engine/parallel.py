@@ -34,19 +34,24 @@ def _claimed(claim) -> int:
     return g
 
 
+def _run_group(group: list[Key], run_one: Callable, out: dict) -> None:
+    """Each check of ``group`` into ``out``: ("ok", result) or ("error", exception)."""
+    for key in group:
+        try:
+            out[key] = ("ok", run_one(*key))
+        except Exception as exc:          # noqa: BLE001 - raised in rule order by the caller
+            out[key] = ("error", exc)
+
+
 def _take_groups(groups: list[list[Key]], run_one: Callable, claim) -> tuple[dict, list[int]]:
-    """Run the groups this lane claims: {check: ("ok", result) | ("error", exception)}, the groups run."""
+    """Run the groups this lane claims: {check: outcome}, the groups run."""
     out: dict = {}
     done: list[int] = []
     while True:
         g = _claimed(claim)
         if g >= len(groups):
             return out, done
-        for key in groups[g]:
-            try:
-                out[key] = ("ok", run_one(*key))
-            except Exception as exc:      # noqa: BLE001 - raised in rule order by the caller
-                out[key] = ("error", exc)
+        _run_group(groups[g], run_one, out)
         done.append(g)
 
 
@@ -73,11 +78,7 @@ def run(groups: list[list[Key]], run_one: Callable) -> dict:
             theirs, their_done = {}, []
         out.update(theirs)
         for g in sorted(set(range(len(groups))) - set(done) - set(their_done)):
-            for key in groups[g]:
-                try:
-                    out[key] = ("ok", run_one(*key))
-                except Exception as exc:  # noqa: BLE001
-                    out[key] = ("error", exc)
+            _run_group(groups[g], run_one, out)
         return out
     finally:
         _JOB = None
