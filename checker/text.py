@@ -97,13 +97,11 @@ def as_text(series: pd.Series) -> pd.Series:
     if s.dtype == object:
         from pandas._libs.lib import is_string_array
         vals = s.to_numpy(dtype=object)
-        if len(s) and is_string_array(vals, skipna=False):
+        if not len(s) or is_string_array(vals, skipna=False):
             return s.copy()                                # text only: the common case, decided in C
-        if len(s) and is_string_array(vals, skipna=True):
+        if is_string_array(vals, skipna=True):
             return s.where(s.notna(), None)                # text and empty cells
         is_str = s.map(type).eq(str).to_numpy()
-        if is_str.all():
-            return s.where(s.notna(), None)
         out = s.astype(object).copy()
         other = ~is_str
         out[other] = _objects_to_text(s[other])                # only the non-string cells
