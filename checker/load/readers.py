@@ -145,8 +145,9 @@ def _sheets_parsed(xf: pd.ExcelFile):
         yield got
         return
 
-    def keep(name):
-        got[name] = fetch(name)
+    def keep(name):                          # (fetched once: a sheet pandas parses after us is not parsed again)
+        if name not in got:
+            got[name] = fetch(name)
         return got[name]
 
     def cells(sheet, file_rows_needed=None):
@@ -192,8 +193,8 @@ def _calamine_cells(rows: list[list]) -> list[list]:
 
 
 def _parse_grid(xf: pd.ExcelFile, name: str) -> pd.DataFrame:
-    """``pd.read_excel(xf, sheet_name=name, header=None, dtype=object)``: built in bulk from calamine's cells (``_calamine_grid``) where
-    that gives pandas' grid, else by pandas."""
+    """``pd.read_excel(xf, sheet_name=name, header=None, dtype=object)``: built in bulk from calamine's cells
+    (``_calamine_grid``) where that gives pandas' grid, else by pandas."""
     reader = getattr(xf, "_reader", None)
     if _PANDAS_CELLS and getattr(reader, "get_sheet_by_name", None) is not None:
         grid = _calamine_grid(reader.get_sheet_by_name(name).to_python(skip_empty_area=False))
@@ -887,7 +888,6 @@ def _gb18030_cells(tbl):
 
 def _ascii_only(col) -> bool:
     """Every byte of a binary (chunked) column is below 0x80."""
-    import numpy as np
     for ch in col.chunks:
         bufs = ch.buffers()
         if not len(ch) or bufs[2] is None:
@@ -911,8 +911,7 @@ def _text_as_objects(df: pd.DataFrame, tbl, encoded: set[int] = frozenset()) -> 
     for i in range(df.shape[1]):
         col = tbl.column(i)
         if i in encoded:
-            enc = col.chunk(0)
-            codes, words = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), enc.dictionary
+            codes, words = _codes_and_words(col.chunk(0))
         else:
             if pa.types.is_dictionary(col.type) and _is_text_type(col.type.value_type):
                 col = col.cast(col.type.value_type)
@@ -953,7 +952,11 @@ def _mostly_distinct(col) -> bool:
 def _dictionary(col) -> tuple[np.ndarray, object]:
     """(indices with -1 for null, the dictionary as an Arrow array) of a text column."""
     import pyarrow.compute as pc
-    enc = pc.dictionary_encode(col).combine_chunks()
+    return _codes_and_words(pc.dictionary_encode(col).combine_chunks())
+
+
+def _codes_and_words(enc) -> tuple[np.ndarray, object]:
+    """(indices with -1 for null, the dictionary) of an Arrow dictionary array."""
     return enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), enc.dictionary
 
 
