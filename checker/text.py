@@ -125,6 +125,14 @@ def text_categorical(s) -> bool:
             and pd.api.types.infer_dtype(dtype.categories, skipna=False) in ("string", "empty"))
 
 
+def category_cells(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """A categorical's categories and one empty cell (None) as an object column, and for each row the position of
+    its value in it: a value-by-value reading of that column, spread by ``take``, reads every row."""
+    cats = pd.Series(list(s.cat.categories) + [None], dtype=object)
+    codes = s.cat.codes.to_numpy()
+    return cats, np.where(codes >= 0, codes, len(cats) - 1)
+
+
 def _as_text_or_codes(series) -> pd.Series:
     """``as_text``, except that a text categorical stays as it is (``_on_uniques`` reads its codes)."""
     return series if text_categorical(series) else as_text(series)

@@ -17,7 +17,7 @@ import pandas as pd
 from .. import schema
 from ..errors import InputError
 from ..model import DEFECT_COLUMNS, META_COLUMNS, META_FILE, META_ROW, META_SHEET, LoadResult, empty_frame
-from ..text import as_text, is_placeholder, nfkc_strip, norm_code, norm_header
+from ..text import as_text, category_cells, is_placeholder, nfkc_strip, norm_code, norm_header
 from . import coerce, header, lanes, readers, recognize, references, safety  # noqa: F401  (safety: README limits)
 from .readers import RawSheet
 
@@ -128,10 +128,8 @@ def _plain_frame(df: pd.DataFrame) -> pd.DataFrame:
 def _on_categories(s: pd.Series, judge) -> np.ndarray:
     """``judge`` (a bool Series function, value by value) of a categorical column, judged on its categories once
     and spread by the codes; an empty cell is judged as None."""
-    cats = pd.Series(list(s.cat.categories) + [None], dtype=object)
-    verdict = np.asarray(judge(cats), dtype=bool)
-    codes = s.cat.codes.to_numpy()
-    return verdict[np.where(codes >= 0, codes, len(cats) - 1)]
+    cats, take = category_cells(s)
+    return np.asarray(judge(cats), dtype=bool)[take]
 
 
 def _nonempty(s: pd.Series) -> pd.Series:

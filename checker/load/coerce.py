@@ -9,8 +9,8 @@ import pandas as pd
 from .. import schema
 from ..codes import resource_code_valid, uscc_valid
 from ..model import DEFECT_COLUMNS, META_FILE, META_ROW, META_SHEET
-from ..text import (PLACEHOLDER_CODES, _on_uniques, as_text, fullmatch, is_missing, is_placeholder, nfkc_strip,
-                    norm_code, norm_name, text_categorical)
+from ..text import (PLACEHOLDER_CODES, _on_uniques, as_text, category_cells, fullmatch, is_missing, is_placeholder,
+                    nfkc_strip, norm_code, norm_name, text_categorical)
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 MAX_SERIAL = 2958465                     # 9999-12-31
@@ -325,10 +325,8 @@ def coerce_column(raw: pd.Series, col: schema.Column, categorical: bool = False)
 def _typed_by_categories(raw: pd.Series, col: schema.Column) -> tuple[pd.Series, pd.Series | None]:
     """``coerce_column`` of a typed column held as a text categorical: its categories and one empty cell (None)
     are read as an object column, and each row takes its category's reading."""
-    cats = pd.Series(list(raw.cat.categories) + [None], dtype=object)
+    cats, take = category_cells(raw)
     val, bad = _coerce_values(cats, col, False)
-    codes = raw.cat.codes.to_numpy()
-    take = np.where(codes >= 0, codes, len(cats) - 1)
     out = val.iloc[take].set_axis(raw.index)
     if bad is None:
         return out, None
